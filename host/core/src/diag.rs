@@ -1,0 +1,129 @@
+//! Diagnostics: errors and warnings for people, naming the plugin, resource and field.
+//!
+//! Style (after OpenTofu's diagnostics guide): a one-line summary, a detail in full
+//! sentences, where it happened, and a `hint:` when a fix is known.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Stops the command.
+    Error,
+    /// Shown; the command goes on.
+    Warning,
+}
+
+/// One diagnostic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Severity.
+    pub severity: Severity,
+    /// One line.
+    pub summary: String,
+    /// Full sentences.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// The plugin involved (its name, or its file when the name is not known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<String>,
+    /// The resource address involved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The property involved (dotted path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// How to fix it, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error with a summary.
+    pub fn error(summary: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: String::new(),
+            plugin: None,
+            address: None,
+            field: None,
+            hint: None,
+        }
+    }
+
+    /// A warning with a summary.
+    pub fn warning(summary: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(summary) }
+    }
+
+    /// Adds the detail.
+    pub fn detail(mut self, d: impl Into<String>) -> Self {
+        self.detail = d.into();
+        self
+    }
+
+    /// Names the plugin.
+    pub fn plugin(mut self, p: impl Into<String>) -> Self {
+        self.plugin = Some(p.into());
+        self
+    }
+
+    /// Names the resource.
+    pub fn address(mut self, a: impl ToString) -> Self {
+        self.address = Some(a.to_string());
+        self
+    }
+
+    /// Names the property.
+    pub fn field(mut self, f: impl Into<String>) -> Self {
+        self.field = Some(f.into());
+        self
+    }
+
+    /// Adds a hint.
+    pub fn hint(mut self, h: impl Into<String>) -> Self {
+        self.hint = Some(h.into());
+        self
+    }
+
+    /// Whether this stops the command.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{label}: {}", self.summary)?;
+        let mut at = Vec::new();
+        if let Some(p) = &self.plugin {
+            at.push(format!("plugin `{p}`"));
+        }
+        if let Some(a) = &self.address {
+            at.push(format!("resource `{a}`"));
+        }
+        if let Some(fl) = &self.field {
+            at.push(format!("field `{fl}`"));
+        }
+        if !at.is_empty() {
+            write!(f, "\n  --> {}", at.join(", "))?;
+        }
+        if !self.detail.is_empty() {
+            for line in self.detail.lines() {
+                write!(f, "\n  {line}")?;
+            }
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
