@@ -1,0 +1,310 @@
+//! Builds Rust plugin crates into WebAssembly components, offline.
+//!
+//! # Layout
+//! - [`Toolchain`]: finds a way to compile for `wasm32-unknown-unknown`: the rustup
+//!   target when it is installed, else Debian's `rustc-web` with the standard library
+//!   built from source (`-Z build-std`, the only way on a machine that cannot
+//!   download a rustup target).
+//! - [`build_workspace`]: runs cargo over a guest workspace and turns every `cdylib`
+//!   into a component with `wit-component`.
+//! - [`imports`]: what a component imports, to check it asks for nothing but our WIT.
+//!
+//! Used by `engine build`, by `just plugins` and by the tests that build bad guests.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The guest target.
+pub const TARGET: &str = "wasm32-unknown-unknown";
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// No way to compile for wasm32 was found.
+    #[error(
+        "no toolchain can build for {TARGET}\n  hint: run `just setup` (it installs Debian's rustc-web, cargo-web, rust-web-src and lld-22), or `rustup target add {TARGET}` where rustup can download"
+    )]
+    NoToolchain,
+    /// Running a program failed.
+    #[error("could not run `{program}`: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Cargo reported errors (they were printed to stderr).
+    #[error("cargo build failed in {dir} (its errors are above)")]
+    Cargo {
+        /// The workspace.
+        dir: PathBuf,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// `cargo metadata` said something unexpected.
+    #[error("cargo metadata: {0}")]
+    Metadata(String),
+    /// The module could not be made into a component.
+    #[error("{crate_name}: could not make a component: {message}")]
+    Componentize {
+        /// The crate.
+        crate_name: String,
+        /// Why (wit-component's message).
+        message: String,
+    },
+}
+
+/// A way to compile for wasm32.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Toolchain {
+    /// rustup's toolchain with the wasm32 target installed.
+    Rustup,
+    /// Debian's rustc with std built from source.
+    Debian {
+        /// Debian's cargo.
+        cargo: PathBuf,
+        /// Debian's rustc.
+        rustc: PathBuf,
+    },
+}
+
+const DEBIAN_CARGO: &str = "/usr/bin/cargo";
+const DEBIAN_RUSTC: &str = "/usr/bin/rustc";
+const DEBIAN_STD_SRC: &str = "/usr/lib/rustlib/src/rust/library";
+const DEBIAN_LLD: &str = "/usr/bin/rust-lld";
+
+impl Toolchain {
+    /// Prefers the rustup target, falls back to Debian's toolchain.
+    pub fn detect() -> Result<Toolchain, BuildError> {
+        let rustup_has_target = Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .output()
+            .map(|o| {
+                o.status.success()
+                    && String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .any(|l| l.trim() == TARGET)
+            })
+            .unwrap_or(false);
+        if rustup_has_target {
+            return Ok(Toolchain::Rustup);
+        }
+        if [DEBIAN_CARGO, DEBIAN_RUSTC, DEBIAN_STD_SRC, DEBIAN_LLD]
+            .iter()
+            .all(|p| Path::new(p).exists())
+        {
+            return Ok(Toolchain::Debian {
+                cargo: DEBIAN_CARGO.into(),
+                rustc: DEBIAN_RUSTC.into(),
+            });
+        }
+        Err(BuildError::NoToolchain)
+    }
+
+    /// A cargo command for building guests, with the environment of an enclosing
+    /// cargo (build scripts, tests) removed so it cannot leak into the guest build.
+    pub fn cargo(&self, workspace: &Path) -> Command {
+        let mut cmd = match self {
+            Toolchain::Rustup => Command::new(
+                std::env::var_os("CARGO_HOST_CARGO").unwrap_or_else(|| OsString::from("cargo")),
+            ),
+            Toolchain::Debian { cargo, .. } => Command::new(cargo),
+        };
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().into_owned();
+            let inherited_from_cargo =
+                k.starts_with("CARGO_") && k != "CARGO_HOME" && k != "CARGO_HOST_CARGO";
+            if inherited_from_cargo
+                || matches!(
+                    k.as_str(),
+                    "RUSTC"
+                        | "RUSTDOC"
+                        | "RUSTFLAGS"
+                        | "RUSTC_WRAPPER"
+                        | "RUSTC_WORKSPACE_WRAPPER"
+                        | "RUSTC_BOOTSTRAP"
+                        | "MAKEFLAGS"
+                        | "MFLAGS"
+                        | "TARGET"
+                        | "HOST"
+                        | "OUT_DIR"
+                        | "OPT_LEVEL"
+                        | "PROFILE"
+                        | "DEBUG"
+                        | "NUM_JOBS"
+                )
+            {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.current_dir(workspace);
+        cmd.arg("build").args(["--release", "--target", TARGET]);
+        cmd.env("CARGO_TARGET_DIR", workspace.join("target"));
+        if let Toolchain::Debian { rustc, .. } = self {
+            // Debian's rustc ships no prebuilt std for wasm32: build it from source.
+            cmd.env("RUSTC", rustc).env("RUSTC_BOOTSTRAP", "1");
+            cmd.args(["-Z", "build-std=std,panic_abort"]);
+        }
+        cmd
+    }
+}
+
+/// One built component.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// The crate it came from.
+    pub crate_name: String,
+    /// The core module cargo produced.
+    pub core_module: PathBuf,
+    /// The component written.
+    pub component: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// Builds every `cdylib` of the guest workspace at `workspace` (release) and writes
+/// each as a component to `out_dir/<crate-name>.wasm` (`-` and `_` as in the name).
+/// `packages` limits the build to those crates (all when empty).
+pub fn build_workspace(
+    toolchain: &Toolchain,
+    workspace: &Path,
+    out_dir: &Path,
+    packages: &[&str],
+) -> Result<Vec<Built>, BuildError> {
+    let crates = cdylib_crates(workspace)?;
+    let selected: Vec<&String> = crates
+        .iter()
+        .filter(|c| packages.is_empty() || packages.contains(&c.as_str()))
+        .collect();
+    let mut cmd = toolchain.cargo(workspace);
+    for c in &selected {
+        cmd.args(["-p", c]);
+    }
+    let status = cmd.status().map_err(|source| BuildError::Spawn {
+        program: "cargo".into(),
+        source,
+    })?;
+    if !status.success() {
+        return Err(BuildError::Cargo {
+            dir: workspace.to_path_buf(),
+        });
+    }
+    std::fs::create_dir_all(out_dir).map_err(|source| BuildError::Io {
+        path: out_dir.into(),
+        source,
+    })?;
+    let mut built = Vec::new();
+    for c in selected {
+        let core_module = workspace
+            .join("target")
+            .join(TARGET)
+            .join("release")
+            .join(format!("{}.wasm", c.replace('-', "_")));
+        let component = out_dir.join(format!("{c}.wasm"));
+        let size = componentize_file(c, &core_module, &component)?;
+        built.push(Built {
+            crate_name: c.clone(),
+            core_module,
+            component,
+            size,
+        });
+    }
+    Ok(built)
+}
+
+/// Turns the core module at `core` into a component at `out` (atomically), returning
+/// its size.
+pub fn componentize_file(crate_name: &str, core: &Path, out: &Path) -> Result<u64, BuildError> {
+    let bytes = std::fs::read(core).map_err(|source| BuildError::Io {
+        path: core.into(),
+        source,
+    })?;
+    let component = componentize(&bytes).map_err(|message| BuildError::Componentize {
+        crate_name: crate_name.into(),
+        message,
+    })?;
+    let tmp = out.with_extension("wasm.tmp");
+    std::fs::write(&tmp, &component).map_err(|source| BuildError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, out).map_err(|source| BuildError::Io {
+        path: out.into(),
+        source,
+    })?;
+    Ok(component.len() as u64)
+}
+
+/// Turns a core module carrying wit-bindgen's component-type section into a component.
+pub fn componentize(core: &[u8]) -> Result<Vec<u8>, String> {
+    wit_component::ComponentEncoder::default()
+        .module(core)
+        .and_then(|e| e.validate(true).encode())
+        .map_err(|e| format!("{e:#}"))
+}
+
+/// The names a component imports (instances and functions), in order.
+pub fn imports(component: &[u8]) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let mut depth = 0usize;
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        match payload.map_err(|e| e.to_string())? {
+            wasmparser::Payload::ModuleSection { .. }
+            | wasmparser::Payload::ComponentSection { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            wasmparser::Payload::ComponentImportSection(s) if depth == 0 => {
+                for import in s {
+                    names.push(
+                        import
+                            .map_err(|e| e.to_string())?
+                            .name
+                            .full_name()
+                            .into_owned(),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(names)
+}
+
+fn cdylib_crates(workspace: &Path) -> Result<Vec<String>, BuildError> {
+    let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(workspace)
+        .output()
+        .map_err(|source| BuildError::Spawn {
+            program: "cargo metadata".into(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(BuildError::Metadata(
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ));
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| BuildError::Metadata(e.to_string()))?;
+    let mut crates = Vec::new();
+    for p in meta["packages"].as_array().into_iter().flatten() {
+        let is_cdylib = p["targets"].as_array().into_iter().flatten().any(|t| {
+            t["crate_types"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c == "cdylib")
+        });
+        if is_cdylib && let Some(name) = p["name"].as_str() {
+            crates.push(name.to_string());
+        }
+    }
+    crates.sort();
+    Ok(crates)
+}

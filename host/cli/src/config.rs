@@ -1,0 +1,140 @@
+//! Stack configuration: `engine.toml` in the working directory, overridden by flags.
+//!
+//! ```toml
+//! [stack]
+//! name = "japancart"        # default: the directory's name
+//! region = "us-east-1"      # default: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1
+//! environment = "dev"       # the suffix on every resource name
+//!
+//! [config]                  # free-form values passed to every plugin
+//! vpc-cidr = "10.0.0.0/16"
+//!
+//! [limits]                  # sandbox limits for every plugin call
+//! deadline-ms = 5000
+//! memory-mb = 64
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use engine_core::Context;
+use serde::Deserialize;
+
+/// The file name.
+pub const FILE: &str = "engine.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    stack: StackSection,
+    #[serde(default)]
+    config: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    limits: LimitsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StackSection {
+    name: Option<String>,
+    region: Option<String>,
+    environment: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct LimitsSection {
+    deadline_ms: Option<u64>,
+    memory_mb: Option<usize>,
+}
+
+/// Overrides from the command line.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// AWS region [default: engine.toml, then AWS_REGION, then us-east-1]
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Environment suffix carried by every resource name [default: engine.toml, then `dev`]
+    #[arg(long, short = 'e', global = true)]
+    pub environment: Option<String>,
+    /// Set a config value passed to plugins (repeatable), e.g. `--config vpc-cidr=10.1.0.0/16`
+    #[arg(long = "config", short = 'c', value_name = "KEY=VALUE", global = true)]
+    pub config: Vec<String>,
+    /// Read this file instead of ./engine.toml
+    #[arg(long = "stack-file", value_name = "PATH", global = true)]
+    pub file: Option<PathBuf>,
+}
+
+/// The resolved configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// What plugins see.
+    pub context: Context,
+    /// Sandbox limits.
+    pub limits: engine_runtime::Limits,
+}
+
+/// Reads `engine.toml` (if present) and applies overrides.
+pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
+    let path = o.file.clone().unwrap_or_else(|| dir.join(FILE));
+    let file: File = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text)
+            .with_context(|| format!("{} is not a valid stack file", path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && o.file.is_none() => File::default(),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let stack = file.stack.name.unwrap_or_else(|| {
+        dir.canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_lowercase()))
+            .unwrap_or_else(|| "stack".into())
+    });
+    let region = o
+        .region
+        .clone()
+        .or(file.stack.region)
+        .or_else(|| env("AWS_REGION"))
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .unwrap_or_else(|| "us-east-1".into());
+    let environment = o
+        .environment
+        .clone()
+        .or(file.stack.environment)
+        .unwrap_or_else(|| "dev".into());
+    let mut config: BTreeMap<String, String> = file
+        .config
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                toml::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            (k, v)
+        })
+        .collect();
+    for kv in &o.config {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("`--config {kv}` is not KEY=VALUE"))?;
+        config.insert(k.trim().to_string(), v.to_string());
+    }
+    let mut limits = engine_runtime::Limits::default();
+    if let Some(ms) = file.limits.deadline_ms {
+        limits.deadline = std::time::Duration::from_millis(ms);
+    }
+    if let Some(mb) = file.limits.memory_mb {
+        limits.memory_bytes = mb << 20;
+    }
+    Ok(Config {
+        context: Context {
+            stack,
+            region,
+            environment,
+            config,
+        },
+        limits,
+    })
+}

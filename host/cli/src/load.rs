@@ -1,0 +1,124 @@
+//! Loading plugins and collecting their declarations into one graph.
+
+use std::path::{Path, PathBuf};
+
+use engine_core::{Declaration, Diagnostic, Graph};
+use engine_runtime::{Plugin, PluginError, PluginKind, Runtime};
+
+/// Where compiled plugin code is cached: `ENGINE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/engine/code`, else `~/.cache/engine/code`.
+pub fn cache_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("ENGINE_CACHE_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("engine").join("code"))
+}
+
+/// A diagnostic for a plugin failure.
+pub fn plugin_diagnostic(e: &PluginError) -> Diagnostic {
+    use engine_runtime::PluginErrorKind as K;
+    let mut d = Diagnostic::error(e.kind.to_string()).plugin(&e.plugin);
+    if let Some(a) = &e.address {
+        d = d.address(a);
+    }
+    let hint = match &e.kind {
+        K::NotWasm(_) => Some("pass the `.wasm` files that `just plugins` writes under plugins/"),
+        K::CoreModule(_) => Some(
+            "build it with `engine build` (or `just plugins`), which turns the module into a component",
+        ),
+        K::ForbiddenImport(_) => {
+            Some("build for wasm32-unknown-unknown with engine-sdk; plugins may not use WASI")
+        }
+        K::Version { .. } => Some("rebuild the plugin against this engine's wit/ (`just plugins`)"),
+        K::UnexpectedKind {
+            found: PluginKind::Policy,
+            ..
+        } => Some("pass policy plugins with `--policy`"),
+        K::Deadline { .. } => Some(
+            "a plugin must return quickly; raise [limits] deadline-ms in engine.toml if it truly needs longer",
+        ),
+        K::Memory { .. } => {
+            Some("raise [limits] memory-mb in engine.toml if the plugin truly needs more")
+        }
+        _ => None,
+    };
+    if let Some(h) = hint {
+        d = d.hint(h);
+    }
+    d
+}
+
+/// Plugins loaded and their declarations, plus every problem found.
+pub struct Loaded {
+    /// Component plugins that loaded, in argument order.
+    pub plugins: Vec<Plugin>,
+    /// Their declarations.
+    pub declarations: Vec<Declaration>,
+    /// Problems; a failing plugin does not stop the others from being reported.
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many plugins failed.
+    pub failed: usize,
+}
+
+/// Loads each component plugin and calls `declare`.
+pub fn declare_all(runtime: &Runtime, paths: &[PathBuf], ctx: &engine_core::Context) -> Loaded {
+    let mut out = Loaded {
+        plugins: Vec::new(),
+        declarations: Vec::new(),
+        diagnostics: Vec::new(),
+        failed: 0,
+    };
+    for path in paths {
+        match load_component(runtime, path).and_then(|mut p| p.declare(ctx).map(|d| (p, d))) {
+            Ok((p, d)) => {
+                tracing::debug!(plugin = p.name(), resources = d.resources.len(), "declared");
+                out.plugins.push(p);
+                out.declarations.push(d);
+            }
+            Err(e) => {
+                out.failed += 1;
+                out.diagnostics.push(plugin_diagnostic(&e));
+            }
+        }
+    }
+    out
+}
+
+fn load_component(runtime: &Runtime, path: &Path) -> Result<Plugin, PluginError> {
+    let p = runtime.load(path)?;
+    if p.kind() != PluginKind::Component {
+        return Err(PluginError {
+            plugin: p.name().to_string(),
+            address: None,
+            kind: engine_runtime::PluginErrorKind::UnexpectedKind {
+                found: p.kind(),
+                expected: PluginKind::Component,
+            },
+        });
+    }
+    Ok(p)
+}
+
+/// Builds the graph when every plugin loaded; otherwise says why not.
+pub fn graph(loaded: &mut Loaded, total: usize) -> Option<Graph> {
+    if loaded.failed > 0 {
+        loaded.diagnostics.push(
+            Diagnostic::error(format!(
+                "{} of {total} plugins failed; no plan was made",
+                loaded.failed
+            ))
+            .detail("Every plugin must declare its resources before the stack can be planned."),
+        );
+        return None;
+    }
+    match Graph::build(&loaded.declarations) {
+        Ok(g) => Some(g),
+        Err(diags) => {
+            loaded.diagnostics.extend(diags);
+            None
+        }
+    }
+}

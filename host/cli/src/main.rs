@@ -1,0 +1,146 @@
+//! `engine`: infrastructure as code with sandboxed WebAssembly plugins.
+//!
+//! # Layout
+//! - `main`: the command line (clap) and exit codes.
+//! - `config`: `engine.toml` and overrides.
+//! - `load`: loading plugins and merging their declarations.
+//! - `commands`: one module per subcommand.
+//! - `ui`: colour and diagnostics on stderr (stdout is for data).
+
+mod commands;
+mod config;
+mod load;
+mod ui;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes a CI job can rely on.
+pub mod exit {
+    /// Success; with `--detailed-exitcode`, also "no changes".
+    pub const OK: u8 = 0;
+    /// An error (bad input, a failing plugin, an AWS error).
+    pub const ERROR: u8 = 1;
+    /// With `--detailed-exitcode`: success, and there are changes.
+    pub const CHANGES: u8 = 2;
+}
+
+const ABOUT: &str = "Infrastructure as code with sandboxed WebAssembly plugins.
+
+Each stack component is a WebAssembly component plugin that declares resources through
+a typed WIT interface; the engine validates them, plans the changes, and makes the AWS
+calls itself. Plugins run sandboxed: no files, network, clock or environment, a time
+limit on every call and a memory cap.";
+
+const AFTER_HELP: &str = "Examples:
+  engine plan plugins/*.wasm              what would change
+  engine validate plugins/*.wasm          check plugins and references only
+  engine build plugins                    build the plugin crates into components
+
+Configuration comes from ./engine.toml ([stack] name, region, environment; [config]
+values for plugins; [limits] for the sandbox), overridden by flags.
+Logs go to stderr (more with -v or ENGINE_LOG=debug); data goes to stdout.";
+
+#[derive(Parser)]
+#[command(name = "engine", version, about = ABOUT, after_help = AFTER_HELP, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(flatten)]
+    overrides: config::Overrides,
+    /// Compile plugins every time instead of using the code cache
+    #[arg(long, global = true)]
+    no_cache: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load plugins, call `declare`, and check the merged stack: names, references,
+    /// attributes and cycles. Makes no AWS call.
+    #[command(after_help = "Example:\n  engine validate plugins/*.wasm")]
+    Validate {
+        /// Component plugins (.wasm)
+        #[arg(required = true, value_name = "PLUGIN")]
+        plugins: Vec<PathBuf>,
+        /// Print the result as JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what applying the plugins would do. Makes no AWS call.
+    #[command(
+        after_help = "Example:\n  engine plan plugins/*.wasm\n  engine plan --json plugins/*.wasm | jq ."
+    )]
+    Plan {
+        /// Component plugins (.wasm)
+        #[arg(required = true, value_name = "PLUGIN")]
+        plugins: Vec<PathBuf>,
+        /// Print the plan as JSON on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build a guest workspace of plugin crates into components (offline), and
+    /// check each against the engine's WIT world.
+    #[command(
+        after_help = "Example:\n  engine build plugins            writes plugins/<crate>.wasm"
+    )]
+    Build {
+        /// The guest cargo workspace
+        #[arg(default_value = "plugins")]
+        path: PathBuf,
+        /// Where to write the components [default: PATH]
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Only these crates (repeatable)
+        #[arg(long = "package", short = 'p', value_name = "CRATE")]
+        packages: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Validate { plugins, json } => {
+            commands::plan::validate(&cli.overrides, cli.no_cache, &plugins, json)
+        }
+        Command::Plan { plugins, json } => {
+            commands::plan::plan(&cli.overrides, cli.no_cache, &plugins, json)
+        }
+        Command::Build {
+            path,
+            out,
+            packages,
+        } => commands::build::run(&path, out.as_deref(), &packages),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            let d = engine_core::Diagnostic::error(format!("{e:#}"));
+            ui::diagnostics(&[d]);
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env("ENGINE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ui::color(false))
+        .with_target(false)
+        .without_time()
+        .init();
+}

@@ -1,0 +1,42 @@
+//! Output for people: colour decisions and diagnostics on stderr.
+
+use std::io::IsTerminal;
+
+use engine_core::Diagnostic;
+
+/// Whether to colour a stream: never with `NO_COLOR`, else when it is a terminal.
+pub fn color(stdout: bool) -> bool {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return false;
+    }
+    if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+        return true;
+    }
+    if stdout {
+        std::io::stdout().is_terminal()
+    } else {
+        std::io::stderr().is_terminal()
+    }
+}
+
+/// Prints diagnostics to stderr.
+pub fn diagnostics(diags: &[Diagnostic]) {
+    let color = color(false);
+    for d in diags {
+        let text = d.to_string();
+        if color {
+            let (code, rest) = text.split_once(':').unwrap_or((&text, ""));
+            let c = if d.is_error() { "31" } else { "33" };
+            eprintln!(
+                "\x1b[1;{c}m{code}\x1b[0m\x1b[1m:{}\x1b[0m",
+                rest.lines().next().unwrap_or("")
+            );
+            for line in rest.lines().skip(1) {
+                eprintln!("{line}");
+            }
+        } else {
+            eprintln!("{text}");
+        }
+        eprintln!();
+    }
+}

@@ -1,0 +1,754 @@
+//! Loads and runs `engine` plugins: WebAssembly components in a sandbox.
+//!
+//! Every plugin gets its own [`wasmtime::Store`] with an epoch deadline per call, a
+//! memory cap, and a cap on the size of what it returns. Plugins import nothing but
+//! the WIT `host` interface (no WASI): a plugin that asks for anything else is
+//! refused at load time with a message naming what it asked for.
+//!
+//! # Layout
+//! - [`bindings`]: the one `bindgen!` site.
+//! - `convert`: WIT types <-> `engine_core` model.
+//! - [`cache`]: precompiled code, keyed by plugin hash and engine configuration.
+//! - [`Runtime`]: the engine, the linker and the epoch ticker, shared by all plugins.
+//! - [`Plugin`]: one loaded plugin with its store.
+//! - [`PluginError`]: what went wrong, always naming the plugin.
+
+pub mod bindings;
+pub mod cache;
+mod convert;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use engine_core::model as core;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+
+use bindings::{LogLevel, component as cw, policy as pw, wit};
+
+/// The WIT package version this host speaks.
+pub const WIT_VERSION: &str = "0.1.0";
+const COMPONENT_EXPORT: &str = "engine:plugin/component-plugin";
+const POLICY_EXPORT: &str = "engine:plugin/policy-plugin";
+const ALLOWED_IMPORTS: &[&str] = &["engine:plugin/host", "engine:plugin/types"];
+
+/// Limits applied to every plugin call.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Wall-clock time one call may take.
+    pub deadline: Duration,
+    /// Linear memory a plugin may use, in bytes.
+    pub memory_bytes: usize,
+    /// Size of what one call may return, in bytes (as JSON).
+    pub max_output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deadline: Duration::from_secs(5),
+            memory_bytes: 64 << 20,
+            max_output_bytes: 4 << 20,
+        }
+    }
+}
+
+/// What kind of plugin a component is, by the interface it exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PluginKind {
+    /// Exports `component-plugin`: declares resources.
+    Component,
+    /// Exports `policy-plugin`: checks plans.
+    Policy,
+}
+
+impl std::fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PluginKind::Component => "component",
+            PluginKind::Policy => "policy",
+        })
+    }
+}
+
+/// A plugin failure. `plugin` is the plugin's name once known, else its file.
+#[derive(Debug, thiserror::Error)]
+#[error("plugin `{plugin}`: {kind}")]
+pub struct PluginError {
+    /// The plugin.
+    pub plugin: String,
+    /// The resource involved, if any.
+    pub address: Option<String>,
+    /// What happened.
+    pub kind: PluginErrorKind,
+}
+
+/// What happened to a plugin.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginErrorKind {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not WebAssembly at all.
+    #[error("{0} is not a WebAssembly file")]
+    NotWasm(PathBuf),
+    /// A core module, not a component.
+    #[error("{0} is a core WebAssembly module, not a component")]
+    CoreModule(PathBuf),
+    /// Not valid.
+    #[error("{path} is not a valid component: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// wasmtime's message.
+        message: String,
+    },
+    /// Imports something the host does not provide.
+    #[error(
+        "imports `{0}`, which the engine does not provide (plugins get no WASI or other capabilities; only `engine:plugin/host@{WIT_VERSION}`)"
+    )]
+    ForbiddenImport(String),
+    /// Built against another version of the WIT package.
+    #[error(
+        "was built for `engine:plugin@{found}`, but this engine speaks `engine:plugin@{WIT_VERSION}`"
+    )]
+    Version {
+        /// The version the plugin uses.
+        found: String,
+    },
+    /// Exports neither world's interface.
+    #[error(
+        "is not an engine plugin: it exports {exports}, but a plugin exports `{COMPONENT_EXPORT}@{WIT_VERSION}` or `{POLICY_EXPORT}@{WIT_VERSION}`"
+    )]
+    WrongWorld {
+        /// What it exports.
+        exports: String,
+    },
+    /// A component where a policy was expected, or the other way.
+    #[error("is a {found} plugin, but a {expected} plugin was expected here")]
+    UnexpectedKind {
+        /// What it is.
+        found: PluginKind,
+        /// What was wanted.
+        expected: PluginKind,
+    },
+    /// The call ran past the deadline.
+    #[error("did not finish `{call}` within its deadline of {deadline:?} and was stopped")]
+    Deadline {
+        /// The exported function.
+        call: &'static str,
+        /// The deadline.
+        deadline: Duration,
+    },
+    /// The plugin tried to use more memory than allowed.
+    #[error("exceeded its memory limit of {} MiB in `{call}` and was stopped", limit >> 20)]
+    Memory {
+        /// The exported function.
+        call: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The plugin panicked.
+    #[error("panicked in `{call}`: {message}")]
+    Panic {
+        /// The exported function.
+        call: &'static str,
+        /// The panic message the guest reported.
+        message: String,
+    },
+    /// Some other trap.
+    #[error("crashed in `{call}`: {message}")]
+    Trap {
+        /// The exported function.
+        call: &'static str,
+        /// wasmtime's message.
+        message: String,
+    },
+    /// The answer was too large.
+    #[error("returned {size} bytes from `{call}`, more than the limit of {limit} bytes")]
+    Oversized {
+        /// The exported function.
+        call: &'static str,
+        /// Size of the answer (as JSON).
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The plugin returned an error from `declare`.
+    #[error("{0}")]
+    Declared(String),
+    /// The plugin returned something invalid.
+    #[error("returned an invalid answer: {0}")]
+    BadAnswer(String),
+}
+
+/// Shared engine, linker and epoch ticker.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    limits: Limits,
+    cache: Option<cache::CodeCache>,
+    tick: Duration,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What the host keeps per store.
+pub struct HostState {
+    plugin: String,
+    limiter: Limiter,
+    panic: Option<String>,
+}
+
+struct Limiter {
+    memory_bytes: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.hit = true;
+            return Err(wasmtime::Error::msg("memory limit reached"));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+impl cw::engine::plugin::host::Host for HostState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        let plugin = &self.plugin;
+        let message: String = message.chars().take(4096).collect();
+        match level {
+            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Error => {
+                if let Some(p) = message.strip_prefix("panicked: ") {
+                    self.panic = Some(p.to_string());
+                } else {
+                    tracing::error!(plugin, "{message}");
+                }
+            }
+        }
+    }
+}
+
+impl cw::engine::plugin::types::Host for HostState {}
+
+impl Runtime {
+    /// A runtime with `limits`, caching compiled code in `cache_dir` when given.
+    pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> wasmtime::Result<Runtime> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.max_wasm_stack(1 << 20);
+        let engine = Engine::new(&config)?;
+        let mut linker = Linker::new(&engine);
+        cw::Component::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+
+        let tick = Duration::from_millis(10);
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        {
+            let engine = engine.clone();
+            let stop = stop_ticker.clone();
+            std::thread::Builder::new()
+                .name("engine-epoch".into())
+                .spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(tick);
+                        engine.increment_epoch();
+                    }
+                })?;
+        }
+        let cache = cache_dir.map(|dir| cache::CodeCache::new(dir, &engine));
+        Ok(Runtime {
+            engine,
+            linker,
+            limits,
+            cache,
+            tick,
+            stop_ticker,
+        })
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Loads, validates and instantiates the plugin at `path`, and asks who it is.
+    pub fn load(&self, path: &Path) -> Result<Plugin, PluginError> {
+        let file = path.display().to_string();
+        let fail = |kind| PluginError {
+            plugin: file.clone(),
+            address: None,
+            kind,
+        };
+        let bytes = std::fs::read(path).map_err(|source| {
+            fail(PluginErrorKind::Read {
+                path: path.into(),
+                source,
+            })
+        })?;
+        if !bytes.starts_with(b"\0asm") {
+            return Err(fail(PluginErrorKind::NotWasm(path.into())));
+        }
+        if wasmparser::Parser::is_core_wasm(&bytes) {
+            return Err(fail(PluginErrorKind::CoreModule(path.into())));
+        }
+        let sha256 = hex(&Sha256::digest(&bytes));
+        let started = Instant::now();
+        let (component, cached) = self.compile(&bytes, &sha256).map_err(|e| {
+            fail(PluginErrorKind::Invalid {
+                path: path.into(),
+                message: format!("{e:#}"),
+            })
+        })?;
+        tracing::debug!(plugin = file, cached, elapsed = ?started.elapsed(), "compiled");
+        let kind = self.check_world(&component).map_err(fail)?;
+
+        let mut store = Store::new(
+            &self.engine,
+            HostState {
+                plugin: file.clone(),
+                limiter: Limiter {
+                    memory_bytes: self.limits.memory_bytes,
+                    hit: false,
+                },
+                panic: None,
+            },
+        );
+        store.limiter(|s| &mut s.limiter);
+        store.epoch_deadline_trap();
+        self.arm(&mut store);
+        let instance = match kind {
+            PluginKind::Component => {
+                cw::Component::instantiate(&mut store, &component, &self.linker)
+                    .map(Instance::Component)
+            }
+            PluginKind::Policy => {
+                pw::Policy::instantiate(&mut store, &component, &self.linker).map(Instance::Policy)
+            }
+        }
+        .map_err(|e| fail(classify(e, &store, "instantiate", &self.limits)))?;
+
+        let mut plugin = Plugin {
+            name: file.clone(),
+            info: PluginInfo::default(),
+            path: path.into(),
+            sha256,
+            kind,
+            store,
+            instance,
+            deadline_ticks: self.deadline_ticks(),
+            limits: self.limits.clone(),
+        };
+        let info = plugin.metadata()?;
+        if !engine_core::address::valid_name(&info.name) {
+            return Err(fail(PluginErrorKind::BadAnswer(format!(
+                "its name `{}` is not valid: use lowercase letters, digits and `-`, starting with a letter",
+                info.name
+            ))));
+        }
+        plugin.name = info.name.clone();
+        plugin.store.data_mut().plugin = info.name.clone();
+        plugin.info = info;
+        Ok(plugin)
+    }
+
+    fn deadline_ticks(&self) -> u64 {
+        (self.limits.deadline.as_millis() / self.tick.as_millis()).max(1) as u64
+    }
+
+    fn arm(&self, store: &mut Store<HostState>) {
+        store.set_epoch_deadline(self.deadline_ticks());
+    }
+
+    fn compile(&self, bytes: &[u8], sha256: &str) -> wasmtime::Result<(Component, bool)> {
+        if let Some(cache) = &self.cache {
+            if let Some(c) = cache.get(&self.engine, sha256) {
+                return Ok((c, true));
+            }
+            let component = Component::new(&self.engine, bytes)?;
+            cache.put(sha256, &component);
+            return Ok((component, false));
+        }
+        Ok((Component::new(&self.engine, bytes)?, false))
+    }
+
+    fn check_world(&self, component: &Component) -> Result<PluginKind, PluginErrorKind> {
+        let ty = component.component_type();
+        for (name, _) in ty.imports(&self.engine) {
+            let (iface, version) = split_version(name);
+            if iface.starts_with("engine:plugin/") && version != Some(WIT_VERSION) {
+                return Err(PluginErrorKind::Version {
+                    found: version.unwrap_or("?").to_string(),
+                });
+            }
+            if !ALLOWED_IMPORTS.contains(&iface) {
+                return Err(PluginErrorKind::ForbiddenImport(name.to_string()));
+            }
+        }
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
+        for name in &exports {
+            let (iface, version) = split_version(name);
+            let kind = match iface {
+                COMPONENT_EXPORT => PluginKind::Component,
+                POLICY_EXPORT => PluginKind::Policy,
+                _ => continue,
+            };
+            if version != Some(WIT_VERSION) {
+                return Err(PluginErrorKind::Version {
+                    found: version.unwrap_or("?").to_string(),
+                });
+            }
+            return Ok(kind);
+        }
+        let exports = if exports.is_empty() {
+            "nothing".to_string()
+        } else {
+            exports
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Err(PluginErrorKind::WrongWorld { exports })
+    }
+}
+
+fn split_version(name: &str) -> (&str, Option<&str>) {
+    match name.split_once('@') {
+        Some((i, v)) => (i, Some(v)),
+        None => (name, None),
+    }
+}
+
+fn classify(
+    e: wasmtime::Error,
+    store: &Store<HostState>,
+    call: &'static str,
+    limits: &Limits,
+) -> PluginErrorKind {
+    let state = store.data();
+    if state.limiter.hit {
+        return PluginErrorKind::Memory {
+            call,
+            limit: limits.memory_bytes,
+        };
+    }
+    if let Some(message) = &state.panic {
+        return PluginErrorKind::Panic {
+            call,
+            message: message.clone(),
+        };
+    }
+    if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
+        return PluginErrorKind::Deadline {
+            call,
+            deadline: limits.deadline,
+        };
+    }
+    PluginErrorKind::Trap {
+        call,
+        message: format!("{e:#}"),
+    }
+}
+
+/// Who a plugin says it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PluginInfo {
+    /// Name (first part of its addresses).
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// One line about it.
+    pub description: String,
+}
+
+enum Instance {
+    Component(cw::Component),
+    Policy(pw::Policy),
+}
+
+/// A loaded plugin and its store.
+pub struct Plugin {
+    name: String,
+    info: PluginInfo,
+    path: PathBuf,
+    sha256: String,
+    kind: PluginKind,
+    store: Store<HostState>,
+    instance: Instance,
+    deadline_ticks: u64,
+    limits: Limits,
+}
+
+/// One resource of a plan, as a policy plugin sees it.
+#[derive(Clone, Debug)]
+pub struct PolicyResource {
+    /// Address.
+    pub address: engine_core::Address,
+    /// The planned action.
+    pub action: PolicyAction,
+    /// Desired (or, for a delete, prior) properties.
+    pub spec: core::Spec,
+    /// Paths of properties known only after apply.
+    pub unknown: Vec<String>,
+}
+
+/// A planned action, as a policy plugin sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum PolicyAction {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+/// A violation a policy plugin reported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The policy plugin's name.
+    pub plugin: String,
+    /// Rule id.
+    pub policy: String,
+    /// Whether it blocks apply.
+    pub mandatory: bool,
+    /// Offending resource.
+    pub address: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub remediation: String,
+}
+
+impl Plugin {
+    /// Its name (from `metadata`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What it says about itself.
+    pub fn info(&self) -> &PluginInfo {
+        &self.info
+    }
+
+    /// Where it was loaded from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// SHA-256 of the file, hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Component or policy.
+    pub fn kind(&self) -> PluginKind {
+        self.kind
+    }
+
+    fn fail(&self, kind: PluginErrorKind) -> PluginError {
+        PluginError {
+            plugin: self.name.clone(),
+            address: None,
+            kind,
+        }
+    }
+
+    fn call<R>(
+        &mut self,
+        call: &'static str,
+        f: impl FnOnce(&Instance, &mut Store<HostState>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        self.store.set_epoch_deadline(self.deadline_ticks);
+        self.store.data_mut().panic = None;
+        match f(&self.instance, &mut self.store) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let kind = classify(e, &self.store, call, &self.limits);
+                Err(self.fail(kind))
+            }
+        }
+    }
+
+    fn metadata(&mut self) -> Result<PluginInfo, PluginError> {
+        let info = self.call("metadata", |i, s| match i {
+            Instance::Component(c) => c.engine_plugin_component_plugin().call_metadata(s),
+            Instance::Policy(p) => p.engine_plugin_policy_plugin().call_metadata(s),
+        })?;
+        let size = info.name.len() + info.version.len() + info.description.len();
+        if size > self.limits.max_output_bytes {
+            return Err(self.fail(PluginErrorKind::Oversized {
+                call: "metadata",
+                size,
+                limit: self.limits.max_output_bytes,
+            }));
+        }
+        Ok(PluginInfo {
+            name: info.name,
+            version: info.version,
+            description: info.description,
+        })
+    }
+
+    /// Calls `declare` and converts the answer to the host model.
+    pub fn declare(&mut self, ctx: &core::Context) -> Result<core::Declaration, PluginError> {
+        if self.kind != PluginKind::Component {
+            return Err(self.fail(PluginErrorKind::UnexpectedKind {
+                found: self.kind,
+                expected: PluginKind::Component,
+            }));
+        }
+        let wctx = wit::Context {
+            stack: ctx.stack.clone(),
+            region: ctx.region.clone(),
+            environment: ctx.environment.clone(),
+            config: ctx
+                .config
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        };
+        let answer = self.call("declare", |i, s| match i {
+            Instance::Component(c) => c.engine_plugin_component_plugin().call_declare(s, &wctx),
+            Instance::Policy(_) => unreachable!("checked above"),
+        })?;
+        let decl = answer.map_err(|m| self.fail(PluginErrorKind::Declared(m)))?;
+        let source = self.path.display().to_string();
+        let decl = convert::declaration(&self.name, &source, decl).map_err(|(address, m)| {
+            PluginError {
+                plugin: self.name.clone(),
+                address,
+                kind: PluginErrorKind::BadAnswer(m),
+            }
+        })?;
+        let size = declaration_size(&decl);
+        if size > self.limits.max_output_bytes {
+            return Err(self.fail(PluginErrorKind::Oversized {
+                call: "declare",
+                size,
+                limit: self.limits.max_output_bytes,
+            }));
+        }
+        Ok(decl)
+    }
+
+    /// Calls `check` with the planned resources.
+    pub fn check(
+        &mut self,
+        stack: &str,
+        region: &str,
+        resources: &[PolicyResource],
+    ) -> Result<Vec<Violation>, PluginError> {
+        if self.kind != PluginKind::Policy {
+            return Err(self.fail(PluginErrorKind::UnexpectedKind {
+                found: self.kind,
+                expected: PluginKind::Policy,
+            }));
+        }
+        let view = wit::PlanView {
+            stack: stack.into(),
+            region: region.into(),
+            resources: resources
+                .iter()
+                .map(|r| wit::PlannedResource {
+                    address: r.address.to_string(),
+                    action: match r.action {
+                        PolicyAction::NoOp => wit::Action::NoOp,
+                        PolicyAction::Create => wit::Action::Create,
+                        PolicyAction::Update => wit::Action::Update,
+                        PolicyAction::Replace => wit::Action::Replace,
+                        PolicyAction::Delete => wit::Action::Delete,
+                    },
+                    spec: convert::spec_to_wit(&r.spec),
+                    unknown: r.unknown.clone(),
+                })
+                .collect(),
+        };
+        let found = self.call("check", |i, s| match i {
+            Instance::Policy(p) => p.engine_plugin_policy_plugin().call_check(s, &view),
+            Instance::Component(_) => unreachable!("checked above"),
+        })?;
+        let size: usize = found
+            .iter()
+            .map(|v| v.policy.len() + v.address.len() + v.message.len() + v.remediation.len() + 16)
+            .sum();
+        if size > self.limits.max_output_bytes {
+            return Err(self.fail(PluginErrorKind::Oversized {
+                call: "check",
+                size,
+                limit: self.limits.max_output_bytes,
+            }));
+        }
+        Ok(found
+            .into_iter()
+            .map(|v| Violation {
+                plugin: self.name.clone(),
+                policy: v.policy,
+                mandatory: v.severity == wit::Severity::Mandatory,
+                address: v.address,
+                message: v.message,
+                remediation: v.remediation,
+            })
+            .collect())
+    }
+}
+
+fn declaration_size(d: &core::Declaration) -> usize {
+    let resources: usize = d
+        .resources
+        .iter()
+        .map(|r| {
+            r.address.to_string().len()
+                + r.spec.properties().to_string().len()
+                + 32 * r.depends_on.len()
+        })
+        .sum();
+    let outputs: usize = d
+        .outputs
+        .iter()
+        .map(|o| o.name.len() + o.description.len() + 64)
+        .sum();
+    resources + outputs
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
