@@ -230,7 +230,7 @@ pub fn componentize_file(crate_name: &str, core: &Path, out: &Path) -> Result<u6
         crate_name: crate_name.into(),
         message,
     })?;
-    let tmp = out.with_extension("wasm.tmp");
+    let tmp = out.with_extension(format!("wasm.tmp{}", std::process::id()));
     std::fs::write(&tmp, &component).map_err(|source| BuildError::Io {
         path: tmp.clone(),
         source,
@@ -307,4 +307,31 @@ fn cdylib_crates(workspace: &Path) -> Result<Vec<String>, BuildError> {
     }
     crates.sort();
     Ok(crates)
+}
+
+/// For tests: builds the guest workspace at `workspace` once per process (cargo's own
+/// lock serialises concurrent test processes) and returns the directory holding the
+/// components, `workspace/target/components`. Panics with the build error, since a
+/// test cannot go on without its guests.
+pub fn build_for_tests(workspace: &Path) -> PathBuf {
+    use std::collections::BTreeMap;
+    use std::sync::{Mutex, OnceLock};
+    static BUILT: OnceLock<Mutex<BTreeMap<PathBuf, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(dir) = built.get(workspace) {
+        return dir.clone();
+    }
+    let out = workspace.join("target").join("components");
+    let result = Toolchain::detect().and_then(|tc| build_workspace(&tc, workspace, &out, &[]));
+    if let Err(e) = result {
+        panic!(
+            "building the test guests in {} failed: {e}",
+            workspace.display()
+        );
+    }
+    built.insert(workspace.to_path_buf(), out.clone());
+    out
 }

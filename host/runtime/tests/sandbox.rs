@@ -1,0 +1,312 @@
+//! Every bad input a plugin can be, each with the error a user sees. The guests are
+//! built from source (tests/guests) by the test itself.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use engine_core::{Context, Graph};
+use engine_runtime::{Limits, Plugin, PluginError, Runtime};
+
+fn guests() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        engine_build::build_for_tests(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/guests"),
+        )
+    })
+}
+
+fn limits() -> Limits {
+    Limits {
+        deadline: Duration::from_millis(1000),
+        memory_bytes: 32 << 20,
+        max_output_bytes: 1 << 20,
+    }
+}
+
+fn runtime() -> Runtime {
+    Runtime::new(limits(), None).expect("runtime")
+}
+
+fn ctx(mode: &str) -> Context {
+    Context {
+        stack: "test".into(),
+        region: "us-east-1".into(),
+        environment: "dev".into(),
+        config: [("mode".to_string(), mode.to_string())].into(),
+    }
+}
+
+fn load(rt: &Runtime, name: &str) -> Plugin {
+    rt.load(&guests().join(format!("{name}.wasm")))
+        .expect("loads")
+}
+
+fn declare_err(mode: &str) -> (PluginError, Duration) {
+    let rt = runtime();
+    let mut p = load(&rt, "misbehave");
+    let start = Instant::now();
+    let e = p.declare(&ctx(mode)).expect_err("should fail");
+    (e, start.elapsed())
+}
+
+fn write_wat(name: &str, wat: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
+    (dir, path)
+}
+
+fn load_err(path: &Path) -> String {
+    match runtime().load(path) {
+        Ok(p) => panic!("{} loaded as {}", path.display(), p.name()),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_good_plugin_declares_its_resources() {
+    let rt = runtime();
+    let mut p = load(&rt, "misbehave");
+    assert_eq!(p.name(), "misbehave");
+    assert_eq!(p.sha256().len(), 64);
+    let d = p.declare(&ctx("ok")).unwrap();
+    let names: Vec<String> = d.resources.iter().map(|r| r.address.to_string()).collect();
+    assert_eq!(names, ["misbehave/net", "misbehave/gw"]);
+    assert_eq!(d.outputs[0].name, "vpc_id");
+    Graph::build(&[d]).unwrap();
+}
+
+#[test]
+fn a_file_that_is_not_wasm() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.wasm");
+    std::fs::write(&path, "not wasm at all").unwrap();
+    let e = load_err(&path);
+    assert!(e.contains("notes.wasm is not a WebAssembly file"), "{e}");
+    assert!(
+        e.starts_with(&format!("plugin `{}`", path.display())),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_core_module_instead_of_a_component() {
+    guests();
+    let core = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/guests/target/wasm32-unknown-unknown/release/misbehave.wasm");
+    let e = load_err(&core);
+    assert!(
+        e.contains("is a core WebAssembly module, not a component"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_component_of_another_world() {
+    let rt = runtime();
+    let mut policy = load(&rt, "policy-ok");
+    assert_eq!(policy.kind(), engine_runtime::PluginKind::Policy);
+    let e = policy.declare(&ctx("ok")).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "plugin `pass-all`: is a policy plugin, but a component plugin was expected here"
+    );
+
+    let (_d, path) = write_wat(
+        "other.wasm",
+        r#"(component (instance $i) (export "acme:tools/greeter@1.0.0" (instance $i)))"#,
+    );
+    let e = load_err(&path);
+    assert!(
+        e.contains("is not an engine plugin: it exports `acme:tools/greeter@1.0.0`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_component_of_another_wit_version() {
+    let (_d, path) = write_wat(
+        "future.wasm",
+        r#"(component
+             (import "engine:plugin/host@0.2.0" (instance (export "log" (func (param "message" string)))))
+           )"#,
+    );
+    let e = load_err(&path);
+    assert!(
+        e.contains(
+            "was built for `engine:plugin@0.2.0`, but this engine speaks `engine:plugin@0.1.0`"
+        ),
+        "{e}"
+    );
+
+    let (_d, path) = write_wat(
+        "future-export.wasm",
+        r#"(component (instance $i) (export "engine:plugin/component-plugin@0.9.0" (instance $i)))"#,
+    );
+    let e = load_err(&path);
+    assert!(e.contains("was built for `engine:plugin@0.9.0`"), "{e}");
+}
+
+#[test]
+fn a_component_that_imports_wasi() {
+    let (_d, path) = write_wat(
+        "wasi.wasm",
+        r#"(component
+             (import "wasi:cli/environment@0.2.0" (instance (export "initial-cwd" (func))))
+           )"#,
+    );
+    let e = load_err(&path);
+    assert!(
+        e.contains("imports `wasi:cli/environment@0.2.0`, which the engine does not provide (plugins get no WASI"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_guest_that_loops_forever_is_stopped_at_the_deadline() {
+    let (e, took) = declare_err("loop");
+    assert_eq!(
+        e.to_string(),
+        "plugin `misbehave`: did not finish `declare` within its deadline of 1s and was stopped"
+    );
+    assert!(took < limits().deadline * 2, "stopped after {took:?}");
+}
+
+#[test]
+fn a_guest_that_allocates_without_bound_is_stopped_at_the_cap() {
+    let (e, _) = declare_err("alloc");
+    assert_eq!(
+        e.to_string(),
+        "plugin `misbehave`: exceeded its memory limit of 32 MiB in `declare` and was stopped"
+    );
+}
+
+#[test]
+fn a_guest_panic_reaches_the_user_with_its_message() {
+    let (e, _) = declare_err("panic");
+    let e = e.to_string();
+    assert!(
+        e.starts_with("plugin `misbehave`: panicked in `declare`: "),
+        "{e}"
+    );
+    assert!(
+        e.contains("the configured CIDR block `10.0.0.0/99` is not valid"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_oversized_answer_is_refused() {
+    let (e, _) = declare_err("oversized");
+    let e = e.to_string();
+    assert!(e.starts_with("plugin `misbehave`: returned "), "{e}");
+    assert!(
+        e.ends_with("bytes from `declare`, more than the limit of 1048576 bytes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_error_from_declare_is_shown_as_the_plugins_message() {
+    let (e, _) = declare_err("error");
+    assert_eq!(
+        e.to_string(),
+        "plugin `misbehave`: config `cidr` is required"
+    );
+}
+
+#[test]
+fn an_invalid_resource_name_is_refused() {
+    let (e, _) = declare_err("bad-name");
+    assert!(
+        e.to_string()
+            .contains("resource name `Not_Valid` is not valid"),
+        "{e}"
+    );
+}
+
+fn graph_errors(modes: &[&str]) -> String {
+    let rt = runtime();
+    let decls: Vec<_> = modes
+        .iter()
+        .map(|m| load(&rt, "misbehave").declare(&ctx(m)).unwrap())
+        .collect();
+    Graph::build(&decls)
+        .unwrap_err()
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn two_plugins_with_the_same_name() {
+    let e = graph_errors(&["ok", "ok"]);
+    assert!(e.contains("two plugins are both named `misbehave`"), "{e}");
+}
+
+#[test]
+fn two_resources_with_the_same_aws_name() {
+    let e = graph_errors(&["dup-name"]);
+    assert!(
+        e.contains("two resources would create the same kinesis-stream `orders`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("resource `misbehave/orders-again`, field `name`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_reference_to_a_missing_resource() {
+    let e = graph_errors(&["missing-ref"]);
+    assert!(
+        e.contains("error: reference to a missing resource `network/main`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("plugin `misbehave`, resource `misbehave/gw`, field `vpc-id`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_reference_to_an_attribute_the_kind_does_not_have() {
+    let e = graph_errors(&["bad-attr"]);
+    assert!(e.contains("`misbehave/net` has no attribute `arn`"), "{e}");
+    assert!(e.contains("A vpc exposes: id, cidr-block."), "{e}");
+}
+
+#[test]
+fn a_dependency_cycle_is_printed() {
+    let e = graph_errors(&["cycle"]);
+    assert!(e.contains("dependency cycle"), "{e}");
+    assert!(
+        e.contains("misbehave/a -> misbehave/b -> misbehave/a"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_code_cache_serves_a_warm_load_and_survives_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = guests().join("misbehave.wasm");
+    let rt = Runtime::new(limits(), Some(dir.path().to_path_buf())).unwrap();
+    rt.load(&path).unwrap();
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    // A damaged entry is ignored (and recompiled), never loaded.
+    std::fs::write(
+        &entries[0],
+        b"garbage that is long enough to have a digest....",
+    )
+    .unwrap();
+    let mut p = rt.load(&path).unwrap();
+    assert!(p.declare(&ctx("ok")).is_ok());
+}

@@ -1,0 +1,1 @@
+//! The JapanCart plugins, run through the real runtime.
