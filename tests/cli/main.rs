@@ -1,1 +1,151 @@
-//! placeholder
+//! End-to-end tests of the `engine` binary: real plugins (built from source in
+//! tests/guests), a temporary working directory, stdout and stderr as a user sees them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn guests() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        engine_build::build_for_tests(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/guests"),
+        )
+    })
+}
+
+fn guest(name: &str) -> String {
+    guests().join(format!("{name}.wasm")).display().to_string()
+}
+
+/// Runs `engine` in `dir` with a private code cache and no colour.
+fn engine(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(args)
+        .current_dir(dir)
+        .env("ENGINE_CACHE_DIR", dir.join(".cache"))
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_REGION")
+        .env_remove("ENGINE_LOG")
+        .output()
+        .expect("runs engine")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn plan_lists_the_resources_to_create_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine(dir.path(), &["plan", &guest("misbehave")]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(stdout.contains("misbehave ("), "{stdout}");
+    assert!(stdout.contains("+ misbehave/net"), "{stdout}");
+    assert!(stdout.contains("+ misbehave/gw"), "{stdout}");
+    assert!(stdout.contains("vpc-id=(misbehave/net.id)"), "{stdout}");
+    assert!(
+        stdout.contains("Plan: 2 to create, 0 to update, 0 to replace, 0 to delete."),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_stack_file_and_flags_reach_the_plugins() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("engine.toml"),
+        "[stack]\nname = \"shop\"\nregion = \"eu-west-1\"\nenvironment = \"prod\"\n[config]\nmode = \"panic\"\n",
+    )
+    .unwrap();
+    let out = engine(dir.path(), &["plan", &guest("misbehave")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("panicked in `declare`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = engine(
+        dir.path(),
+        &["plan", "--config", "mode=ok", &guest("misbehave")],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("Stack shop in eu-west-1 (environment `prod`)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_failing_plugin_does_not_hide_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.wasm"), "nope").unwrap();
+    let out = engine(
+        dir.path(),
+        &[
+            "plan",
+            "--config",
+            "mode=panic",
+            "broken.wasm",
+            &guest("misbehave"),
+            &guest("policy-ok"),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty(), "no plan on stdout");
+    assert!(
+        stderr.contains("error: broken.wasm is not a WebAssembly file\n  --> plugin `broken.wasm`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> plugin `misbehave`"), "{stderr}");
+    assert!(stderr.contains("panicked in `declare`: "), "{stderr}");
+    assert!(
+        stderr.contains("is a policy plugin, but a component plugin was expected here"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: pass policy plugins with `--policy`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("3 of 3 plugins failed; no plan was made"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_reports_graph_errors_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine(
+        dir.path(),
+        &[
+            "validate",
+            "--json",
+            "-c",
+            "mode=cycle",
+            &guest("misbehave"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["diagnostics"][0]["summary"], "dependency cycle");
+    assert_eq!(v["diagnostics"][0]["plugin"], "misbehave");
+}
+
+#[test]
+fn help_teaches_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine(dir.path(), &["--help"]);
+    let help = text(&out.stdout);
+    for cmd in ["validate", "plan", "build"] {
+        assert!(help.contains(&format!("  {cmd}")), "{help}");
+    }
+    assert!(help.contains("engine.toml"), "{help}");
+    let out = engine(dir.path(), &["plan", "--help"]);
+    assert!(text(&out.stdout).contains("engine plan plugins/*.wasm"));
+}

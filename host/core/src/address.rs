@@ -37,12 +37,17 @@ pub fn valid_name(s: &str) -> bool {
 impl Address {
     /// An address from its parts (not validated).
     pub fn new(plugin: impl Into<String>, name: impl Into<String>) -> Self {
-        Address { plugin: plugin.into(), name: name.into() }
+        Address {
+            plugin: plugin.into(),
+            name: name.into(),
+        }
     }
 
     /// Parses and validates `plugin/name`.
     pub fn parse(s: &str) -> Result<Self, AddressError> {
-        let (p, n) = s.split_once('/').ok_or_else(|| AddressError::Shape(s.to_string()))?;
+        let (p, n) = s
+            .split_once('/')
+            .ok_or_else(|| AddressError::Shape(s.to_string()))?;
         for part in [p, n] {
             if !valid_name(part) {
                 return Err(AddressError::Name(part.to_string()));
@@ -89,11 +94,20 @@ mod tests {
 
     #[test]
     fn parses_and_resolves() {
-        assert_eq!(Address::parse("vpc/main").unwrap(), Address::new("vpc", "main"));
+        assert_eq!(
+            Address::parse("vpc/main").unwrap(),
+            Address::new("vpc", "main")
+        );
         assert!(Address::parse("vpc").is_err());
         assert!(Address::parse("Vpc/main").is_err());
         assert!(Address::parse("vpc/ma.in").is_err());
-        assert_eq!(Address::resolve("rds", "db").unwrap(), Address::new("rds", "db"));
-        assert_eq!(Address::resolve("rds", "vpc/main").unwrap(), Address::new("vpc", "main"));
+        assert_eq!(
+            Address::resolve("rds", "db").unwrap(),
+            Address::new("rds", "db")
+        );
+        assert_eq!(
+            Address::resolve("rds", "vpc/main").unwrap(),
+            Address::new("vpc", "main")
+        );
     }
 }

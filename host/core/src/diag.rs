@@ -57,7 +57,10 @@ impl Diagnostic {
 
     /// A warning with a summary.
     pub fn warning(summary: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(summary) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(summary)
+        }
     }
 
     /// Adds the detail.

@@ -73,7 +73,9 @@ impl Graph {
                                 "`{other}` and `{}` both set `{prop}` to `{name}`; AWS allows one.",
                                 r.address
                             ))
-                            .hint("include the resource's role or the environment suffix in the name"),
+                            .hint(
+                                "include the resource's role or the environment suffix in the name",
+                            ),
                         );
                     } else {
                         names.insert(key, r.address.clone());
@@ -131,7 +133,11 @@ impl Graph {
         }
         // Self-references are cycles too.
         for r in g.resources.values() {
-            if r.spec.references().iter().any(|(_, x)| x.resource == r.address) {
+            if r.spec
+                .references()
+                .iter()
+                .any(|(_, x)| x.resource == r.address)
+            {
                 diags.push(
                     Diagnostic::error("dependency cycle")
                         .plugin(&r.address.plugin)
@@ -155,7 +161,11 @@ impl Graph {
             );
         }
 
-        if diags.iter().any(Diagnostic::is_error) { Err(diags) } else { Ok(g) }
+        if diags.iter().any(Diagnostic::is_error) {
+            Err(diags)
+        } else {
+            Ok(g)
+        }
     }
 
     fn check_ref(&self, reference: &Reference) -> Option<Diagnostic> {
@@ -165,7 +175,9 @@ impl Graph {
                 "reference to a missing resource `{}`",
                 reference.resource
             ))
-            .detail(format!("`{reference}` names a resource that no plugin declares."));
+            .detail(format!(
+                "`{reference}` names a resource that no plugin declares."
+            ));
             return Some(match hint {
                 Some(h) => d.hint(format!("did you mean `{h}`?")),
                 None => d.hint("check the name, and that the plugin declaring it is passed too"),
@@ -188,7 +200,9 @@ impl Graph {
     }
 
     fn near_miss(&self, missing: &Address) -> Option<&Address> {
-        self.resources.keys().find(|a| a.name == missing.name && a.plugin != missing.plugin)
+        self.resources
+            .keys()
+            .find(|a| a.name == missing.name && a.plugin != missing.plugin)
     }
 
     /// A dependency cycle, as a path that starts and ends at the same resource.
@@ -208,7 +222,8 @@ impl Graph {
                 Some(Mark::Done) => return None,
                 Some(Mark::Visiting) => {
                     let start = stack.iter().position(|x| *x == a).unwrap_or(0);
-                    let mut cycle: Vec<Address> = stack[start..].iter().map(|x| (*x).clone()).collect();
+                    let mut cycle: Vec<Address> =
+                        stack[start..].iter().map(|x| (*x).clone()).collect();
                     cycle.push(a.clone());
                     return Some(cycle);
                 }
@@ -236,16 +251,22 @@ impl Graph {
 
     /// Every resource, each after all it depends on; ties in address order.
     pub fn order(&self) -> Vec<&Address> {
-        let mut remaining: BTreeMap<&Address, usize> =
-            self.dependencies.iter().map(|(a, d)| (a, d.len())).collect();
+        let mut remaining: BTreeMap<&Address, usize> = self
+            .dependencies
+            .iter()
+            .map(|(a, d)| (a, d.len()))
+            .collect();
         let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
         for (a, deps) in &self.dependencies {
             for d in deps {
                 dependents.entry(d).or_default().push(a);
             }
         }
-        let mut ready: BTreeSet<&Address> =
-            remaining.iter().filter(|(_, n)| **n == 0).map(|(a, _)| *a).collect();
+        let mut ready: BTreeSet<&Address> = remaining
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(a, _)| *a)
+            .collect();
         let mut out = Vec::with_capacity(remaining.len());
         while let Some(a) = ready.pop_first() {
             out.push(a);
@@ -304,7 +325,12 @@ mod tests {
     }
 
     fn errors(decls: &[Declaration]) -> String {
-        Graph::build(decls).unwrap_err().iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
+        Graph::build(decls)
+            .unwrap_err()
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     #[test]
@@ -321,9 +347,15 @@ mod tests {
     #[test]
     fn missing_resource_and_attribute_are_named() {
         let e = errors(&[decl("net", vec![igw("net", "gw", "net/nope", "id")])]);
-        assert!(e.contains("reference to a missing resource `net/nope`"), "{e}");
+        assert!(
+            e.contains("reference to a missing resource `net/nope`"),
+            "{e}"
+        );
         assert!(e.contains("field `vpc-id`"), "{e}");
-        let e = errors(&[decl("net", vec![vpc("net", "main"), igw("net", "gw", "net/main", "arn")])]);
+        let e = errors(&[decl(
+            "net",
+            vec![vpc("net", "main"), igw("net", "gw", "net/main", "arn")],
+        )]);
         assert!(e.contains("`net/main` has no attribute `arn`"), "{e}");
         assert!(e.contains("A vpc exposes: id, cidr-block."), "{e}");
     }
@@ -340,7 +372,10 @@ mod tests {
 
     #[test]
     fn duplicates_are_refused() {
-        let e = errors(&[decl("p", vec![vpc("p", "a")]), decl("p", vec![vpc("p", "b")])]);
+        let e = errors(&[
+            decl("p", vec![vpc("p", "a")]),
+            decl("p", vec![vpc("p", "b")]),
+        ]);
         assert!(e.contains("two plugins are both named `p`"), "{e}");
         let e = errors(&[decl("p", vec![vpc("p", "a"), vpc("p", "a")])]);
         assert!(e.contains("resource `p/a` is declared twice"), "{e}");

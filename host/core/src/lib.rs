@@ -7,15 +7,25 @@
 //! - [`graph`]: merging declarations into one validated dependency graph.
 //! - [`diag`]: diagnostics for people.
 //! - [`value`]: walks over the JSON form of specs (references).
+//! - [`state`]: the state model: what was applied, normalised JSON, versioned.
+//! - [`plan`](mod@plan): the planner: desired graph + state -> a plan, its steps, saved plans.
+//! - [`render`]: plans for people (Terraform-like, optional colour) and as JSON.
+//! - [`samples`]: a spec of every kind and a sample stack, for tests everywhere.
 
 pub mod address;
 pub mod diag;
 pub mod graph;
 pub mod model;
+pub mod plan;
+pub mod render;
+pub mod samples;
 pub mod schema;
+pub mod state;
 pub mod value;
 
 pub use address::Address;
 pub use diag::{Diagnostic, Severity};
 pub use graph::Graph;
 pub use model::{Context, Declaration, Kind, Output, OutputValue, Reference, Resource, Spec, Text};
+pub use plan::{Action, Plan, ResourceChange, SavedPlan, plan};
+pub use state::{ResourceState, State};

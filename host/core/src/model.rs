@@ -99,7 +99,10 @@ impl<'de> Deserialize<'de> for Text {
 /// Parses `plugin/name.attribute`.
 pub fn parse_ref(s: &str) -> Option<Reference> {
     let (addr, attr) = s.rsplit_once('.')?;
-    Some(Reference { resource: Address::parse(addr).ok()?, attribute: attr.to_string() })
+    Some(Reference {
+        resource: Address::parse(addr).ok()?,
+        attribute: attr.to_string(),
+    })
 }
 
 /// An AWS tag.
@@ -282,7 +285,9 @@ impl Spec {
 
     /// Rebuilds a spec from its kind and properties (the inverse of [`Spec::properties`]).
     pub fn from_properties(kind: Kind, properties: serde_json::Value) -> serde_json::Result<Spec> {
-        serde_json::from_value(serde_json::json!({ "kind": kind.as_str(), "properties": properties }))
+        serde_json::from_value(
+            serde_json::json!({ "kind": kind.as_str(), "properties": properties }),
+        )
     }
 
     /// Every reference in the spec with the dotted path of the property holding it
@@ -378,18 +383,27 @@ mod tests {
 
     #[test]
     fn text_serialises_plainly_and_round_trips() {
-        let r = Text::Ref(Reference { resource: Address::new("vpc", "main"), attribute: "id".into() });
+        let r = Text::Ref(Reference {
+            resource: Address::new("vpc", "main"),
+            attribute: "id".into(),
+        });
         let j = serde_json::to_value(&r).unwrap();
         assert_eq!(j, serde_json::json!({"$ref": "vpc/main.id"}));
         assert_eq!(serde_json::from_value::<Text>(j).unwrap(), r);
         let l = Text::lit("10.0.0.0/16");
-        assert_eq!(serde_json::to_value(&l).unwrap(), serde_json::json!("10.0.0.0/16"));
+        assert_eq!(
+            serde_json::to_value(&l).unwrap(),
+            serde_json::json!("10.0.0.0/16")
+        );
     }
 
     #[test]
     fn spec_properties_round_trip_and_list_references() {
         let spec = Spec::Subnet(Subnet {
-            vpc_id: Text::Ref(Reference { resource: Address::new("vpc", "main"), attribute: "id".into() }),
+            vpc_id: Text::Ref(Reference {
+                resource: Address::new("vpc", "main"),
+                attribute: "id".into(),
+            }),
             cidr_block: "10.0.1.0/24".into(),
             availability_zone: "us-east-1a".into(),
             map_public_ip_on_launch: false,

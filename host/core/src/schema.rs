@@ -50,8 +50,15 @@ const fn schema(kind: Kind) -> KindSchema {
 }
 
 static SCHEMAS: &[KindSchema] = &[
-    KindSchema { replace_on: &["cidr-block"], attributes: &[("id", S), ("cidr-block", S)], ..schema(Kind::Vpc) },
-    KindSchema { replace_on: &["vpc-id"], ..schema(Kind::InternetGateway) },
+    KindSchema {
+        replace_on: &["cidr-block"],
+        attributes: &[("id", S), ("cidr-block", S)],
+        ..schema(Kind::Vpc)
+    },
+    KindSchema {
+        replace_on: &["vpc-id"],
+        ..schema(Kind::InternetGateway)
+    },
     KindSchema {
         replace_on: &["vpc-id", "cidr-block", "availability-zone"],
         attributes: &[("id", S), ("cidr-block", S), ("availability-zone", S)],
@@ -59,7 +66,10 @@ static SCHEMAS: &[KindSchema] = &[
         create_before_destroy: false,
         ..schema(Kind::Subnet)
     },
-    KindSchema { replace_on: &["vpc-id"], ..schema(Kind::RouteTable) },
+    KindSchema {
+        replace_on: &["vpc-id"],
+        ..schema(Kind::RouteTable)
+    },
     KindSchema {
         replace_on: &["route-table-id", "destination-cidr-block"],
         create_before_destroy: false,
@@ -77,8 +87,15 @@ static SCHEMAS: &[KindSchema] = &[
         create_before_destroy: false,
         ..schema(Kind::SecurityGroup)
     },
-    KindSchema { replace_on: &["vpc-id", "service-name", "endpoint-type"], ..schema(Kind::VpcEndpoint) },
-    KindSchema { replace_on: &[], attributes: &[("id", S), ("arn", S)], ..schema(Kind::KmsKey) },
+    KindSchema {
+        replace_on: &["vpc-id", "service-name", "endpoint-type"],
+        ..schema(Kind::VpcEndpoint)
+    },
+    KindSchema {
+        replace_on: &[],
+        attributes: &[("id", S), ("arn", S)],
+        ..schema(Kind::KmsKey)
+    },
     KindSchema {
         replace_on: &["name"],
         attributes: &[("name", S), ("arn", S)],
@@ -116,8 +133,21 @@ static SCHEMAS: &[KindSchema] = &[
         ..schema(Kind::CacheSubnetGroup)
     },
     KindSchema {
-        replace_on: &["id", "port", "subnet-group-name", "at-rest-encryption", "transit-encryption", "kms-key-id"],
-        attributes: &[("id", S), ("arn", S), ("primary-endpoint", S), ("reader-endpoint", S), ("port", N)],
+        replace_on: &[
+            "id",
+            "port",
+            "subnet-group-name",
+            "at-rest-encryption",
+            "transit-encryption",
+            "kms-key-id",
+        ],
+        attributes: &[
+            ("id", S),
+            ("arn", S),
+            ("primary-endpoint", S),
+            ("reader-endpoint", S),
+            ("port", N),
+        ],
         name_property: Some("id"),
         create_before_destroy: false,
         slow: true,
@@ -132,10 +162,21 @@ static SCHEMAS: &[KindSchema] = &[
     },
     KindSchema {
         replace_on: &[
-            "identifier", "engine", "storage-encrypted", "kms-key-id", "db-name", "master-username",
+            "identifier",
+            "engine",
+            "storage-encrypted",
+            "kms-key-id",
+            "db-name",
+            "master-username",
             "db-subnet-group-name",
         ],
-        attributes: &[("id", S), ("arn", S), ("endpoint", S), ("port", N), ("resource-id", S)],
+        attributes: &[
+            ("id", S),
+            ("arn", S),
+            ("endpoint", S),
+            ("port", N),
+            ("resource-id", S),
+        ],
         name_property: Some("identifier"),
         create_before_destroy: false,
         slow: true,
@@ -168,7 +209,11 @@ impl Kind {
 
     /// The type of `attribute`, if this kind exposes it.
     pub fn attribute(self, attribute: &str) -> Option<AttrType> {
-        self.schema().attributes.iter().find(|(a, _)| *a == attribute).map(|(_, t)| *t)
+        self.schema()
+            .attributes
+            .iter()
+            .find(|(a, _)| *a == attribute)
+            .map(|(_, t)| *t)
     }
 
     /// The attribute names, for messages.
