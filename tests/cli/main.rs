@@ -41,10 +41,22 @@ fn plan_lists_the_resources_to_create_and_exits_0() {
     let out = engine(dir.path(), &["plan", &guest("misbehave")]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(stdout.contains("misbehave ("), "{stdout}");
-    assert!(stdout.contains("+ misbehave/net"), "{stdout}");
-    assert!(stdout.contains("+ misbehave/gw"), "{stdout}");
-    assert!(stdout.contains("vpc-id=(misbehave/net.id)"), "{stdout}");
+    assert!(
+        stdout.contains("# misbehave/net will be created\n  + vpc \"misbehave/net\" {"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+ internet-gateway \"misbehave/gw\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+ vpc-id = (known after apply)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+ cidr-block           = \"10.0.0.0/16\""),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("Plan: 2 to create, 0 to update, 0 to replace, 0 to delete."),
         "{stdout}"
@@ -148,4 +160,49 @@ fn help_teaches_every_command() {
     assert!(help.contains("engine.toml"), "{help}");
     let out = engine(dir.path(), &["plan", "--help"]);
     assert!(text(&out.stdout).contains("engine plan plugins/*.wasm"));
+}
+
+#[test]
+fn detailed_exitcode_and_saved_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine(
+        dir.path(),
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--out",
+            "p.json",
+            &guest("misbehave"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr)
+            .contains("Saved this plan to p.json. Apply exactly it with `engine apply p.json`.")
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("p.json")).unwrap()).unwrap();
+    assert_eq!(saved["plan"]["changes"].as_array().unwrap().len(), 2);
+
+    let out = engine(dir.path(), &["plan", "--json", &guest("misbehave")]);
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["summary"]["create"], 2);
+    assert_eq!(plan["has_changes"], true);
+}
+
+#[test]
+fn graph_prints_dot_and_state_list_works_on_an_empty_stack() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine(dir.path(), &["graph", &guest("misbehave")]);
+    assert!(
+        text(&out.stdout).contains("\"misbehave/gw\" -> \"misbehave/net\";"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = engine(dir.path(), &["state", "list"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    let out = engine(dir.path(), &["state", "show", "vpc/main"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no resource `vpc/main` in the state"));
 }

@@ -52,10 +52,26 @@ struct Cli {
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(flatten)]
+    globals: Globals,
+}
+
+/// Options every command takes.
+#[derive(Debug, clap::Args)]
+pub struct Globals {
+    #[command(flatten)]
     overrides: config::Overrides,
     /// Compile plugins every time instead of using the code cache
     #[arg(long, global = true)]
     no_cache: bool,
+    /// Where the state is kept: a directory or file://DIR
+    #[arg(
+        long,
+        global = true,
+        env = "ENGINE_STATE",
+        default_value = ".engine",
+        value_name = "LOCATION"
+    )]
+    state: String,
 }
 
 #[derive(Subcommand)]
@@ -73,16 +89,19 @@ enum Command {
     },
     /// Show what applying the plugins would do. Makes no AWS call.
     #[command(
-        after_help = "Example:\n  engine plan plugins/*.wasm\n  engine plan --json plugins/*.wasm | jq ."
+        after_help = "Examples:\n  engine plan plugins/*.wasm\n  engine plan --json plugins/*.wasm | jq .summary\n  engine plan --out tonight.plan plugins/*.wasm && engine apply tonight.plan\n  engine plan --detailed-exitcode plugins/*.wasm   # exit 2 when there are changes"
     )]
-    Plan {
+    Plan(commands::plan::PlanArgs),
+    /// Print the dependency graph of the plugins' resources (Graphviz DOT).
+    #[command(after_help = "Example:\n  engine graph plugins/*.wasm | dot -Tsvg > stack.svg")]
+    Graph {
         /// Component plugins (.wasm)
         #[arg(required = true, value_name = "PLUGIN")]
         plugins: Vec<PathBuf>,
-        /// Print the plan as JSON on stdout
-        #[arg(long)]
-        json: bool,
     },
+    /// Inspect the recorded state.
+    #[command(subcommand)]
+    State(commands::state::StateCommand),
     /// Build a guest workspace of plugin crates into components (offline), and
     /// check each against the engine's WIT world.
     #[command(
@@ -106,11 +125,11 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     let result = match cli.command {
         Command::Validate { plugins, json } => {
-            commands::plan::validate(&cli.overrides, cli.no_cache, &plugins, json)
+            commands::plan::validate(&cli.globals, &plugins, json)
         }
-        Command::Plan { plugins, json } => {
-            commands::plan::plan(&cli.overrides, cli.no_cache, &plugins, json)
-        }
+        Command::Plan(args) => commands::plan::plan(&cli.globals, &args),
+        Command::Graph { plugins } => commands::plan::graph(&cli.globals, &plugins),
+        Command::State(cmd) => commands::state::run(&cli.globals, &cmd),
         Command::Build {
             path,
             out,

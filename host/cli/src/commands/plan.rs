@@ -1,167 +1,203 @@
-//! `engine validate` and `engine plan`.
+//! `engine validate`, `engine plan` and `engine graph`.
 
-use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-use engine_core::{Graph, Spec};
+use engine_core::{Diagnostic, Graph, Plan, SavedPlan, render};
 use engine_runtime::Runtime;
 
-use crate::config::{self, Overrides};
-use crate::{exit, load, ui};
+use crate::config::{self, Config};
+use crate::{Globals, exit, load, ui};
 
-fn declare(
-    o: &Overrides,
-    no_cache: bool,
-    plugins: &[PathBuf],
-) -> anyhow::Result<(config::Config, load::Loaded, Option<Graph>)> {
+/// Loads the plugins and builds the desired graph, printing any diagnostics.
+pub struct Declared {
+    /// The configuration in force.
+    pub cfg: Config,
+    /// The plugins and their declarations.
+    pub loaded: load::Loaded,
+    /// The graph, when every plugin declared and the merge validated.
+    pub graph: Option<Graph>,
+}
+
+impl Declared {
+    /// Plugin name -> sha256 of the loaded file.
+    pub fn sha256s(&self) -> BTreeMap<String, String> {
+        self.loaded
+            .plugins
+            .iter()
+            .map(|p| (p.name().to_string(), p.sha256().to_string()))
+            .collect()
+    }
+
+    /// Plugin name -> the path it was loaded from.
+    pub fn sources(&self) -> BTreeMap<String, String> {
+        self.loaded
+            .plugins
+            .iter()
+            .map(|p| (p.name().to_string(), p.path().display().to_string()))
+            .collect()
+    }
+}
+
+/// Loads and declares every plugin.
+pub fn declare(g: &Globals, plugins: &[PathBuf]) -> anyhow::Result<Declared> {
     let cwd = std::env::current_dir()?;
-    let cfg = config::load(&cwd, o)?;
+    let cfg = config::load(&cwd, &g.overrides)?;
     let runtime = Runtime::new(
         cfg.limits.clone(),
-        if no_cache { None } else { load::cache_dir() },
+        if g.no_cache { None } else { load::cache_dir() },
     )
     .map_err(|e| anyhow::anyhow!("cannot start the plugin runtime: {e:#}"))?;
     let mut loaded = load::declare_all(&runtime, plugins, &cfg.context);
     let graph = load::graph(&mut loaded, plugins.len());
-    Ok((cfg, loaded, graph))
+    ui::diagnostics(&loaded.diagnostics);
+    Ok(Declared { cfg, loaded, graph })
+}
+
+/// Opens the state backend and reads the state (empty when there is none).
+pub fn read_state(
+    g: &Globals,
+) -> Result<(Box<dyn engine_state::StateBackend>, engine_core::State), Diagnostic> {
+    let backend = engine_state::open(&g.state).map_err(|e| e.diagnostic())?;
+    let state = backend.read_or_empty().map_err(|e| e.diagnostic())?;
+    Ok((backend, state))
 }
 
 /// `engine validate`.
-pub fn validate(
-    o: &Overrides,
-    no_cache: bool,
-    plugins: &[PathBuf],
-    json: bool,
-) -> anyhow::Result<u8> {
-    let (_, loaded, graph) = declare(o, no_cache, plugins)?;
-    ui::diagnostics(&loaded.diagnostics);
+pub fn validate(g: &Globals, plugins: &[PathBuf], json: bool) -> anyhow::Result<u8> {
+    let d = declare(g, plugins)?;
     if json {
         let v = serde_json::json!({
-            "valid": graph.is_some(),
-            "resources": graph.as_ref().map_or(0, |g| g.resources.len()),
-            "diagnostics": loaded.diagnostics,
+            "valid": d.graph.is_some(),
+            "plugins": d.loaded.plugins.iter().map(|p| serde_json::json!({
+                "name": p.name(), "path": p.path(), "sha256": p.sha256(), "version": p.info().version,
+            })).collect::<Vec<_>>(),
+            "resources": d.graph.as_ref().map_or(0, |g| g.resources.len()),
+            "diagnostics": d.loaded.diagnostics,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     }
-    let Some(g) = graph else {
+    let Some(graph) = d.graph else {
         return Ok(exit::ERROR);
     };
     if !json {
         eprintln!(
             "Valid: {} plugins, {} resources, {} outputs.",
-            loaded.plugins.len(),
-            g.resources.len(),
-            g.outputs.len()
+            d.loaded.plugins.len(),
+            graph.resources.len(),
+            graph.outputs.len()
         );
     }
     Ok(exit::OK)
+}
+
+/// Options of `engine plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Component plugins (.wasm)
+    #[arg(required = true, value_name = "PLUGIN")]
+    pub plugins: Vec<PathBuf>,
+    /// Print the plan as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Save the plan to FILE; `engine apply FILE` then applies exactly this plan
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// Plans against the stored state; `None` when something was reported.
+pub fn make_plan(
+    g: &Globals,
+    plugins: &[PathBuf],
+) -> anyhow::Result<Option<(Declared, engine_core::State, Plan)>> {
+    let d = declare(g, plugins)?;
+    let Some(graph) = &d.graph else {
+        return Ok(None);
+    };
+    let (_backend, prior) = match read_state(g) {
+        Ok(x) => x,
+        Err(diag) => {
+            ui::diagnostics(&[diag]);
+            return Ok(None);
+        }
+    };
+    let plan = engine_core::plan(graph, &prior, &d.sha256s());
+    Ok(Some((d, prior, plan)))
+}
+
+/// The line above a plan: what stack, where, against which state.
+pub fn header(cfg: &Config, g: &Globals, prior: &engine_core::State) -> String {
+    let c = &cfg.context;
+    let state = if prior.serial == 0 {
+        format!("{} (empty)", g.state)
+    } else {
+        format!(
+            "{} (serial {}, {} resources)",
+            g.state,
+            prior.serial,
+            prior.resources.len()
+        )
+    };
+    format!(
+        "Stack {} in {} (environment `{}`), state {state}\n",
+        c.stack, c.region, c.environment
+    )
 }
 
 /// `engine plan`.
-pub fn plan(o: &Overrides, no_cache: bool, plugins: &[PathBuf], json: bool) -> anyhow::Result<u8> {
-    let (cfg, loaded, graph) = declare(o, no_cache, plugins)?;
-    ui::diagnostics(&loaded.diagnostics);
-    let Some(g) = graph else {
+pub fn plan(g: &Globals, a: &PlanArgs) -> anyhow::Result<u8> {
+    let Some((d, prior, plan)) = make_plan(g, &a.plugins)? else {
         return Ok(exit::ERROR);
     };
-    if json {
-        let resources: Vec<_> = g
-            .order()
-            .into_iter()
-            .map(|a| {
-                let r = &g.resources[a];
-                serde_json::json!({
-                    "address": a.to_string(),
-                    "kind": r.spec.kind().as_str(),
-                    "action": "create",
-                    "properties": r.spec.properties(),
-                })
-            })
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "resources": resources }))?
-        );
-    } else {
-        print!("{}", render(&cfg.context, &loaded, &g, ui::color(true)));
+    if let Some(out) = &a.out {
+        let saved = SavedPlan::new(plan.clone(), env!("CARGO_PKG_VERSION"), d.sources());
+        write_atomic(out, saved.to_json().as_bytes())?;
     }
+    if a.json {
+        print!("{}", render::json(&plan));
+    } else {
+        println!("{}", header(&d.cfg, g, &prior));
+        print!("{}", render::human(&plan, ui::color(true)));
+    }
+    if let Some(out) = &a.out {
+        eprintln!(
+            "Saved this plan to {0}. Apply exactly it with `engine apply {0}`.",
+            out.display()
+        );
+    }
+    Ok(if a.detailed_exitcode && plan.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    })
+}
+
+/// `engine graph`: the dependency graph in DOT.
+pub fn graph(g: &Globals, plugins: &[PathBuf]) -> anyhow::Result<u8> {
+    let d = declare(g, plugins)?;
+    let Some(graph) = d.graph else {
+        return Ok(exit::ERROR);
+    };
+    print!("{}", render::dot(&graph));
     Ok(exit::OK)
 }
 
-fn render(ctx: &engine_core::Context, loaded: &load::Loaded, g: &Graph, color: bool) -> String {
-    let (green, bold, reset) = if color {
-        ("\x1b[32m", "\x1b[1m", "\x1b[0m")
-    } else {
-        ("", "", "")
-    };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "Stack {bold}{}{reset} in {} (environment `{}`)\n",
-        ctx.stack, ctx.region, ctx.environment
-    );
-    for p in &loaded.plugins {
-        let mut rs: Vec<_> = g
-            .resources
-            .values()
-            .filter(|r| r.address.plugin == p.name())
-            .collect();
-        rs.sort_by(|a, b| a.address.cmp(&b.address));
-        let _ = writeln!(
-            s,
-            "{bold}{}{reset} ({}, {} resources)",
-            p.name(),
-            p.path().display(),
-            rs.len()
-        );
-        for r in rs {
-            let _ = writeln!(
-                s,
-                "  {green}+{reset} {:<28} {:<24} {}",
-                r.address.to_string(),
-                r.spec.kind().as_str(),
-                key_properties(&r.spec)
-            );
-        }
-        s.push('\n');
-    }
-    let _ = writeln!(
-        s,
-        "Plan: {} to create, 0 to update, 0 to replace, 0 to delete.",
-        g.resources.len()
-    );
-    s
-}
-
-/// A few identifying properties of a resource, for one line.
-fn key_properties(spec: &Spec) -> String {
-    let props = spec.properties();
-    let mut parts = Vec::new();
-    if let Some(obj) = props.as_object() {
-        for (k, v) in obj {
-            if parts.len() == 3 {
-                break;
-            }
-            let shown = match v {
-                serde_json::Value::String(s)
-                    if !s.is_empty()
-                        && s.len() <= 48
-                        && !k.contains("description")
-                        && !k.contains("policy") =>
-                {
-                    s.clone()
-                }
-                serde_json::Value::Object(m) if m.contains_key(engine_core::model::REF_KEY) => {
-                    format!(
-                        "({})",
-                        m[engine_core::model::REF_KEY].as_str().unwrap_or("")
-                    )
-                }
-                serde_json::Value::Number(n) => n.to_string(),
-                _ => continue,
-            };
-            parts.push(format!("{k}={shown}"));
-        }
-    }
-    parts.join(" ")
+/// Writes a file atomically (temp file in the same directory, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("plan"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

@@ -1,0 +1,44 @@
+# engine: `just --list` shows every recipe. On a fresh machine use `./dev <recipe>`,
+# which installs `just` first.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# One target dir for every run on this machine, so a one-line change does not
+# rebuild wasmtime and the AWS SDK.
+export CARGO_TARGET_DIR := env("CARGO_TARGET_DIR", home_directory() / ".cache/engine/target")
+engine := CARGO_TARGET_DIR / "debug/engine"
+
+# Show the recipes.
+default:
+    @just --list
+
+# Install what builds and tests need (idempotent): the wasm32 toolchain, moto.
+setup:
+    scripts/setup
+
+# Build the engine binary.
+build:
+    cargo build -p engine
+
+# Build every plugin crate under plugins/ into plugins/<name>.wasm (components).
+plugins: build
+    {{engine}} build plugins
+
+# Run every test: unit, sandbox, plugins, state, providers and end to end.
+test: setup
+    cargo test --workspace --no-fail-fast
+
+# Formatting and lints, as CI would judge them.
+lint:
+    cargo fmt --all -- --check
+    cd plugins && cargo fmt --all -- --check
+    cd tests/guests && cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Plan the stack in plugins/ (no AWS call).
+plan *ARGS: plugins
+    {{engine}} plan plugins/*.wasm {{ARGS}}
+
+# Benchmarks (release build); figures go to BENCHMARKS.md.
+bench: setup
+    cargo bench -p engine-runtime --bench plugins -- --write BENCHMARKS.md
