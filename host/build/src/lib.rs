@@ -178,6 +178,10 @@ pub fn build_workspace(
     out_dir: &Path,
     packages: &[&str],
 ) -> Result<Vec<Built>, BuildError> {
+    // Cargo runs inside the workspace: relative paths would resolve twice.
+    let workspace = &workspace
+        .canonicalize()
+        .map_err(|source| BuildError::Io { path: workspace.into(), source })?;
     let crates = cdylib_crates(workspace)?;
     let selected: Vec<&String> = crates
         .iter()

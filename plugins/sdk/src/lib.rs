@@ -31,7 +31,11 @@
 //! # Layout
 //! - [`bindings`]: the generated WIT bindings (the one `generate!` site for guests).
 //! - [`Stack`] / [`Handle`]: declaring resources and referring to their attributes.
-//! - [`ContextExt`]: config values, names with the environment suffix, common tags.
+//! - [`ContextExt`]: config values (plain, parsed, range-checked, lists, [`KeyChoice`]),
+//!   names with the environment suffix, common tags.
+//! - Helpers for common shapes: [`Stack::add_kms_key`] (key + alias),
+//!   [`SecurityGroupRule::tcp`], [`service_trust_policy`], [`check_identifier`],
+//!   [`Ipv4Cidr`] (parse, `cidrsubnet`-like subnets, containment).
 //! - [`component!`] / [`policy!`]: export a plugin type; they also install a panic
 //!   hook that forwards the panic message to the host.
 
@@ -178,7 +182,9 @@ pub struct Handle {
 impl Handle {
     /// Another plugin's resource, by address (`plugin/name`).
     pub fn external(address: &str) -> Handle {
-        Handle { address: address.to_string() }
+        Handle {
+            address: address.to_string(),
+        }
     }
 
     /// The address as written in references.
@@ -197,7 +203,10 @@ impl Handle {
     }
 
     fn reference(&self, attribute: &str) -> Reference {
-        Reference { resource: self.address.clone(), attribute: attribute.to_string() }
+        Reference {
+            resource: self.address.clone(),
+            attribute: attribute.to_string(),
+        }
     }
 }
 
@@ -225,7 +234,38 @@ impl Stack {
             spec: spec.into(),
             depends_on: depends_on.iter().map(|h| h.address.clone()).collect(),
         });
-        Handle { address: name.to_string() }
+        Handle {
+            address: name.to_string(),
+        }
+    }
+
+    /// Declares a customer-managed KMS key `name` with yearly rotation, and an alias
+    /// `name-alias` called `alias/<alias>` that points at it; returns the key.
+    pub fn add_kms_key(
+        &mut self,
+        name: &str,
+        alias: &str,
+        description: &str,
+        deletion_window_days: u32,
+        tags: Vec<Tag>,
+    ) -> Handle {
+        let key = self.add(
+            name,
+            KmsKey {
+                description: description.to_string(),
+                enable_key_rotation: true,
+                deletion_window_days,
+                tags,
+            },
+        );
+        self.add(
+            &format!("{name}-alias"),
+            KmsAlias {
+                name: format!("alias/{alias}"),
+                target_key_id: key.attr("id"),
+            },
+        );
+        key
     }
 
     /// Declares a stack output.
@@ -239,7 +279,10 @@ impl Stack {
 
     /// The declaration the host receives.
     pub fn finish(self) -> Declaration {
-        Declaration { resources: self.resources, outputs: self.outputs }
+        Declaration {
+            resources: self.resources,
+            outputs: self.outputs,
+        }
     }
 }
 
@@ -267,6 +310,24 @@ impl From<i64> for OutputValue {
     }
 }
 
+impl From<String> for OutputValue {
+    fn from(s: String) -> OutputValue {
+        OutputValue::Str(s)
+    }
+}
+
+impl From<u32> for OutputValue {
+    fn from(n: u32) -> OutputValue {
+        OutputValue::Number(n.into())
+    }
+}
+
+impl From<bool> for OutputValue {
+    fn from(b: bool) -> OutputValue {
+        OutputValue::Boolean(b)
+    }
+}
+
 macro_rules! spec_from {
     ($($kind:ident),* $(,)?) => {$(
         impl From<$kind> for ResourceSpec {
@@ -276,14 +337,36 @@ macro_rules! spec_from {
 }
 
 spec_from!(
-    Vpc, InternetGateway, Subnet, RouteTable, Route, RouteTableAssociation, SecurityGroup,
-    VpcEndpoint, KmsKey, KmsAlias, KinesisStream, Secret, IamRole, CacheSubnetGroup,
-    CacheReplicationGroup, DbSubnetGroup, DbInstance, SnsTopic, MetricAlarm,
+    Vpc,
+    InternetGateway,
+    Subnet,
+    RouteTable,
+    Route,
+    RouteTableAssociation,
+    SecurityGroup,
+    VpcEndpoint,
+    KmsKey,
+    KmsAlias,
+    KinesisStream,
+    Secret,
+    IamRole,
+    CacheSubnetGroup,
+    CacheReplicationGroup,
+    DbSubnetGroup,
+    DbInstance,
+    SnsTopic,
+    MetricAlarm,
 );
 
 /// Tags from `(key, value)` pairs.
 pub fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
-    pairs.iter().map(|(k, v)| Tag { key: k.to_string(), value: v.to_string() }).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| Tag {
+            key: k.to_string(),
+            value: v.to_string(),
+        })
+        .collect()
 }
 
 /// Helpers on the stack context.
@@ -300,11 +383,201 @@ pub trait ContextExt {
     fn named(&self, base: &str) -> String;
     /// The common tags (`project`, `environment`, `managed-by`) plus `extra`.
     fn tags(&self, extra: &[(&str, &str)]) -> Vec<Tag>;
+
+    /// A comma-separated config value as a list (items trimmed, empty items
+    /// dropped), or `default`.
+    fn config_list(&self, key: &str, default: &[&str]) -> Vec<String> {
+        match self.config(key) {
+            None => default.iter().map(|s| s.to_string()).collect(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        }
+    }
+
+    /// A config value parsed as `T` and checked to lie in `range`, or `default`;
+    /// an error names the key and the range.
+    fn config_in<T>(
+        &self,
+        key: &str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, String>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display,
+        T::Err: std::fmt::Display,
+    {
+        let v = self.config_parse(key, default)?;
+        if range.contains(&v) {
+            Ok(v)
+        } else {
+            Err(format!(
+                "config `{key}` = `{v}`: must be {} to {}",
+                range.start(),
+                range.end()
+            ))
+        }
+    }
+
+    /// A config value choosing an encryption key (see [`KeyChoice`]), or `default`.
+    fn key_choice(&self, key: &str, default: &str) -> KeyChoice {
+        KeyChoice::parse(self.config(key).unwrap_or(default))
+    }
+}
+
+/// Which KMS key encrypts something, as a config value says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyChoice {
+    /// `create`: a customer-managed key declared by the plugin itself.
+    Create,
+    /// `aws-managed`: the service's AWS managed key (for example `aws/kinesis`).
+    AwsManaged,
+    /// `none`: no encryption (where the service allows it).
+    Unencrypted,
+    /// Anything else: an existing key's id, ARN, alias name (`alias/...`) or alias ARN.
+    Existing(String),
+}
+
+impl KeyChoice {
+    /// Parses a config value.
+    pub fn parse(value: &str) -> KeyChoice {
+        match value.trim() {
+            "create" => KeyChoice::Create,
+            "aws-managed" => KeyChoice::AwsManaged,
+            "none" => KeyChoice::Unencrypted,
+            other => KeyChoice::Existing(other.to_string()),
+        }
+    }
+}
+
+impl SecurityGroupRule {
+    /// A TCP rule for one port from `cidr_blocks`.
+    pub fn tcp(port: u16, cidr_blocks: Vec<Text>, description: &str) -> SecurityGroupRule {
+        SecurityGroupRule {
+            protocol: IpProtocol::Tcp,
+            from_port: port,
+            to_port: port,
+            cidr_blocks,
+            description: description.to_string(),
+        }
+    }
+}
+
+/// An IAM trust policy (JSON) that lets the AWS service `service` (for example
+/// `monitoring.rds.amazonaws.com`) assume a role.
+pub fn service_trust_policy(service: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Service":"{service}"}},"Action":"sts:AssumeRole"}}]}}"#
+    )
+}
+
+/// Checks an identifier of the kind RDS and ElastiCache use: 1 to `max_len`
+/// lowercase letters, digits and hyphens, starting with a letter, with no
+/// trailing or doubled hyphen. `what` names it in the error.
+pub fn check_identifier(what: &str, id: &str, max_len: usize) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= max_len
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.ends_with('-')
+        && !id.contains("--");
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} `{id}` is not valid: use at most {max_len} lowercase letters, digits and \
+             single hyphens, starting with a letter and not ending with a hyphen \
+             (check the environment suffix)"
+        ))
+    }
+}
+
+/// An IPv4 CIDR block, for deriving and checking subnet ranges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ipv4Cidr {
+    /// The network address (host bits zero).
+    pub network: u32,
+    /// The prefix length, 0 to 32.
+    pub prefix: u8,
+}
+
+impl Ipv4Cidr {
+    /// Parses `a.b.c.d/n`; refuses host bits that are set.
+    pub fn parse(s: &str) -> Result<Ipv4Cidr, String> {
+        let bad = |why: &str| format!("`{s}` is not an IPv4 CIDR block: {why}");
+        let (addr, prefix) = s.trim().split_once('/').ok_or_else(|| bad("no `/`"))?;
+        let prefix: u8 = prefix.parse().map_err(|_| bad("bad prefix length"))?;
+        if prefix > 32 {
+            return Err(bad("prefix length above 32"));
+        }
+        let octets: Vec<u8> = addr
+            .split('.')
+            .map(|o| o.parse::<u8>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad("bad address"))?;
+        let [a, b, c, d] = octets[..] else {
+            return Err(bad("an address has four parts"));
+        };
+        let network = u32::from_be_bytes([a, b, c, d]);
+        let cidr = Ipv4Cidr { network, prefix };
+        if network & !cidr.mask() != 0 {
+            return Err(bad("bits are set after the prefix"));
+        }
+        Ok(cidr)
+    }
+
+    fn mask(self) -> u32 {
+        if self.prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - self.prefix)
+        }
+    }
+
+    /// Subnet number `netnum` of this block with `newbits` more prefix bits, like
+    /// Terraform's `cidrsubnet`.
+    pub fn subnet(self, newbits: u8, netnum: u32) -> Result<Ipv4Cidr, String> {
+        let prefix = self.prefix + newbits;
+        if prefix > 32 || (newbits < 32 && netnum >= 1 << newbits) {
+            return Err(format!("{self} has no subnet number {netnum} of /{prefix}"));
+        }
+        let shift = 32 - u32::from(prefix);
+        let offset = if shift == 32 { 0 } else { netnum << shift };
+        Ok(Ipv4Cidr {
+            network: self.network | offset,
+            prefix,
+        })
+    }
+
+    /// Whether `other` lies entirely inside this block.
+    pub fn contains(self, other: Ipv4Cidr) -> bool {
+        other.prefix >= self.prefix && other.network & self.mask() == self.network
+    }
+
+    /// Whether the two blocks share an address.
+    pub fn overlaps(self, other: Ipv4Cidr) -> bool {
+        self.contains(other) || other.contains(self)
+    }
+}
+
+impl std::fmt::Display for Ipv4Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c, d] = self.network.to_be_bytes();
+        write!(f, "{a}.{b}.{c}.{d}/{}", self.prefix)
+    }
 }
 
 impl ContextExt for Context {
     fn config(&self, key: &str) -> Option<&str> {
-        self.config.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.config
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn config_or(&self, key: &str, default: &str) -> String {
@@ -317,7 +590,9 @@ impl ContextExt for Context {
     {
         match self.config(key) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|e| format!("config `{key}` = `{v}`: {e}")),
+            Some(v) => v
+                .parse()
+                .map_err(|e| format!("config `{key}` = `{v}`: {e}")),
         }
     }
 
@@ -338,5 +613,62 @@ impl ContextExt for Context {
         ]);
         t.extend(tags(extra));
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_subnets_like_terraform() {
+        let vpc = Ipv4Cidr::parse("10.0.0.0/16").expect("valid");
+        let s = |n| vpc.subnet(8, n).expect("fits").to_string();
+        assert_eq!(
+            [s(1), s(2), s(11), s(12)],
+            ["10.0.1.0/24", "10.0.2.0/24", "10.0.11.0/24", "10.0.12.0/24"]
+        );
+        assert!(vpc.subnet(8, 256).is_err());
+        assert!(vpc.subnet(17, 0).is_err());
+        let sub = Ipv4Cidr::parse("10.0.11.0/24").expect("valid");
+        assert!(vpc.contains(sub) && !sub.contains(vpc) && vpc.overlaps(sub));
+        assert!(!vpc.contains(Ipv4Cidr::parse("10.1.0.0/24").expect("valid")));
+        assert!(Ipv4Cidr::parse("0.0.0.0/0").expect("valid").contains(vpc));
+        for bad in [
+            "10.0.0.1/16",
+            "10.0.0.0",
+            "10.0.0/16",
+            "10.0.0.0/33",
+            "256.0.0.0/8",
+        ] {
+            assert!(Ipv4Cidr::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn identifiers_and_key_choices() {
+        assert!(check_identifier("id", "japancart-redis-dev", 40).is_ok());
+        for bad in [
+            "",
+            "Japancart",
+            "1abc",
+            "a--b",
+            "abc-",
+            "a_b",
+            &"a".repeat(41),
+        ] {
+            assert!(check_identifier("id", bad, 40).is_err(), "{bad}");
+        }
+        assert_eq!(KeyChoice::parse("create"), KeyChoice::Create);
+        assert_eq!(KeyChoice::parse("aws-managed"), KeyChoice::AwsManaged);
+        assert_eq!(KeyChoice::parse("none"), KeyChoice::Unencrypted);
+        assert_eq!(
+            KeyChoice::parse("alias/mine"),
+            KeyChoice::Existing("alias/mine".into())
+        );
+        assert!(
+            service_trust_policy("monitoring.rds.amazonaws.com")
+                .contains(r#""Principal":{"Service":"monitoring.rds.amazonaws.com"}"#)
+        );
     }
 }
