@@ -9,6 +9,8 @@
 //! [config]                  # free-form values passed to every plugin
 //! vpc-cidr = "10.0.0.0/16"
 //!
+//! policies = ["policies/baseline.wasm"]   # (top level) checked before every apply
+//!
 //! [limits]                  # sandbox limits for every plugin call
 //! deadline-ms = 5000
 //! memory-mb = 64
@@ -27,6 +29,8 @@ pub const FILE: &str = "engine.toml";
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
+    #[serde(default)]
+    policies: Vec<PathBuf>,
     #[serde(default)]
     stack: StackSection,
     #[serde(default)]
@@ -74,6 +78,8 @@ pub struct Config {
     pub context: Context,
     /// Sandbox limits.
     pub limits: engine_runtime::Limits,
+    /// Policy plugins from the stack file (relative to its directory).
+    pub policies: Vec<PathBuf>,
 }
 
 /// Reads `engine.toml` (if present) and applies overrides.
@@ -128,6 +134,8 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
     if let Some(mb) = file.limits.memory_mb {
         limits.memory_bytes = mb << 20;
     }
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let policies = file.policies.iter().map(|p| base.join(p)).collect();
     Ok(Config {
         context: Context {
             stack,
@@ -136,5 +144,6 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
             config,
         },
         limits,
+        policies,
     })
 }

@@ -58,6 +58,9 @@ struct Cli {
 /// Options every command takes.
 #[derive(Debug, clap::Args)]
 pub struct Globals {
+    /// Policy plugins checked before apply (repeatable); adds to `policies` in engine.toml
+    #[arg(long = "policy", global = true, value_name = "POLICY")]
+    policies: Vec<PathBuf>,
     #[command(flatten)]
     overrides: config::Overrides,
     /// Compile plugins every time instead of using the code cache
@@ -99,6 +102,14 @@ enum Command {
         #[arg(required = true, value_name = "PLUGIN")]
         plugins: Vec<PathBuf>,
     },
+    /// Check the planned stack against policy plugins; exits 1 on a mandatory violation.
+    #[command(
+        after_help = "Examples:\n  engine check --policy policies/baseline.wasm plugins/*.wasm\n  engine check --policy policies/baseline.wasm --sarif plugins/*.wasm > results.sarif"
+    )]
+    Check(commands::check::CheckArgs),
+    /// Scaffold a new plugin crate that builds as is.
+    #[command(subcommand)]
+    New(commands::new::NewCommand),
     /// Inspect the recorded state.
     #[command(subcommand)]
     State(commands::state::StateCommand),
@@ -130,6 +141,8 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::plan(&cli.globals, &args),
         Command::Graph { plugins } => commands::plan::graph(&cli.globals, &plugins),
         Command::State(cmd) => commands::state::run(&cli.globals, &cmd),
+        Command::Check(args) => commands::check::run(&cli.globals, &args),
+        Command::New(cmd) => commands::new::run(&cmd),
         Command::Build {
             path,
             out,

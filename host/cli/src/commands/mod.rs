@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
 pub mod build;
+pub mod check;
+pub mod new;
 pub mod plan;
 pub mod state;
