@@ -1,0 +1,634 @@
+//! Amazon ElastiCache: cache subnet groups and Redis replication groups (cluster
+//! mode disabled).
+//!
+//! Reads list with one Describe call per page (`MaxRecords` = the read page size)
+//! when more than one resource is read, and by name when one is. ElastiCache
+//! describes carry no tags, so tags cost one `ListTagsForResource` per resource.
+//! A replication group's engine version, subnet group and security groups live on
+//! its member clusters: one `DescribeCacheClusters` listing per page covers them.
+
+use std::collections::HashMap;
+
+use aws_sdk_elasticache::types::{
+    AutomaticFailoverStatus, CacheCluster, CacheSubnetGroup as LiveSubnetGroup, MultiAzStatus,
+    ReplicationGroup, Tag as EcTag,
+};
+use engine_core::model::{CacheReplicationGroup, CacheSubnetGroup, Tag};
+use engine_core::{Address, Kind, Spec, Text};
+use serde_json::json;
+
+use crate::error::{ProviderError, sdk_err};
+use crate::provider::{
+    Attributes, Aws, Check, Found, Op, ReadRequest, attrs, live_kms, order_texts, wrong_kind,
+};
+use crate::tags;
+
+fn ec_tag(t: &Tag) -> EcTag {
+    EcTag::builder().key(&t.key).value(&t.value).build()
+}
+
+fn i32_of(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+/// The attributes of a replication group.
+fn group_attrs(g: &ReplicationGroup) -> Attributes {
+    let node_group = g.node_groups().first();
+    let primary = node_group.and_then(|n| n.primary_endpoint());
+    let reader = node_group.and_then(|n| n.reader_endpoint());
+    attrs([
+        ("id", json!(g.replication_group_id().unwrap_or_default())),
+        ("arn", json!(g.arn().unwrap_or_default())),
+        (
+            "primary-endpoint",
+            json!(primary.and_then(|e| e.address()).unwrap_or_default()),
+        ),
+        (
+            "reader-endpoint",
+            json!(reader.and_then(|e| e.address()).unwrap_or_default()),
+        ),
+        (
+            "port",
+            json!(primary.and_then(|e| e.port()).unwrap_or_default()),
+        ),
+    ])
+}
+
+impl Aws {
+    async fn ec_tags(
+        &self,
+        address: &Address,
+        arn: &str,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        if arn.is_empty() {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .elasticache
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .map_err(sdk_err("ListTagsForResource", Some(address)))?;
+        Ok(out
+            .tag_list()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect())
+    }
+
+    async fn ec_retag(
+        &self,
+        op: &Op<'_>,
+        arn: &str,
+        old: &[Tag],
+        new: &[Tag],
+    ) -> Result<(), ProviderError> {
+        let (set, remove) = tags::diff(old, new);
+        if !remove.is_empty() {
+            self.elasticache
+                .remove_tags_from_resource()
+                .resource_name(arn)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .map_err(op.err("RemoveTagsFromResource"))?;
+        }
+        if !set.is_empty() {
+            self.elasticache
+                .add_tags_to_resource()
+                .resource_name(arn)
+                .set_tags(Some(set.iter().map(ec_tag).collect()))
+                .send()
+                .await
+                .map_err(op.err("AddTagsToResource"))?;
+        }
+        Ok(())
+    }
+
+    // ---- cache subnet group ----
+
+    pub(crate) async fn cache_subnet_group_create(
+        &self,
+        op: &Op<'_>,
+        s: &CacheSubnetGroup,
+    ) -> Result<Attributes, ProviderError> {
+        let out = self
+            .elasticache
+            .create_cache_subnet_group()
+            .cache_subnet_group_name(&s.name)
+            .cache_subnet_group_description(&s.description)
+            .set_subnet_ids(Some(op.lits(&s.subnet_ids)?))
+            .set_tags(Some(op.tags(&s.tags).iter().map(ec_tag).collect()))
+            .send()
+            .await
+            .map_err(op.err("CreateCacheSubnetGroup"))?;
+        let arn = out
+            .cache_subnet_group()
+            .and_then(|g| g.arn())
+            .unwrap_or_default();
+        Ok(attrs([("name", json!(s.name)), ("arn", json!(arn))]))
+    }
+
+    async fn cache_subnet_groups(
+        &self,
+        names: &[&str],
+    ) -> Result<Vec<LiveSubnetGroup>, ProviderError> {
+        if let [one] = names {
+            return match self
+                .elasticache
+                .describe_cache_subnet_groups()
+                .cache_subnet_group_name(*one)
+                .send()
+                .await
+            {
+                Ok(o) => Ok(o.cache_subnet_groups.unwrap_or_default()),
+                Err(e) => {
+                    let e = ProviderError::from_sdk("DescribeCacheSubnetGroups", None, e);
+                    if e.is_not_found() {
+                        Ok(Vec::new())
+                    } else {
+                        Err(e)
+                    }
+                }
+            };
+        }
+        self.elasticache
+            .describe_cache_subnet_groups()
+            .into_paginator()
+            .page_size(i32::try_from(self.page(100).max(20)).unwrap_or(100))
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk_err("DescribeCacheSubnetGroups", None))
+    }
+
+    pub(crate) async fn cache_subnet_group_read(
+        &self,
+        reqs: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        let mut names = Vec::new();
+        for r in reqs {
+            let Spec::CacheSubnetGroup(p) = &r.prior else {
+                return Err(wrong_kind(&r.address, Kind::CacheSubnetGroup, &r.prior));
+            };
+            names.push(p.name.as_str());
+        }
+        let live = self.cache_subnet_groups(&names).await?;
+        let by_name: HashMap<&str, _> = live
+            .iter()
+            .filter_map(|g| Some((g.cache_subnet_group_name()?, g)))
+            .collect();
+        let mut out = Vec::with_capacity(reqs.len());
+        for r in reqs {
+            let Spec::CacheSubnetGroup(prior) = &r.prior else {
+                unreachable!("checked above")
+            };
+            let Some(g) = by_name.get(prior.name.as_str()) else {
+                out.push(None);
+                continue;
+            };
+            let arn = g.arn().unwrap_or_default();
+            let (tags, owner) = tags::split(self.ec_tags(&r.address, arn).await?, &prior.tags);
+            let subnets = g
+                .subnets()
+                .iter()
+                .filter_map(|s| s.subnet_identifier().map(str::to_string))
+                .collect();
+            out.push(Some(Found {
+                spec: Spec::CacheSubnetGroup(CacheSubnetGroup {
+                    name: prior.name.clone(),
+                    description: g
+                        .cache_subnet_group_description()
+                        .unwrap_or_default()
+                        .to_string(),
+                    subnet_ids: order_texts(subnets, &prior.subnet_ids),
+                    tags,
+                }),
+                attributes: attrs([("name", json!(prior.name)), ("arn", json!(arn))]),
+                owner,
+            }));
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn cache_subnet_group_update(
+        &self,
+        op: &Op<'_>,
+        o: &CacheSubnetGroup,
+        n: &CacheSubnetGroup,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        let mut arn = a
+            .get("arn")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        if o.description != n.description || o.subnet_ids != n.subnet_ids {
+            let out = self
+                .elasticache
+                .modify_cache_subnet_group()
+                .cache_subnet_group_name(&n.name)
+                .cache_subnet_group_description(&n.description)
+                .set_subnet_ids(Some(op.lits(&n.subnet_ids)?))
+                .send()
+                .await
+                .map_err(op.err("ModifyCacheSubnetGroup"))?;
+            if let Some(live) = out.cache_subnet_group().and_then(|g| g.arn()) {
+                arn = live.to_string();
+            }
+        }
+        self.ec_retag(op, &arn, &o.tags, &n.tags).await?;
+        let mut a = a.clone();
+        a.insert("arn".into(), json!(arn));
+        Ok(a)
+    }
+
+    pub(crate) async fn cache_subnet_group_delete(
+        &self,
+        op: &Op<'_>,
+        s: &CacheSubnetGroup,
+    ) -> Result<(), ProviderError> {
+        self.delete_retrying(op, || async {
+            self.elasticache
+                .delete_cache_subnet_group()
+                .cache_subnet_group_name(&s.name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(op.err("DeleteCacheSubnetGroup"))
+        })
+        .await
+    }
+
+    // ---- replication group ----
+
+    async fn replication_group(
+        &self,
+        address: &Address,
+        id: &str,
+    ) -> Result<Option<ReplicationGroup>, ProviderError> {
+        match self
+            .elasticache
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.replication_groups.unwrap_or_default().into_iter().next()),
+            Err(e) => {
+                let e = ProviderError::from_sdk("DescribeReplicationGroups", Some(address), e);
+                if e.is_not_found() { Ok(None) } else { Err(e) }
+            }
+        }
+    }
+
+    /// Waits until the group is `available` with no pending changes.
+    async fn replication_group_wait(
+        &self,
+        op: &Op<'_>,
+        id: &str,
+    ) -> Result<ReplicationGroup, ProviderError> {
+        self.wait_for(
+            op,
+            "the replication group is available",
+            self.options.timeouts.cache_replication_group,
+            || async {
+                match self.replication_group(op.address, id).await? {
+                    Some(g) if g.status() == Some("available") && !has_pending(&g) => {
+                        Ok(Check::Done(g))
+                    }
+                    Some(g) => Ok(Check::Pending(g.status().unwrap_or("unknown").to_string())),
+                    None => Ok(Check::Pending("not yet visible".into())),
+                }
+            },
+        )
+        .await
+    }
+
+    pub(crate) async fn replication_group_create(
+        &self,
+        op: &Op<'_>,
+        s: &CacheReplicationGroup,
+    ) -> Result<Attributes, ProviderError> {
+        self.elasticache
+            .create_replication_group()
+            .replication_group_id(&s.id)
+            .replication_group_description(&s.description)
+            .engine("redis")
+            .engine_version(&s.engine_version)
+            .cache_node_type(&s.node_type)
+            .num_cache_clusters(i32_of(s.num_cache_clusters))
+            .port(i32::from(s.port))
+            .cache_subnet_group_name(op.lit(&s.subnet_group_name)?)
+            .set_security_group_ids(Some(op.lits(&s.security_group_ids)?))
+            .automatic_failover_enabled(s.automatic_failover)
+            .multi_az_enabled(s.multi_az)
+            .at_rest_encryption_enabled(s.at_rest_encryption)
+            .transit_encryption_enabled(s.transit_encryption)
+            .set_kms_key_id(op.opt(&s.kms_key_id)?)
+            .snapshot_retention_limit(i32_of(s.snapshot_retention_days))
+            .set_tags(Some(op.tags(&s.tags).iter().map(ec_tag).collect()))
+            .send()
+            .await
+            .map_err(op.err("CreateReplicationGroup"))?;
+        let g = self.replication_group_wait(op, &s.id).await?;
+        Ok(group_attrs(&g))
+    }
+
+    pub(crate) async fn replication_group_read(
+        &self,
+        reqs: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        let mut ids = Vec::new();
+        for r in reqs {
+            let Spec::CacheReplicationGroup(p) = &r.prior else {
+                return Err(wrong_kind(
+                    &r.address,
+                    Kind::CacheReplicationGroup,
+                    &r.prior,
+                ));
+            };
+            ids.push(p.id.as_str());
+        }
+        let page = i32::try_from(self.page(100).max(20)).unwrap_or(100);
+        let (groups, clusters): (Vec<ReplicationGroup>, Vec<CacheCluster>) =
+            if let [one] = ids.as_slice() {
+                let groups: Vec<_> = self
+                    .replication_group(&reqs[0].address, one)
+                    .await?
+                    .into_iter()
+                    .collect();
+                let first_member = groups
+                    .first()
+                    .and_then(|g| g.member_clusters().first().cloned());
+                let clusters = match first_member {
+                    Some(m) => match self
+                        .elasticache
+                        .describe_cache_clusters()
+                        .cache_cluster_id(m)
+                        .send()
+                        .await
+                    {
+                        Ok(o) => o.cache_clusters.unwrap_or_default(),
+                        Err(e) => {
+                            let e = ProviderError::from_sdk("DescribeCacheClusters", None, e);
+                            if e.is_not_found() {
+                                Vec::new()
+                            } else {
+                                return Err(e);
+                            }
+                        }
+                    },
+                    None => Vec::new(),
+                };
+                (groups, clusters)
+            } else {
+                let groups = self
+                    .elasticache
+                    .describe_replication_groups()
+                    .into_paginator()
+                    .page_size(page)
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(sdk_err("DescribeReplicationGroups", None))?;
+                let clusters = self
+                    .elasticache
+                    .describe_cache_clusters()
+                    .into_paginator()
+                    .page_size(page)
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(sdk_err("DescribeCacheClusters", None))?;
+                (groups, clusters)
+            };
+        let by_id: HashMap<&str, _> = groups
+            .iter()
+            .filter(|g| !matches!(g.status(), Some("deleting" | "deleted")))
+            .filter_map(|g| Some((g.replication_group_id()?, g)))
+            .collect();
+        let mut member: HashMap<&str, &CacheCluster> = HashMap::new();
+        for c in &clusters {
+            if let Some(g) = c.replication_group_id() {
+                member.entry(g).or_insert(c);
+            }
+        }
+        let mut out = Vec::with_capacity(reqs.len());
+        for r in reqs {
+            let Spec::CacheReplicationGroup(prior) = &r.prior else {
+                unreachable!("checked above")
+            };
+            let Some(g) = by_id.get(prior.id.as_str()) else {
+                out.push(None);
+                continue;
+            };
+            let (tags, owner) = tags::split(
+                self.ec_tags(&r.address, g.arn().unwrap_or_default())
+                    .await?,
+                &prior.tags,
+            );
+            // Engine version, subnet group and security groups are reported on the
+            // member clusters. (moto keeps no member clusters: the prior values stand.)
+            let cluster = member.get(prior.id.as_str());
+            let engine_version = cluster
+                .and_then(|c| c.engine_version())
+                .map(|v| {
+                    if v.starts_with(&format!("{}.", prior.engine_version)) {
+                        prior.engine_version.clone()
+                    } else {
+                        v.to_string()
+                    }
+                })
+                .unwrap_or_else(|| prior.engine_version.clone());
+            let subnet_group_name = cluster
+                .and_then(|c| c.cache_subnet_group_name())
+                .map(|n| Text::Literal(n.to_string()))
+                .unwrap_or_else(|| prior.subnet_group_name.clone());
+            let security_group_ids = match cluster {
+                Some(c) => order_texts(
+                    c.security_groups()
+                        .iter()
+                        .filter_map(|s| s.security_group_id().map(str::to_string))
+                        .collect(),
+                    &prior.security_group_ids,
+                ),
+                None => prior.security_group_ids.clone(),
+            };
+            let attributes = group_attrs(g);
+            let port = attributes
+                .get("port")
+                .and_then(|p| p.as_u64())
+                .and_then(|p| u16::try_from(p).ok());
+            out.push(Some(Found {
+                spec: Spec::CacheReplicationGroup(CacheReplicationGroup {
+                    id: prior.id.clone(),
+                    description: g.description().unwrap_or_default().to_string(),
+                    engine_version,
+                    node_type: g.cache_node_type().unwrap_or_default().to_string(),
+                    num_cache_clusters: u32::try_from(g.member_clusters().len()).unwrap_or(0),
+                    port: port.unwrap_or(prior.port),
+                    subnet_group_name,
+                    security_group_ids,
+                    automatic_failover: matches!(
+                        g.automatic_failover(),
+                        Some(AutomaticFailoverStatus::Enabled | AutomaticFailoverStatus::Enabling)
+                    ),
+                    multi_az: g.multi_az() == Some(&MultiAzStatus::Enabled),
+                    at_rest_encryption: g.at_rest_encryption_enabled().unwrap_or(false),
+                    transit_encryption: g.transit_encryption_enabled().unwrap_or(false),
+                    kms_key_id: live_kms(&prior.kms_key_id, g.kms_key_id().map(str::to_string)),
+                    snapshot_retention_days: u32::try_from(
+                        g.snapshot_retention_limit().unwrap_or(0),
+                    )
+                    .unwrap_or(0),
+                    tags,
+                }),
+                attributes,
+                owner,
+            }));
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn replication_group_update(
+        &self,
+        op: &Op<'_>,
+        o: &CacheReplicationGroup,
+        n: &CacheReplicationGroup,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        let id = n.id.as_str();
+        let changed = o.description != n.description
+            || o.engine_version != n.engine_version
+            || o.node_type != n.node_type
+            || o.security_group_ids != n.security_group_ids
+            || o.automatic_failover != n.automatic_failover
+            || o.multi_az != n.multi_az
+            || o.snapshot_retention_days != n.snapshot_retention_days;
+        if changed {
+            let mut call = self
+                .elasticache
+                .modify_replication_group()
+                .replication_group_id(id)
+                .apply_immediately(true);
+            if o.description != n.description {
+                call = call.replication_group_description(&n.description);
+            }
+            if o.engine_version != n.engine_version {
+                call = call.engine_version(&n.engine_version);
+            }
+            if o.node_type != n.node_type {
+                call = call.cache_node_type(&n.node_type);
+            }
+            if o.security_group_ids != n.security_group_ids {
+                call = call.set_security_group_ids(Some(op.lits(&n.security_group_ids)?));
+            }
+            if o.automatic_failover != n.automatic_failover {
+                call = call.automatic_failover_enabled(n.automatic_failover);
+            }
+            if o.multi_az != n.multi_az {
+                call = call.multi_az_enabled(n.multi_az);
+            }
+            if o.snapshot_retention_days != n.snapshot_retention_days {
+                call = call.snapshot_retention_limit(i32_of(n.snapshot_retention_days));
+            }
+            call.send()
+                .await
+                .map_err(op.err("ModifyReplicationGroup"))?;
+            self.replication_group_wait(op, id).await?;
+        }
+        if o.num_cache_clusters != n.num_cache_clusters {
+            let replicas = i32_of(n.num_cache_clusters.saturating_sub(1));
+            if n.num_cache_clusters > o.num_cache_clusters {
+                self.elasticache
+                    .increase_replica_count()
+                    .replication_group_id(id)
+                    .new_replica_count(replicas)
+                    .apply_immediately(true)
+                    .send()
+                    .await
+                    .map_err(op.err("IncreaseReplicaCount"))?;
+            } else {
+                self.elasticache
+                    .decrease_replica_count()
+                    .replication_group_id(id)
+                    .new_replica_count(replicas)
+                    .apply_immediately(true)
+                    .send()
+                    .await
+                    .map_err(op.err("DecreaseReplicaCount"))?;
+            }
+            self.replication_group_wait(op, id).await?;
+        }
+        let arn = a
+            .get("arn")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        self.ec_retag(op, &arn, &o.tags, &n.tags).await?;
+        let g = self.replication_group_wait(op, id).await?;
+        Ok(group_attrs(&g))
+    }
+
+    pub(crate) async fn replication_group_delete(
+        &self,
+        op: &Op<'_>,
+        s: &CacheReplicationGroup,
+    ) -> Result<(), ProviderError> {
+        match self
+            .elasticache
+            .delete_replication_group()
+            .replication_group_id(&s.id)
+            .retain_primary_cluster(false)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => {
+                let e = ProviderError::from_sdk("DeleteReplicationGroup", Some(op.address), e);
+                if e.is_not_found() {
+                    return Ok(());
+                }
+                // Already deleting (or still modifying): wait below, or retry.
+                let deleting = self
+                    .replication_group(op.address, &s.id)
+                    .await?
+                    .is_some_and(|g| g.status() == Some("deleting"));
+                if !deleting {
+                    return Err(e);
+                }
+            }
+        }
+        self.wait_for(
+            op,
+            "the replication group is deleted",
+            self.options.timeouts.cache_replication_group,
+            || async {
+                match self.replication_group(op.address, &s.id).await? {
+                    None => Ok(Check::Done(())),
+                    Some(g) => Ok(Check::Pending(g.status().unwrap_or("unknown").to_string())),
+                }
+            },
+        )
+        .await
+    }
+}
+
+fn has_pending(g: &ReplicationGroup) -> bool {
+    g.pending_modified_values().is_some_and(|p| {
+        p.primary_cluster_id().is_some()
+            || p.automatic_failover_status().is_some()
+            || p.resharding().is_some()
+            || p.transit_encryption_enabled().is_some()
+    })
+}

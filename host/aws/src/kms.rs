@@ -1,0 +1,395 @@
+//! AWS KMS: customer-managed keys and aliases.
+//!
+//! KMS has no batch describe: a key read costs `DescribeKey`, `GetKeyRotationStatus`
+//! and `ListResourceTags` per key. Aliases are read with one `ListAliases` call per
+//! page of every alias in the account.
+
+use std::collections::HashMap;
+
+use aws_sdk_kms::types::{KeyState, Tag as KmsTag};
+use engine_core::model::{KmsAlias, KmsKey, Tag};
+use engine_core::{Address, Kind, Spec, Text};
+use serde_json::{Value, json};
+
+use crate::error::{ErrorKind, ProviderError, sdk_err};
+use crate::provider::{
+    Attributes, Aws, Found, Op, ReadRequest, attr, attrs, lit_or_empty, same_kms_key, wrong_kind,
+};
+use crate::tags;
+
+fn kms_tags(tags: &[Tag]) -> Result<Vec<KmsTag>, ProviderError> {
+    tags.iter()
+        .map(|t| {
+            KmsTag::builder()
+                .tag_key(&t.key)
+                .tag_value(&t.value)
+                .build()
+                .map_err(|e| {
+                    ProviderError::new(ErrorKind::Invalid, "build tags", None, e.to_string())
+                })
+        })
+        .collect()
+}
+
+impl Aws {
+    pub(crate) async fn kms_key_create(
+        &self,
+        op: &Op<'_>,
+        s: &KmsKey,
+    ) -> Result<Attributes, ProviderError> {
+        let out = self
+            .kms
+            .create_key()
+            .description(&s.description)
+            .set_tags(Some(
+                kms_tags(&op.tags(&s.tags)).map_err(|e| e.at(op.address))?,
+            ))
+            .send()
+            .await
+            .map_err(op.err("CreateKey"))?;
+        let meta = out.key_metadata();
+        let id = meta.map(|m| m.key_id()).unwrap_or_default().to_string();
+        let arn = meta.and_then(|m| m.arn()).unwrap_or_default().to_string();
+        if s.enable_key_rotation {
+            self.kms
+                .enable_key_rotation()
+                .key_id(&id)
+                .send()
+                .await
+                .map_err(op.err("EnableKeyRotation"))?;
+        }
+        Ok(attrs([("id", json!(id)), ("arn", json!(arn))]))
+    }
+
+    async fn kms_key_tags(
+        &self,
+        address: &Address,
+        id: &str,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        let tags: Vec<KmsTag> = self
+            .kms
+            .list_resource_tags()
+            .key_id(id)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk_err("ListResourceTags", Some(address)))?;
+        Ok(tags.into_iter().map(|t| (t.tag_key, t.tag_value)).collect())
+    }
+
+    pub(crate) async fn kms_key_read(
+        &self,
+        reqs: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        let mut out = Vec::with_capacity(reqs.len());
+        for r in reqs {
+            let Spec::KmsKey(prior) = &r.prior else {
+                return Err(wrong_kind(&r.address, Kind::KmsKey, &r.prior));
+            };
+            let id = attr(&r.attributes, "id", &r.address)?;
+            let meta = match self.kms.describe_key().key_id(&id).send().await {
+                Ok(o) => o.key_metadata,
+                Err(e) => {
+                    let e = ProviderError::from_sdk("DescribeKey", Some(&r.address), e);
+                    if e.is_not_found() {
+                        out.push(None);
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            let Some(meta) = meta else {
+                out.push(None);
+                continue;
+            };
+            if matches!(
+                meta.key_state(),
+                Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+            ) {
+                out.push(None);
+                continue;
+            }
+            let rotation = self
+                .kms
+                .get_key_rotation_status()
+                .key_id(&id)
+                .send()
+                .await
+                .map_err(sdk_err("GetKeyRotationStatus", Some(&r.address)))?
+                .key_rotation_enabled;
+            let (tags, owner) = tags::split(self.kms_key_tags(&r.address, &id).await?, &prior.tags);
+            out.push(Some(Found {
+                spec: Spec::KmsKey(KmsKey {
+                    description: meta.description().unwrap_or_default().to_string(),
+                    enable_key_rotation: rotation,
+                    // Write-only: used when the key is deleted.
+                    deletion_window_days: prior.deletion_window_days,
+                    tags,
+                }),
+                attributes: attrs([
+                    ("id", json!(meta.key_id())),
+                    ("arn", json!(meta.arn().unwrap_or_default())),
+                ]),
+                owner,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Finds a key by its ownership tags (KMS cannot filter by tag: this lists every
+    /// key and its tags, so it is for adopting after an interrupted create only).
+    pub(crate) async fn kms_key_find_by_tags(
+        &self,
+        stack: &str,
+        address: &Address,
+    ) -> Result<Option<Attributes>, ProviderError> {
+        let keys: Vec<_> = self
+            .kms
+            .list_keys()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk_err("ListKeys", Some(address)))?;
+        for k in keys {
+            let Some(id) = k.key_id() else { continue };
+            let tags = match self.kms_key_tags(address, id).await {
+                Ok(t) => t,
+                // AWS managed keys and keys of others may refuse; they are not ours.
+                Err(e) if matches!(e.kind, ErrorKind::AccessDenied | ErrorKind::NotFound) => {
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let owner = tags::owner(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            if owner.is_some_and(|(s, a)| s == stack && a == address.to_string()) {
+                return Ok(Some(attrs([
+                    ("id", json!(id)),
+                    ("arn", json!(k.key_arn().unwrap_or_default())),
+                ])));
+            }
+        }
+        Ok(None)
+    }
+
+    pub(crate) async fn kms_key_update(
+        &self,
+        op: &Op<'_>,
+        o: &KmsKey,
+        n: &KmsKey,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        let id = attr(a, "id", op.address)?;
+        if o.description != n.description {
+            self.kms
+                .update_key_description()
+                .key_id(&id)
+                .description(&n.description)
+                .send()
+                .await
+                .map_err(op.err("UpdateKeyDescription"))?;
+        }
+        if o.enable_key_rotation != n.enable_key_rotation {
+            if n.enable_key_rotation {
+                self.kms
+                    .enable_key_rotation()
+                    .key_id(&id)
+                    .send()
+                    .await
+                    .map_err(op.err("EnableKeyRotation"))?;
+            } else {
+                self.kms
+                    .disable_key_rotation()
+                    .key_id(&id)
+                    .send()
+                    .await
+                    .map_err(op.err("DisableKeyRotation"))?;
+            }
+        }
+        let (set, remove) = tags::diff(&o.tags, &n.tags);
+        if !remove.is_empty() {
+            self.kms
+                .untag_resource()
+                .key_id(&id)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .map_err(op.err("UntagResource"))?;
+        }
+        if !set.is_empty() {
+            self.kms
+                .tag_resource()
+                .key_id(&id)
+                .set_tags(Some(kms_tags(&set).map_err(|e| e.at(op.address))?))
+                .send()
+                .await
+                .map_err(op.err("TagResource"))?;
+        }
+        Ok(a.clone())
+    }
+
+    pub(crate) async fn kms_key_delete(
+        &self,
+        op: &Op<'_>,
+        s: &KmsKey,
+        a: &Attributes,
+    ) -> Result<(), ProviderError> {
+        let id = attr(a, "id", op.address)?;
+        let days = i32::try_from(s.deletion_window_days.clamp(7, 30)).unwrap_or(30);
+        match self
+            .kms
+            .schedule_key_deletion()
+            .key_id(&id)
+            .pending_window_in_days(days)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = ProviderError::from_sdk("ScheduleKeyDeletion", Some(op.address), e);
+                if e.is_not_found() {
+                    return Ok(());
+                }
+                // Already scheduled for deletion: done.
+                if e.code.as_deref() == Some("KMSInvalidStateException") {
+                    let state = self
+                        .kms
+                        .describe_key()
+                        .key_id(&id)
+                        .send()
+                        .await
+                        .ok()
+                        .and_then(|o| o.key_metadata);
+                    if state.is_some_and(|m| m.key_state() == Some(&KeyState::PendingDeletion)) {
+                        return Ok(());
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    // ---- alias ----
+
+    pub(crate) async fn kms_alias_create(
+        &self,
+        op: &Op<'_>,
+        s: &KmsAlias,
+    ) -> Result<Attributes, ProviderError> {
+        self.kms
+            .create_alias()
+            .alias_name(&s.name)
+            .target_key_id(op.lit(&s.target_key_id)?)
+            .send()
+            .await
+            .map_err(op.err("CreateAlias"))?;
+        // CreateAlias answers nothing; the ARN comes from the listing.
+        let found = self
+            .kms_alias_read(&[ReadRequest {
+                address: op.address.clone(),
+                prior: Spec::KmsAlias(s.clone()),
+                attributes: Attributes::new(),
+            }])
+            .await?;
+        match found.into_iter().next().flatten() {
+            Some(f) => Ok(f.attributes),
+            None => Err(ProviderError::new(
+                ErrorKind::Other,
+                "CreateAlias",
+                Some(op.address),
+                "the alias was created but is not listed",
+            )),
+        }
+    }
+
+    pub(crate) async fn kms_alias_read(
+        &self,
+        reqs: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        let aliases: Vec<_> = self
+            .kms
+            .list_aliases()
+            .into_paginator()
+            .page_size(i32::try_from(self.page(100)).unwrap_or(100))
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk_err("ListAliases", None))?;
+        let by_name: HashMap<&str, _> = aliases
+            .iter()
+            .filter_map(|a| Some((a.alias_name()?, a)))
+            .collect();
+        reqs.iter()
+            .map(|r| {
+                let Spec::KmsAlias(prior) = &r.prior else {
+                    return Err(wrong_kind(&r.address, Kind::KmsAlias, &r.prior));
+                };
+                let Some(a) = by_name.get(prior.name.as_str()) else {
+                    return Ok(None);
+                };
+                let Some(target) = a.target_key_id() else {
+                    return Ok(None);
+                };
+                let prior_target = lit_or_empty(&prior.target_key_id);
+                let target =
+                    if same_kms_key(&prior_target, target) && !prior_target.starts_with("alias/") {
+                        prior.target_key_id.clone()
+                    } else {
+                        Text::Literal(target.to_string())
+                    };
+                Ok(Some(Found {
+                    spec: Spec::KmsAlias(KmsAlias {
+                        name: prior.name.clone(),
+                        target_key_id: target,
+                    }),
+                    attributes: attrs([
+                        ("name", json!(prior.name)),
+                        (
+                            "arn",
+                            Value::String(a.alias_arn().unwrap_or_default().to_string()),
+                        ),
+                    ]),
+                    owner: None,
+                }))
+            })
+            .collect()
+    }
+
+    pub(crate) async fn kms_alias_update(
+        &self,
+        op: &Op<'_>,
+        _o: &KmsAlias,
+        n: &KmsAlias,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        self.kms
+            .update_alias()
+            .alias_name(&n.name)
+            .target_key_id(op.lit(&n.target_key_id)?)
+            .send()
+            .await
+            .map_err(op.err("UpdateAlias"))?;
+        Ok(a.clone())
+    }
+
+    pub(crate) async fn kms_alias_delete(
+        &self,
+        op: &Op<'_>,
+        s: &KmsAlias,
+    ) -> Result<(), ProviderError> {
+        self.delete_retrying(op, || async {
+            self.kms
+                .delete_alias()
+                .alias_name(&s.name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(op.err("DeleteAlias"))
+        })
+        .await
+    }
+}

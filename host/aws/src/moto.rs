@@ -1,0 +1,183 @@
+//! Test support: a moto server (the AWS emulator) on a free loopback port.
+//!
+//! [`MotoServer::start`] runs `python3 tests/moto/launcher.py --port N` (moto with a
+//! few documented gaps patched; install it with `pip install -r
+//! tests/moto/requirements.txt`), waits until it answers, and kills it on drop. The
+//! launcher also exits by itself when its stdin closes, so a server behind
+//! [`MotoServer::shared`] (one per test binary, never dropped) ends with the test
+//! process. [`MotoServer::sdk_config`] builds an SDK config for this server
+//! explicitly (endpoint, region, static credentials), without touching
+//! process-global environment variables that parallel tests share.
+//!
+//! Environment: `ENGINE_PYTHON` (default `python3`), `ENGINE_MOTO_LAUNCHER` (default
+//! the repository's `tests/moto/launcher.py`).
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_config::SdkConfig;
+
+use crate::config::{SdkOptions, load_sdk_config};
+
+/// The region tests use.
+pub const REGION: &str = "us-east-1";
+
+/// A running moto server.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Mutex<Child>,
+    port: u16,
+    log: PathBuf,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}\nhint: install the emulator with `pip install -r tests/moto/requirements.txt`")]
+pub struct MotoError(String);
+
+impl MotoServer {
+    /// Starts a server of its own on a free port and waits until it answers.
+    pub fn start() -> Result<MotoServer, MotoError> {
+        let port = free_port().map_err(|e| MotoError(format!("no free port: {e}")))?;
+        let python = std::env::var("ENGINE_PYTHON").unwrap_or_else(|_| "python3".into());
+        let launcher = std::env::var_os("ENGINE_MOTO_LAUNCHER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/moto/launcher.py")
+            });
+        let log = std::env::temp_dir().join(format!("engine-moto-{port}.log"));
+        let log_file = std::fs::File::create(&log)
+            .map_err(|e| MotoError(format!("{}: {e}", log.display())))?;
+        let err_file = log_file.try_clone().map_err(|e| MotoError(e.to_string()))?;
+        let child = Command::new(&python)
+            .arg(&launcher)
+            .arg("--port")
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(log_file)
+            .stderr(err_file)
+            .spawn()
+            .map_err(|e| MotoError(format!("cannot run `{python} {}`: {e}", launcher.display())))?;
+        let server = MotoServer {
+            child: Mutex::new(child),
+            port,
+            log,
+        };
+        server.wait_ready(Duration::from_secs(60))?;
+        Ok(server)
+    }
+
+    /// One server shared by every test of this process, started on first use.
+    pub fn shared() -> Result<&'static MotoServer, MotoError> {
+        static SHARED: OnceLock<Result<MotoServer, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| MotoServer::start().map_err(|e| e.0))
+            .as_ref()
+            .map_err(|e| MotoError(e.clone()))
+    }
+
+    fn wait_ready(&self, limit: Duration) -> Result<(), MotoError> {
+        let start = Instant::now();
+        loop {
+            if let Ok(mut child) = self.child.lock()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                return Err(MotoError(format!(
+                    "the moto launcher exited ({status}):\n{log}"
+                )));
+            }
+            if self.request("GET", "/moto-api/data.json").is_ok() {
+                return Ok(());
+            }
+            if start.elapsed() > limit {
+                return Err(MotoError(format!(
+                    "moto did not answer on port {} within {limit:?}",
+                    self.port
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Its endpoint URL, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SDK options for this server: endpoint, region, static test credentials, and
+    /// quick retries (an unimplemented call answers 500, which the SDK retries).
+    pub fn sdk_options(&self) -> SdkOptions {
+        SdkOptions {
+            region: Some(REGION.into()),
+            endpoint_url: Some(self.endpoint()),
+            profile: None,
+            static_credentials: Some(("testing".into(), "testing".into())),
+            max_attempts: Some(2),
+            initial_backoff: Some(Duration::from_millis(50)),
+            attempt_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+
+    /// An SDK config for this server (see [`MotoServer::sdk_options`]).
+    pub async fn sdk_config(&self) -> SdkConfig {
+        load_sdk_config(&self.sdk_options()).await
+    }
+
+    /// Clears every resource (`POST /moto-api/reset`). Do not use on a shared
+    /// server while other tests run.
+    pub fn reset(&self) -> Result<(), MotoError> {
+        self.request("POST", "/moto-api/reset").map(|_| ())
+    }
+
+    /// A minimal HTTP/1.0 request to the server's own API; returns the body.
+    fn request(&self, method: &str, path: &str) -> Result<String, MotoError> {
+        let io = |e: std::io::Error| MotoError(format!("moto on port {}: {e}", self.port));
+        let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).map_err(io)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(io)?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n"
+        )
+        .map_err(io)?;
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).map_err(io)?;
+        match answer.split_once("\r\n\r\n") {
+            Some((head, body))
+                if head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200") =>
+            {
+                Ok(body.to_string())
+            }
+            _ => Err(MotoError(format!(
+                "moto answered {path} with: {}",
+                answer.lines().next().unwrap_or("")
+            ))),
+        }
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        if let Ok(child) = self.child.get_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}

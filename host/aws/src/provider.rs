@@ -1,0 +1,836 @@
+//! The provider trait, its data types, and [`Aws`], the implementation that
+//! dispatches each kind to its service module.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use engine_core::model::Tag;
+use engine_core::{Address, Kind, Spec, Text};
+use serde_json::Value;
+
+use crate::config::{ProviderOptions, SdkOptions, load_sdk_config};
+use crate::error::{ErrorKind, ProviderError};
+use crate::tags;
+
+/// What a resource exposes once it exists: exactly the attributes the kind's schema
+/// lists (ports as JSON numbers, the rest strings), plus the ids the provider needs
+/// to find the resource again (for example a route's `route-table-id`). Stored in
+/// state; never holds a secret value.
+pub type Attributes = BTreeMap<String, Value>;
+
+/// A progress event while the provider waits for a slow resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// The resource.
+    pub address: Address,
+    /// What is happening, for example `status creating`.
+    pub message: String,
+    /// Time since the operation started.
+    pub elapsed: Duration,
+}
+
+/// Receives progress events (the CLI prints them).
+pub type ProgressSink = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// What every changing operation needs besides the resource itself.
+#[derive(Clone)]
+pub struct OpContext {
+    /// Stack name, written to the `engine:stack` ownership tag.
+    pub stack: String,
+    /// Where progress events go.
+    pub progress: ProgressSink,
+}
+
+impl OpContext {
+    /// A context for `stack` that drops progress events.
+    pub fn new(stack: impl Into<String>) -> Self {
+        OpContext {
+            stack: stack.into(),
+            progress: Arc::new(|_| {}),
+        }
+    }
+
+    /// The same context, sending progress events to `sink`.
+    pub fn with_progress(mut self, sink: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Arc::new(sink);
+        self
+    }
+}
+
+impl fmt::Debug for OpContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpContext")
+            .field("stack", &self.stack)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One resource to read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadRequest {
+    /// Its address.
+    pub address: Address,
+    /// The spec last applied (references resolved). Fields AWS does not report
+    /// (write-only ones such as a secret's password policy or a key's deletion
+    /// window) are copied from it, and live lists are ordered like it.
+    pub prior: Spec,
+    /// The attributes recorded when it was created or last read.
+    pub attributes: Attributes,
+}
+
+/// What a read found.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // short-lived, one per resource read
+pub enum ReadResult {
+    /// The resource exists.
+    Found {
+        /// Its live properties as a spec (every text a literal), ownership tags
+        /// removed, comparable with the desired spec.
+        spec: Spec,
+        /// Its live attributes.
+        attributes: Attributes,
+    },
+    /// The resource no longer exists (or is being deleted).
+    Gone,
+}
+
+/// Creates, reads, updates and deletes resources of every kind.
+///
+/// Specs passed in must have every [`Text`] resolved to a literal; an unresolved
+/// reference is an [`ErrorKind::Invalid`] error.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Creates the resource, waits until it is usable, and returns its attributes.
+    /// Everything that takes tags gets the ownership tags `engine:stack` and
+    /// `engine:address` besides the spec's own.
+    async fn create(
+        &self,
+        address: &Address,
+        spec: &Spec,
+        cx: &OpContext,
+    ) -> Result<Attributes, ProviderError>;
+
+    /// Reads resources of one kind, with as few calls as the API allows (one
+    /// Describe/List per page where it accepts id lists or filters). Returns one
+    /// result per request, in order.
+    async fn read_batch(
+        &self,
+        kind: Kind,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<ReadResult>, ProviderError>;
+
+    /// Changes in place every property that differs between `old` and `new` (the
+    /// caller replaces instead when a `replace_on` property changed) and returns
+    /// the new attributes.
+    async fn update(
+        &self,
+        address: &Address,
+        old: &Spec,
+        new: &Spec,
+        attributes: &Attributes,
+        cx: &OpContext,
+    ) -> Result<Attributes, ProviderError>;
+
+    /// Deletes the resource and waits until it is gone. Succeeds when it is already
+    /// gone; retries for a bounded time while AWS reports that something still
+    /// depends on it.
+    async fn delete(
+        &self,
+        address: &Address,
+        spec: &Spec,
+        attributes: &Attributes,
+        cx: &OpContext,
+    ) -> Result<(), ProviderError>;
+
+    /// Finds a resource that an interrupted create may have left behind: by its
+    /// ownership tags, by its unique name, or (for routes and associations, which
+    /// take no tags) by what it connects. `Ok(None)` when there is none; an
+    /// [`ErrorKind::Conflict`] error when a resource with that name exists but is
+    /// owned by something else.
+    async fn find_existing(
+        &self,
+        address: &Address,
+        spec: &Spec,
+        stack: &str,
+    ) -> Result<Option<Attributes>, ProviderError>;
+}
+
+/// The AWS implementation of [`Provider`]: one SDK client per service.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) kms: aws_sdk_kms::Client,
+    pub(crate) kinesis: aws_sdk_kinesis::Client,
+    pub(crate) secrets: aws_sdk_secretsmanager::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) elasticache: aws_sdk_elasticache::Client,
+    pub(crate) rds: aws_sdk_rds::Client,
+    pub(crate) sns: aws_sdk_sns::Client,
+    pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
+    pub(crate) options: ProviderOptions,
+}
+
+macro_rules! client {
+    ($krate:ident, $sdk:expr, $options:expr) => {{
+        let mut b = $krate::config::Builder::from($sdk);
+        if let Some(c) = &$options.call_counter {
+            b = b.interceptor(c.clone());
+        }
+        $krate::Client::from_conf(b.build())
+    }};
+}
+
+impl Aws {
+    /// A provider using `sdk` (see [`load_sdk_config`]).
+    pub fn new(sdk: &aws_config::SdkConfig, options: ProviderOptions) -> Self {
+        Aws {
+            ec2: client!(aws_sdk_ec2, sdk, options),
+            kms: client!(aws_sdk_kms, sdk, options),
+            kinesis: client!(aws_sdk_kinesis, sdk, options),
+            secrets: client!(aws_sdk_secretsmanager, sdk, options),
+            iam: client!(aws_sdk_iam, sdk, options),
+            elasticache: client!(aws_sdk_elasticache, sdk, options),
+            rds: client!(aws_sdk_rds, sdk, options),
+            sns: client!(aws_sdk_sns, sdk, options),
+            cloudwatch: client!(aws_sdk_cloudwatch, sdk, options),
+            options,
+        }
+    }
+
+    /// Loads the SDK config from the standard chain (with `sdk` overrides) and
+    /// builds a provider.
+    pub async fn from_env(sdk: &SdkOptions, options: ProviderOptions) -> Self {
+        Aws::new(&load_sdk_config(sdk).await, options)
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &ProviderOptions {
+        &self.options
+    }
+
+    /// Resources per read call, capped by the API's own maximum.
+    pub(crate) fn page(&self, api_max: usize) -> usize {
+        self.options.read_page_size.clamp(1, api_max)
+    }
+
+    /// Polls `check` until it reports done: first check at once, then with delays
+    /// doubling from `poll_initial` up to `poll_max`, emitting progress while
+    /// pending, and failing with [`ErrorKind::Timeout`] after `timeout`.
+    pub(crate) async fn wait_for<T, F, Fut>(
+        &self,
+        op: &Op<'_>,
+        what: &str,
+        timeout: Duration,
+        mut check: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Check<T>, ProviderError>>,
+    {
+        let start = Instant::now();
+        let mut delay = self.options.poll_initial;
+        loop {
+            match check().await? {
+                Check::Done(v) => return Ok(v),
+                Check::Pending(status) => {
+                    let elapsed = start.elapsed();
+                    if elapsed >= timeout {
+                        return Err(ProviderError::new(
+                            ErrorKind::Timeout,
+                            format!("waiting until {what}"),
+                            Some(op.address),
+                            format!(
+                                "still `{status}` after {}s (the limit for this kind; raise it in the provider timeouts)",
+                                elapsed.as_secs()
+                            ),
+                        ));
+                    }
+                    (op.progress)(&Progress {
+                        address: op.address.clone(),
+                        message: format!("waiting until {what} (now {status})"),
+                        elapsed,
+                    });
+                    tracing::debug!(address = %op.address, %status, "waiting until {what}");
+                    tokio::time::sleep(delay.min(timeout.saturating_sub(elapsed))).await;
+                    delay = (delay * 2).min(self.options.poll_max);
+                }
+            }
+        }
+    }
+
+    /// Runs a delete call, treating "not found" as done and retrying with backoff
+    /// while AWS reports a dependency (bounded by `timeouts.dependency`).
+    pub(crate) async fn delete_retrying<F, Fut>(
+        &self,
+        op: &Op<'_>,
+        mut call: F,
+    ) -> Result<(), ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), ProviderError>>,
+    {
+        let start = Instant::now();
+        let mut delay = self.options.poll_initial;
+        loop {
+            match call().await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_not_found() => return Ok(()),
+                Err(e)
+                    if e.is_dependency() && start.elapsed() < self.options.timeouts.dependency =>
+                {
+                    (op.progress)(&Progress {
+                        address: op.address.clone(),
+                        message: format!(
+                            "waiting for dependencies to go ({})",
+                            e.code.as_deref().unwrap_or("")
+                        ),
+                        elapsed: start.elapsed(),
+                    });
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(self.options.poll_max);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The result of one status check while waiting.
+pub(crate) enum Check<T> {
+    /// Ready, with a value.
+    Done(T),
+    /// Not yet; the current status for progress messages.
+    Pending(String),
+}
+
+/// Per-operation context inside the provider.
+pub(crate) struct Op<'a> {
+    pub address: &'a Address,
+    pub stack: &'a str,
+    pub progress: &'a ProgressSink,
+}
+
+impl<'a> Op<'a> {
+    pub(crate) fn new(address: &'a Address, cx: &'a OpContext) -> Self {
+        Op {
+            address,
+            stack: &cx.stack,
+            progress: &cx.progress,
+        }
+    }
+
+    /// The literal value of a resolved text.
+    pub(crate) fn lit(&self, t: &Text) -> Result<String, ProviderError> {
+        match t {
+            Text::Literal(s) => Ok(s.clone()),
+            Text::Ref(r) => Err(ProviderError::new(
+                ErrorKind::Invalid,
+                "resolve references",
+                Some(self.address),
+                format!("the reference to {r} was not resolved before calling the provider"),
+            )),
+        }
+    }
+
+    /// The literal values of resolved texts.
+    pub(crate) fn lits(&self, ts: &[Text]) -> Result<Vec<String>, ProviderError> {
+        ts.iter().map(|t| self.lit(t)).collect()
+    }
+
+    /// The literal value of an optional resolved text.
+    pub(crate) fn opt(&self, t: &Option<Text>) -> Result<Option<String>, ProviderError> {
+        t.as_ref().map(|t| self.lit(t)).transpose()
+    }
+
+    /// The spec's tags plus the ownership tags.
+    pub(crate) fn tags(&self, user: &[Tag]) -> Vec<Tag> {
+        tags::desired(self.stack, self.address, user)
+    }
+
+    /// An SDK error adapter for this resource.
+    pub(crate) fn err<E, R>(
+        &self,
+        operation: &'static str,
+    ) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> ProviderError + 'a
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: fmt::Debug + Send + Sync + 'static,
+    {
+        crate::error::sdk_err(operation, Some(self.address))
+    }
+}
+
+/// What a kind's read found, with the full tag set (for ownership checks).
+pub(crate) struct Found {
+    pub spec: Spec,
+    pub attributes: Attributes,
+    /// `(engine:stack, engine:address)` when the live resource carries them.
+    pub owner: Option<(String, String)>,
+}
+
+/// Builds attributes from pairs.
+pub(crate) fn attrs<const N: usize>(pairs: [(&str, Value); N]) -> Attributes {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// A required string attribute.
+pub(crate) fn attr(a: &Attributes, key: &str, address: &Address) -> Result<String, ProviderError> {
+    match a.get(key) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(ProviderError::new(
+            ErrorKind::Invalid,
+            "read attributes",
+            Some(address),
+            format!("the recorded attributes have no `{key}`"),
+        )),
+    }
+}
+
+/// An error for a request whose prior spec is of another kind.
+pub(crate) fn wrong_kind(address: &Address, expected: Kind, got: &Spec) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Invalid,
+        "dispatch",
+        Some(address),
+        format!("expected a {expected} spec, got a {}", got.kind()),
+    )
+}
+
+/// Orders `live` like `prior` (items of `prior` first, in its order, then the rest
+/// sorted), so that an unchanged list compares equal.
+pub(crate) fn order_like(mut live: Vec<String>, prior: &[String]) -> Vec<String> {
+    live.sort();
+    live.dedup();
+    let mut out = Vec::with_capacity(live.len());
+    for p in prior {
+        if let Ok(i) = live.binary_search(p)
+            && !out.contains(p)
+        {
+            out.push(live[i].clone());
+        }
+    }
+    for l in live {
+        if !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    out
+}
+
+/// [`order_like`] for lists of texts.
+pub(crate) fn order_texts(live: Vec<String>, prior: &[Text]) -> Vec<Text> {
+    let prior: Vec<String> = prior
+        .iter()
+        .filter_map(|t| t.as_literal().map(str::to_string))
+        .collect();
+    order_like(live, &prior)
+        .into_iter()
+        .map(Text::Literal)
+        .collect()
+}
+
+/// Whether two ways of naming a KMS key may name the same key: equal, or one is an
+/// ARN ending in `key/<id>` or `alias/<name>` and the other that id or alias.
+pub(crate) fn same_kms_key(prior: &str, live: &str) -> bool {
+    prior == live
+        || live.ends_with(&format!(":{prior}"))
+        || live.ends_with(&format!("/{prior}"))
+        || prior.ends_with(&format!(":{live}"))
+        || prior.ends_with(&format!("/{live}"))
+        || (prior.starts_with("alias/") && !live.is_empty())
+}
+
+/// The live KMS key as a spec value: the prior one when it names the same key.
+pub(crate) fn live_kms(prior: &Option<Text>, live: Option<String>) -> Option<Text> {
+    match (prior.as_ref().and_then(Text::as_literal), live) {
+        (_, None) => None,
+        (Some(p), Some(l)) if same_kms_key(p, &l) => prior.clone(),
+        (_, Some(l)) => Some(Text::Literal(l)),
+    }
+}
+
+/// The literal of an optional prior text, or "".
+pub(crate) fn lit_or_empty(t: &Text) -> String {
+    t.as_literal().unwrap_or_default().to_string()
+}
+
+#[async_trait]
+impl Provider for Aws {
+    #[tracing::instrument(skip_all, fields(address = %address, kind = %spec.kind()))]
+    async fn create(
+        &self,
+        address: &Address,
+        spec: &Spec,
+        cx: &OpContext,
+    ) -> Result<Attributes, ProviderError> {
+        let op = Op::new(address, cx);
+        match spec {
+            Spec::Vpc(s) => self.vpc_create(&op, s).await,
+            Spec::InternetGateway(s) => self.igw_create(&op, s).await,
+            Spec::Subnet(s) => self.subnet_create(&op, s).await,
+            Spec::RouteTable(s) => self.route_table_create(&op, s).await,
+            Spec::Route(s) => self.route_create(&op, s).await,
+            Spec::RouteTableAssociation(s) => self.association_create(&op, s).await,
+            Spec::SecurityGroup(s) => self.security_group_create(&op, s).await,
+            Spec::VpcEndpoint(s) => self.vpc_endpoint_create(&op, s).await,
+            Spec::KmsKey(s) => self.kms_key_create(&op, s).await,
+            Spec::KmsAlias(s) => self.kms_alias_create(&op, s).await,
+            Spec::KinesisStream(s) => self.stream_create(&op, s).await,
+            Spec::Secret(s) => self.secret_create(&op, s).await,
+            Spec::IamRole(s) => self.role_create(&op, s).await,
+            Spec::CacheSubnetGroup(s) => self.cache_subnet_group_create(&op, s).await,
+            Spec::CacheReplicationGroup(s) => self.replication_group_create(&op, s).await,
+            Spec::DbSubnetGroup(s) => self.db_subnet_group_create(&op, s).await,
+            Spec::DbInstance(s) => self.db_instance_create(&op, s).await,
+            Spec::SnsTopic(s) => self.topic_create(&op, s).await,
+            Spec::MetricAlarm(s) => self.alarm_create(&op, s).await,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(kind = %kind, n = requests.len()))]
+    async fn read_batch(
+        &self,
+        kind: Kind,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<ReadResult>, ProviderError> {
+        if let Some(r) = requests.iter().find(|r| r.prior.kind() != kind) {
+            return Err(wrong_kind(&r.address, kind, &r.prior));
+        }
+        let found = self.read_found(kind, requests).await?;
+        Ok(found
+            .into_iter()
+            .map(|f| match f {
+                Some(Found {
+                    mut spec,
+                    attributes,
+                    ..
+                }) => {
+                    tags::strip_ownership(&mut spec);
+                    ReadResult::Found { spec, attributes }
+                }
+                None => ReadResult::Gone,
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(address = %address, kind = %new.kind()))]
+    async fn update(
+        &self,
+        address: &Address,
+        old: &Spec,
+        new: &Spec,
+        attributes: &Attributes,
+        cx: &OpContext,
+    ) -> Result<Attributes, ProviderError> {
+        let op = Op::new(address, cx);
+        let a = attributes;
+        match (old, new) {
+            (Spec::Vpc(o), Spec::Vpc(n)) => self.vpc_update(&op, o, n, a).await,
+            (Spec::InternetGateway(o), Spec::InternetGateway(n)) => {
+                self.igw_update(&op, o, n, a).await
+            }
+            (Spec::Subnet(o), Spec::Subnet(n)) => self.subnet_update(&op, o, n, a).await,
+            (Spec::RouteTable(o), Spec::RouteTable(n)) => {
+                self.route_table_update(&op, o, n, a).await
+            }
+            (Spec::Route(o), Spec::Route(n)) => self.route_update(&op, o, n, a).await,
+            (Spec::RouteTableAssociation(_), Spec::RouteTableAssociation(_)) => Ok(a.clone()),
+            (Spec::SecurityGroup(o), Spec::SecurityGroup(n)) => {
+                self.security_group_update(&op, o, n, a).await
+            }
+            (Spec::VpcEndpoint(o), Spec::VpcEndpoint(n)) => {
+                self.vpc_endpoint_update(&op, o, n, a).await
+            }
+            (Spec::KmsKey(o), Spec::KmsKey(n)) => self.kms_key_update(&op, o, n, a).await,
+            (Spec::KmsAlias(o), Spec::KmsAlias(n)) => self.kms_alias_update(&op, o, n, a).await,
+            (Spec::KinesisStream(o), Spec::KinesisStream(n)) => {
+                self.stream_update(&op, o, n, a).await
+            }
+            (Spec::Secret(o), Spec::Secret(n)) => self.secret_update(&op, o, n, a).await,
+            (Spec::IamRole(o), Spec::IamRole(n)) => self.role_update(&op, o, n, a).await,
+            (Spec::CacheSubnetGroup(o), Spec::CacheSubnetGroup(n)) => {
+                self.cache_subnet_group_update(&op, o, n, a).await
+            }
+            (Spec::CacheReplicationGroup(o), Spec::CacheReplicationGroup(n)) => {
+                self.replication_group_update(&op, o, n, a).await
+            }
+            (Spec::DbSubnetGroup(o), Spec::DbSubnetGroup(n)) => {
+                self.db_subnet_group_update(&op, o, n, a).await
+            }
+            (Spec::DbInstance(o), Spec::DbInstance(n)) => {
+                self.db_instance_update(&op, o, n, a).await
+            }
+            (Spec::SnsTopic(o), Spec::SnsTopic(n)) => self.topic_update(&op, o, n, a).await,
+            (Spec::MetricAlarm(o), Spec::MetricAlarm(n)) => self.alarm_update(&op, o, n, a).await,
+            _ => Err(wrong_kind(address, old.kind(), new)),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(address = %address, kind = %spec.kind()))]
+    async fn delete(
+        &self,
+        address: &Address,
+        spec: &Spec,
+        attributes: &Attributes,
+        cx: &OpContext,
+    ) -> Result<(), ProviderError> {
+        let op = Op::new(address, cx);
+        let a = attributes;
+        match spec {
+            Spec::Vpc(_) => self.vpc_delete(&op, a).await,
+            Spec::InternetGateway(s) => self.igw_delete(&op, s, a).await,
+            Spec::Subnet(_) => self.subnet_delete(&op, a).await,
+            Spec::RouteTable(_) => self.route_table_delete(&op, a).await,
+            Spec::Route(s) => self.route_delete(&op, s, a).await,
+            Spec::RouteTableAssociation(_) => self.association_delete(&op, a).await,
+            Spec::SecurityGroup(_) => self.security_group_delete(&op, a).await,
+            Spec::VpcEndpoint(_) => self.vpc_endpoint_delete(&op, a).await,
+            Spec::KmsKey(s) => self.kms_key_delete(&op, s, a).await,
+            Spec::KmsAlias(s) => self.kms_alias_delete(&op, s).await,
+            Spec::KinesisStream(s) => self.stream_delete(&op, s).await,
+            Spec::Secret(s) => self.secret_delete(&op, s, a).await,
+            Spec::IamRole(s) => self.role_delete(&op, s).await,
+            Spec::CacheSubnetGroup(s) => self.cache_subnet_group_delete(&op, s).await,
+            Spec::CacheReplicationGroup(s) => self.replication_group_delete(&op, s).await,
+            Spec::DbSubnetGroup(s) => self.db_subnet_group_delete(&op, s).await,
+            Spec::DbInstance(s) => self.db_instance_delete(&op, s).await,
+            Spec::SnsTopic(s) => self.topic_delete(&op, s, a).await,
+            Spec::MetricAlarm(s) => self.alarm_delete(&op, s).await,
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(address = %address, kind = %spec.kind()))]
+    async fn find_existing(
+        &self,
+        address: &Address,
+        spec: &Spec,
+        stack: &str,
+    ) -> Result<Option<Attributes>, ProviderError> {
+        let kind = spec.kind();
+        let attributes = match spec {
+            Spec::Vpc(_)
+            | Spec::InternetGateway(_)
+            | Spec::Subnet(_)
+            | Spec::RouteTable(_)
+            | Spec::SecurityGroup(_)
+            | Spec::VpcEndpoint(_) => match self.ec2_find_by_tags(kind, stack, address).await? {
+                Some(id) => attrs([("id", Value::String(id))]),
+                None => return Ok(None),
+            },
+            Spec::Route(s) => self.route_find(address, s).await?,
+            Spec::RouteTableAssociation(s) => match self.association_find(address, s).await? {
+                Some(a) => a,
+                None => return Ok(None),
+            },
+            Spec::KmsKey(_) => match self.kms_key_find_by_tags(stack, address).await? {
+                Some(a) => a,
+                None => return Ok(None),
+            },
+            // Named kinds: read by the name in the spec.
+            _ => Attributes::new(),
+        };
+        let request = ReadRequest {
+            address: address.clone(),
+            prior: spec.clone(),
+            attributes,
+        };
+        let found = self
+            .read_found(kind, std::slice::from_ref(&request))
+            .await?
+            .into_iter()
+            .next()
+            .flatten();
+        let Some(found) = found else { return Ok(None) };
+        let takes_tags = tags::of(spec).is_some();
+        let ours = found
+            .owner
+            .as_ref()
+            .is_some_and(|(s, a)| s == stack && *a == address.to_string());
+        if takes_tags && !ours {
+            let owner = match &found.owner {
+                Some((s, a)) => format!("stack `{s}`, address `{a}`"),
+                None => "no engine ownership tags".to_string(),
+            };
+            return Err(ProviderError::new(
+                ErrorKind::Conflict,
+                "find existing resource",
+                Some(address),
+                format!(
+                    "a {kind} with this name already exists and is not managed by this stack ({owner})"
+                ),
+            ));
+        }
+        Ok(Some(found.attributes))
+    }
+}
+
+impl Aws {
+    async fn read_found(
+        &self,
+        kind: Kind,
+        r: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        if r.is_empty() {
+            return Ok(Vec::new());
+        }
+        match kind {
+            Kind::Vpc => self.vpc_read(r).await,
+            Kind::InternetGateway => self.igw_read(r).await,
+            Kind::Subnet => self.subnet_read(r).await,
+            Kind::RouteTable => self.route_table_read(r).await,
+            Kind::Route => self.route_read(r).await,
+            Kind::RouteTableAssociation => self.association_read(r).await,
+            Kind::SecurityGroup => self.security_group_read(r).await,
+            Kind::VpcEndpoint => self.vpc_endpoint_read(r).await,
+            Kind::KmsKey => self.kms_key_read(r).await,
+            Kind::KmsAlias => self.kms_alias_read(r).await,
+            Kind::KinesisStream => self.stream_read(r).await,
+            Kind::Secret => self.secret_read(r).await,
+            Kind::IamRole => self.role_read(r).await,
+            Kind::CacheSubnetGroup => self.cache_subnet_group_read(r).await,
+            Kind::CacheReplicationGroup => self.replication_group_read(r).await,
+            Kind::DbSubnetGroup => self.db_subnet_group_read(r).await,
+            Kind::DbInstance => self.db_instance_read(r).await,
+            Kind::SnsTopic => self.topic_read(r).await,
+            Kind::MetricAlarm => self.alarm_read(r).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A provider that never calls AWS (the waits under test only run closures).
+    fn offline(options: ProviderOptions) -> Aws {
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .build();
+        Aws::new(&sdk, options)
+    }
+
+    fn quick() -> ProviderOptions {
+        ProviderOptions {
+            poll_initial: Duration::from_millis(5),
+            poll_max: Duration::from_millis(20),
+            ..ProviderOptions::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn waits_check_at_once_then_report_progress_until_done() {
+        let aws = offline(quick());
+        let address = Address::new("db", "main");
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        let cx = OpContext::new("dev")
+            .with_progress(move |p| sink.lock().expect("lock").push(p.clone()));
+        let op = Op::new(&address, &cx);
+        let mut calls = 0;
+        let v = aws
+            .wait_for(&op, "available", Duration::from_secs(5), || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    Ok(if n < 4 {
+                        Check::Pending("creating".into())
+                    } else {
+                        Check::Done(n)
+                    })
+                }
+            })
+            .await
+            .expect("done");
+        assert_eq!(v, 4);
+        let events = events.lock().expect("lock").clone();
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[0].address, address);
+        assert_eq!(events[0].message, "waiting until available (now creating)");
+        assert!(
+            events[0].elapsed < Duration::from_millis(5),
+            "first check is immediate"
+        );
+
+        // Ready at once: no progress, no sleep.
+        let start = Instant::now();
+        aws.wait_for(&op, "x", Duration::from_secs(5), || async {
+            Ok(Check::Done(()))
+        })
+        .await
+        .expect("done");
+        assert!(start.elapsed() < Duration::from_millis(5));
+    }
+
+    #[tokio::test]
+    async fn waits_time_out_with_the_last_status() {
+        let aws = offline(quick());
+        let address = Address::new("db", "main");
+        let cx = OpContext::new("dev");
+        let op = Op::new(&address, &cx);
+        let err = aws
+            .wait_for(&op, "available", Duration::from_millis(50), || async {
+                Ok::<_, ProviderError>(Check::<()>::Pending("modifying".into()))
+            })
+            .await
+            .expect_err("times out");
+        assert_eq!(err.kind, ErrorKind::Timeout);
+        assert_eq!(err.address, Some(address));
+        assert!(err.message.contains("still `modifying`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn deletes_treat_not_found_as_done_and_retry_dependencies() {
+        let aws = offline(quick());
+        let address = Address::new("net", "vpc");
+        let cx = OpContext::new("dev");
+        let op = Op::new(&address, &cx);
+        let gone = ProviderError::new(ErrorKind::NotFound, "DeleteVpc", Some(&address), "gone");
+        aws.delete_retrying(&op, || async { Err(gone.clone()) })
+            .await
+            .expect("gone is done");
+
+        let mut busy = ProviderError::new(ErrorKind::Conflict, "DeleteVpc", Some(&address), "busy");
+        busy.code = Some("DependencyViolation".into());
+        let mut calls = 0;
+        aws.delete_retrying(&op, || {
+            calls += 1;
+            let r = if calls < 3 { Err(busy.clone()) } else { Ok(()) };
+            async move { r }
+        })
+        .await
+        .expect("retried until the dependency went");
+        assert_eq!(calls, 3);
+
+        let denied = ProviderError::new(ErrorKind::AccessDenied, "DeleteVpc", Some(&address), "no");
+        let err = aws
+            .delete_retrying(&op, || async { Err(denied.clone()) })
+            .await
+            .expect_err("not retried");
+        assert_eq!(err.kind, ErrorKind::AccessDenied);
+    }
+
+    #[test]
+    fn order_like_keeps_prior_order_then_sorted_extras() {
+        let live = vec!["c".into(), "a".into(), "z".into(), "b".into()];
+        let prior = vec!["b".to_string(), "a".into(), "gone".into()];
+        assert_eq!(order_like(live, &prior), vec!["b", "a", "c", "z"]);
+    }
+
+    #[test]
+    fn kms_keys_compare_by_id_or_arn() {
+        assert!(same_kms_key("1234", "arn:aws:kms:us-east-1:1:key/1234"));
+        assert!(same_kms_key("arn:aws:kms:us-east-1:1:key/1234", "1234"));
+        assert!(!same_kms_key("1234", "arn:aws:kms:us-east-1:1:key/5678"));
+    }
+}

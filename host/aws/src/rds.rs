@@ -1,0 +1,644 @@
+//! Amazon RDS: DB subnet groups and DB instances.
+//!
+//! DB instances are read with one `DescribeDBInstances` call per page, filtered by
+//! `db-instance-id` (tags included). Subnet groups are listed a page at a time
+//! (the API takes one name or none); their tags cost one `ListTagsForResource`
+//! each. The master password is read from Secrets Manager at apply time and sent
+//! only in `CreateDBInstance`/`ModifyDBInstance`.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_rds::types::{
+    DbInstance as LiveInstance, DbSubnetGroup as LiveSubnetGroup, Filter, Tag as RdsTag,
+};
+use engine_core::model::{DbInstance, DbSubnetGroup, Tag};
+use engine_core::{Address, Kind, Spec, Text};
+use serde_json::json;
+
+use crate::error::{ProviderError, sdk_err};
+use crate::password::SecretString;
+use crate::provider::{
+    Attributes, Aws, Check, Found, Op, ReadRequest, attrs, live_kms, order_texts, wrong_kind,
+};
+use crate::tags;
+
+fn rds_tag(t: &Tag) -> RdsTag {
+    RdsTag::builder().key(&t.key).value(&t.value).build()
+}
+
+fn i32_of(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn instance_attrs(i: &LiveInstance) -> Attributes {
+    let endpoint = i.endpoint();
+    let port = endpoint
+        .and_then(|e| e.port())
+        .or(i.db_instance_port())
+        .unwrap_or_default();
+    attrs([
+        ("id", json!(i.db_instance_identifier().unwrap_or_default())),
+        ("arn", json!(i.db_instance_arn().unwrap_or_default())),
+        (
+            "endpoint",
+            json!(endpoint.and_then(|e| e.address()).unwrap_or_default()),
+        ),
+        ("port", json!(port)),
+        (
+            "resource-id",
+            json!(i.dbi_resource_id().unwrap_or_default()),
+        ),
+    ])
+}
+
+impl Aws {
+    async fn rds_tags(
+        &self,
+        address: &Address,
+        arn: &str,
+    ) -> Result<Vec<(String, String)>, ProviderError> {
+        let out = self
+            .rds
+            .list_tags_for_resource()
+            .resource_name(arn)
+            .send()
+            .await
+            .map_err(sdk_err("ListTagsForResource", Some(address)))?;
+        Ok(out
+            .tag_list()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect())
+    }
+
+    async fn rds_retag(
+        &self,
+        op: &Op<'_>,
+        arn: &str,
+        old: &[Tag],
+        new: &[Tag],
+    ) -> Result<(), ProviderError> {
+        let (set, remove) = tags::diff(old, new);
+        if !remove.is_empty() {
+            self.rds
+                .remove_tags_from_resource()
+                .resource_name(arn)
+                .set_tag_keys(Some(remove))
+                .send()
+                .await
+                .map_err(op.err("RemoveTagsFromResource"))?;
+        }
+        if !set.is_empty() {
+            self.rds
+                .add_tags_to_resource()
+                .resource_name(arn)
+                .set_tags(Some(set.iter().map(rds_tag).collect()))
+                .send()
+                .await
+                .map_err(op.err("AddTagsToResource"))?;
+        }
+        Ok(())
+    }
+
+    // ---- DB subnet group ----
+
+    pub(crate) async fn db_subnet_group_create(
+        &self,
+        op: &Op<'_>,
+        s: &DbSubnetGroup,
+    ) -> Result<Attributes, ProviderError> {
+        let out = self
+            .rds
+            .create_db_subnet_group()
+            .db_subnet_group_name(&s.name)
+            .db_subnet_group_description(&s.description)
+            .set_subnet_ids(Some(op.lits(&s.subnet_ids)?))
+            .set_tags(Some(op.tags(&s.tags).iter().map(rds_tag).collect()))
+            .send()
+            .await
+            .map_err(op.err("CreateDBSubnetGroup"))?;
+        let arn = out
+            .db_subnet_group()
+            .and_then(|g| g.db_subnet_group_arn())
+            .unwrap_or_default();
+        Ok(attrs([("name", json!(s.name)), ("arn", json!(arn))]))
+    }
+
+    async fn db_subnet_groups(
+        &self,
+        names: &[&str],
+    ) -> Result<Vec<LiveSubnetGroup>, ProviderError> {
+        if let [one] = names {
+            return match self
+                .rds
+                .describe_db_subnet_groups()
+                .db_subnet_group_name(*one)
+                .send()
+                .await
+            {
+                Ok(o) => Ok(o.db_subnet_groups.unwrap_or_default()),
+                Err(e) => {
+                    let e = ProviderError::from_sdk("DescribeDBSubnetGroups", None, e);
+                    if e.is_not_found() {
+                        Ok(Vec::new())
+                    } else {
+                        Err(e)
+                    }
+                }
+            };
+        }
+        self.rds
+            .describe_db_subnet_groups()
+            .into_paginator()
+            .page_size(i32::try_from(self.page(100).max(20)).unwrap_or(100))
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(sdk_err("DescribeDBSubnetGroups", None))
+    }
+
+    pub(crate) async fn db_subnet_group_read(
+        &self,
+        reqs: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        let mut names = Vec::new();
+        for r in reqs {
+            let Spec::DbSubnetGroup(p) = &r.prior else {
+                return Err(wrong_kind(&r.address, Kind::DbSubnetGroup, &r.prior));
+            };
+            names.push(p.name.as_str());
+        }
+        let live = self.db_subnet_groups(&names).await?;
+        let by_name: HashMap<&str, _> = live
+            .iter()
+            .filter_map(|g| Some((g.db_subnet_group_name()?, g)))
+            .collect();
+        let mut out = Vec::with_capacity(reqs.len());
+        for r in reqs {
+            let Spec::DbSubnetGroup(prior) = &r.prior else {
+                unreachable!("checked above")
+            };
+            let Some(g) = by_name.get(prior.name.as_str()) else {
+                out.push(None);
+                continue;
+            };
+            let arn = g.db_subnet_group_arn().unwrap_or_default();
+            let (tags, owner) = tags::split(self.rds_tags(&r.address, arn).await?, &prior.tags);
+            let subnets = g
+                .subnets()
+                .iter()
+                .filter_map(|s| s.subnet_identifier().map(str::to_string))
+                .collect();
+            out.push(Some(Found {
+                spec: Spec::DbSubnetGroup(DbSubnetGroup {
+                    name: prior.name.clone(),
+                    description: g
+                        .db_subnet_group_description()
+                        .unwrap_or_default()
+                        .to_string(),
+                    subnet_ids: order_texts(subnets, &prior.subnet_ids),
+                    tags,
+                }),
+                attributes: attrs([("name", json!(prior.name)), ("arn", json!(arn))]),
+                owner,
+            }));
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn db_subnet_group_update(
+        &self,
+        op: &Op<'_>,
+        o: &DbSubnetGroup,
+        n: &DbSubnetGroup,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        if o.description != n.description || o.subnet_ids != n.subnet_ids {
+            self.rds
+                .modify_db_subnet_group()
+                .db_subnet_group_name(&n.name)
+                .db_subnet_group_description(&n.description)
+                .set_subnet_ids(Some(op.lits(&n.subnet_ids)?))
+                .send()
+                .await
+                .map_err(op.err("ModifyDBSubnetGroup"))?;
+        }
+        let arn = crate::provider::attr(a, "arn", op.address)?;
+        self.rds_retag(op, &arn, &o.tags, &n.tags).await?;
+        Ok(a.clone())
+    }
+
+    pub(crate) async fn db_subnet_group_delete(
+        &self,
+        op: &Op<'_>,
+        s: &DbSubnetGroup,
+    ) -> Result<(), ProviderError> {
+        self.delete_retrying(op, || async {
+            self.rds
+                .delete_db_subnet_group()
+                .db_subnet_group_name(&s.name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(op.err("DeleteDBSubnetGroup"))
+        })
+        .await
+    }
+
+    // ---- DB instance ----
+
+    async fn db_instance(
+        &self,
+        address: &Address,
+        id: &str,
+    ) -> Result<Option<LiveInstance>, ProviderError> {
+        match self
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.db_instances.unwrap_or_default().into_iter().next()),
+            Err(e) => {
+                let e = ProviderError::from_sdk("DescribeDBInstances", Some(address), e);
+                if e.is_not_found() { Ok(None) } else { Err(e) }
+            }
+        }
+    }
+
+    /// Waits until the instance is `available` with no pending changes.
+    async fn db_instance_wait(&self, op: &Op<'_>, id: &str) -> Result<LiveInstance, ProviderError> {
+        self.wait_for(
+            op,
+            "the DB instance is available",
+            self.options.timeouts.db_instance,
+            || async {
+                match self.db_instance(op.address, id).await? {
+                    Some(i) if i.db_instance_status() == Some("available") && !has_pending(&i) => {
+                        Ok(Check::Done(i))
+                    }
+                    Some(i) => Ok(Check::Pending(
+                        i.db_instance_status().unwrap_or("unknown").to_string(),
+                    )),
+                    None => Ok(Check::Pending("not yet visible".into())),
+                }
+            },
+        )
+        .await
+    }
+
+    /// The master password the spec points at.
+    async fn master_password(
+        &self,
+        op: &Op<'_>,
+        s: &DbInstance,
+    ) -> Result<SecretString, ProviderError> {
+        let secret = op.lit(&s.master_password.secret_id)?;
+        self.secret_value(op.address, &secret, &s.master_password.key)
+            .await
+    }
+
+    pub(crate) async fn db_instance_create(
+        &self,
+        op: &Op<'_>,
+        s: &DbInstance,
+    ) -> Result<Attributes, ProviderError> {
+        let password = self.master_password(op, s).await?;
+        let monitoring_role = op.opt(&s.monitoring_role_arn)?;
+        self.rds
+            .create_db_instance()
+            .db_instance_identifier(&s.identifier)
+            .engine(&s.engine)
+            .engine_version(&s.engine_version)
+            .db_instance_class(&s.instance_class)
+            .allocated_storage(i32_of(s.allocated_storage_gb))
+            .storage_type(&s.storage_type)
+            .storage_encrypted(s.storage_encrypted)
+            .set_kms_key_id(op.opt(&s.kms_key_id)?)
+            .set_db_name((!s.db_name.is_empty()).then(|| s.db_name.clone()))
+            .master_username(op.lit(&s.master_username)?)
+            .master_user_password(password.expose())
+            .port(i32::from(s.port))
+            .db_subnet_group_name(op.lit(&s.db_subnet_group_name)?)
+            .set_vpc_security_group_ids(Some(op.lits(&s.vpc_security_group_ids)?))
+            .multi_az(s.multi_az)
+            .publicly_accessible(s.publicly_accessible)
+            .backup_retention_period(i32_of(s.backup_retention_days))
+            .monitoring_interval(i32_of(s.monitoring_interval_seconds))
+            .set_monitoring_role_arn(monitoring_role.filter(|_| s.monitoring_interval_seconds > 0))
+            .deletion_protection(s.deletion_protection)
+            .set_tags(Some(op.tags(&s.tags).iter().map(rds_tag).collect()))
+            .send()
+            .await
+            .map_err(|e| op.err("CreateDBInstance")(e).redact(password.expose()))?;
+        drop(password);
+        let live = self.db_instance_wait(op, &s.identifier).await?;
+        Ok(instance_attrs(&live))
+    }
+
+    pub(crate) async fn db_instance_read(
+        &self,
+        reqs: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        let mut ids = Vec::new();
+        for r in reqs {
+            let Spec::DbInstance(p) = &r.prior else {
+                return Err(wrong_kind(&r.address, Kind::DbInstance, &r.prior));
+            };
+            if !ids.contains(&p.identifier) {
+                ids.push(p.identifier.clone());
+            }
+        }
+        let page = self.page(100);
+        let mut live: Vec<LiveInstance> = Vec::new();
+        for part in ids.chunks(page) {
+            let filter = Filter::builder()
+                .name("db-instance-id")
+                .set_values(Some(part.to_vec()))
+                .build();
+            let items: Vec<_> = self
+                .rds
+                .describe_db_instances()
+                .filters(filter)
+                .into_paginator()
+                .page_size(i32::try_from(page.max(20)).unwrap_or(100))
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(sdk_err("DescribeDBInstances", None))?;
+            live.extend(items);
+        }
+        let by_id: HashMap<&str, _> = live
+            .iter()
+            .filter(|i| !matches!(i.db_instance_status(), Some("deleting" | "deleted")))
+            .filter_map(|i| Some((i.db_instance_identifier()?, i)))
+            .collect();
+        reqs.iter()
+            .map(|r| {
+                let Spec::DbInstance(prior) = &r.prior else {
+                    unreachable!("checked above")
+                };
+                let Some(i) = by_id.get(prior.identifier.as_str()) else {
+                    return Ok(None);
+                };
+                Ok(Some(live_instance(prior, i)))
+            })
+            .collect()
+    }
+
+    pub(crate) async fn db_instance_update(
+        &self,
+        op: &Op<'_>,
+        o: &DbInstance,
+        n: &DbInstance,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        let id = n.identifier.as_str();
+        let mut call = self
+            .rds
+            .modify_db_instance()
+            .db_instance_identifier(id)
+            .apply_immediately(true);
+        let mut changed = false;
+        macro_rules! set {
+            ($field:ident, $setter:ident, $value:expr) => {
+                if o.$field != n.$field {
+                    call = call.$setter($value);
+                    changed = true;
+                }
+            };
+        }
+        set!(engine_version, engine_version, &n.engine_version);
+        set!(instance_class, db_instance_class, &n.instance_class);
+        set!(
+            allocated_storage_gb,
+            allocated_storage,
+            i32_of(n.allocated_storage_gb)
+        );
+        set!(storage_type, storage_type, &n.storage_type);
+        set!(port, db_port_number, i32::from(n.port));
+        set!(multi_az, multi_az, n.multi_az);
+        set!(
+            publicly_accessible,
+            publicly_accessible,
+            n.publicly_accessible
+        );
+        set!(
+            backup_retention_days,
+            backup_retention_period,
+            i32_of(n.backup_retention_days)
+        );
+        set!(
+            deletion_protection,
+            deletion_protection,
+            n.deletion_protection
+        );
+        if o.vpc_security_group_ids != n.vpc_security_group_ids {
+            call = call.set_vpc_security_group_ids(Some(op.lits(&n.vpc_security_group_ids)?));
+            changed = true;
+        }
+        if o.monitoring_interval_seconds != n.monitoring_interval_seconds
+            || o.monitoring_role_arn != n.monitoring_role_arn
+        {
+            call = call
+                .monitoring_interval(i32_of(n.monitoring_interval_seconds))
+                .set_monitoring_role_arn(
+                    op.opt(&n.monitoring_role_arn)?
+                        .filter(|_| n.monitoring_interval_seconds > 0),
+                );
+            changed = true;
+        }
+        if o.engine_version != n.engine_version {
+            // A major version needs explicit consent; the plan already showed it.
+            call = call.allow_major_version_upgrade(true);
+        }
+        let password = if o.master_password != n.master_password {
+            let p = self.master_password(op, n).await?;
+            changed = true;
+            Some(p)
+        } else {
+            None
+        };
+        if let Some(p) = &password {
+            call = call.master_user_password(p.expose());
+        }
+        if changed {
+            call.send().await.map_err(|e| {
+                let e = op.err("ModifyDBInstance")(e);
+                match &password {
+                    Some(p) => e.redact(p.expose()),
+                    None => e,
+                }
+            })?;
+        }
+        drop(password);
+        let arn = crate::provider::attr(a, "arn", op.address)?;
+        self.rds_retag(op, &arn, &o.tags, &n.tags).await?;
+        let live = self.db_instance_wait(op, id).await?;
+        Ok(instance_attrs(&live))
+    }
+
+    pub(crate) async fn db_instance_delete(
+        &self,
+        op: &Op<'_>,
+        s: &DbInstance,
+    ) -> Result<(), ProviderError> {
+        let mut call = self
+            .rds
+            .delete_db_instance()
+            .db_instance_identifier(&s.identifier);
+        call = if s.skip_final_snapshot {
+            call.skip_final_snapshot(true)
+        } else {
+            let stamp = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            call.skip_final_snapshot(false)
+                .final_db_snapshot_identifier(format!("{}-final-{stamp}", s.identifier))
+        };
+        match call.send().await {
+            Ok(_) => {}
+            Err(e) => {
+                let e = ProviderError::from_sdk("DeleteDBInstance", Some(op.address), e);
+                if e.is_not_found() {
+                    return Ok(());
+                }
+                let deleting = self
+                    .db_instance(op.address, &s.identifier)
+                    .await?
+                    .is_some_and(|i| i.db_instance_status() == Some("deleting"));
+                if !deleting {
+                    return Err(e);
+                }
+            }
+        }
+        self.wait_for(
+            op,
+            "the DB instance is deleted",
+            self.options.timeouts.db_instance,
+            || async {
+                match self.db_instance(op.address, &s.identifier).await? {
+                    None => Ok(Check::Done(())),
+                    Some(i) => Ok(Check::Pending(
+                        i.db_instance_status().unwrap_or("unknown").to_string(),
+                    )),
+                }
+            },
+        )
+        .await
+    }
+}
+
+fn has_pending(i: &LiveInstance) -> bool {
+    i.pending_modified_values().is_some_and(|p| {
+        p.db_instance_class().is_some()
+            || p.allocated_storage().is_some()
+            || p.engine_version().is_some()
+            || p.port().is_some()
+            || p.multi_az().is_some()
+            || p.storage_type().is_some()
+            || p.backup_retention_period().is_some()
+            || p.master_user_password().is_some()
+    })
+}
+
+fn live_instance(prior: &DbInstance, i: &LiveInstance) -> Found {
+    let live_tags = i
+        .tag_list()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let (tags, owner) = tags::split(live_tags, &prior.tags);
+    let attributes = instance_attrs(i);
+    let port = attributes
+        .get("port")
+        .and_then(|p| p.as_u64())
+        .and_then(|p| u16::try_from(p).ok());
+    let engine_version = match i.engine_version() {
+        Some(v)
+            if v == prior.engine_version
+                || v.starts_with(&format!("{}.", prior.engine_version)) =>
+        {
+            prior.engine_version.clone()
+        }
+        Some(v) => v.to_string(),
+        None => prior.engine_version.clone(),
+    };
+    let master_username = match i.master_username() {
+        Some(u) => Text::Literal(u.to_string()),
+        None => prior.master_username.clone(),
+    };
+    let groups = i
+        .vpc_security_groups()
+        .iter()
+        .filter_map(|g| g.vpc_security_group_id().map(str::to_string))
+        .collect();
+    // RDS reports the AWS managed key when none was given; that is not drift.
+    let kms_key_id = if prior.kms_key_id.is_none() {
+        None
+    } else {
+        live_kms(&prior.kms_key_id, i.kms_key_id().map(str::to_string))
+    };
+    let monitoring_role_arn = match (
+        i.monitoring_role_arn(),
+        i.monitoring_interval().unwrap_or(0),
+    ) {
+        (_, 0) => prior
+            .monitoring_role_arn
+            .clone()
+            .filter(|_| prior.monitoring_interval_seconds == 0),
+        (Some(r), _) => Some(Text::Literal(r.to_string())),
+        (None, _) => None,
+    };
+    Found {
+        spec: Spec::DbInstance(DbInstance {
+            identifier: prior.identifier.clone(),
+            engine: i.engine().unwrap_or_default().to_string(),
+            engine_version,
+            instance_class: i.db_instance_class().unwrap_or_default().to_string(),
+            allocated_storage_gb: u32::try_from(i.allocated_storage().unwrap_or(0)).unwrap_or(0),
+            storage_type: i.storage_type().unwrap_or_default().to_string(),
+            storage_encrypted: i.storage_encrypted().unwrap_or(false),
+            kms_key_id,
+            db_name: i.db_name().unwrap_or_default().to_string(),
+            master_username,
+            // Not readable (and never stored): where the password comes from.
+            master_password: prior.master_password.clone(),
+            port: port.unwrap_or(prior.port),
+            db_subnet_group_name: i
+                .db_subnet_group()
+                .and_then(|g| g.db_subnet_group_name())
+                .map(|n| Text::Literal(n.to_string()))
+                .unwrap_or_else(|| prior.db_subnet_group_name.clone()),
+            vpc_security_group_ids: order_texts(groups, &prior.vpc_security_group_ids),
+            multi_az: i.multi_az().unwrap_or(false),
+            publicly_accessible: i.publicly_accessible().unwrap_or(false),
+            backup_retention_days: u32::try_from(i.backup_retention_period().unwrap_or(0))
+                .unwrap_or(0),
+            monitoring_interval_seconds: u32::try_from(i.monitoring_interval().unwrap_or(0))
+                .unwrap_or(0),
+            monitoring_role_arn,
+            deletion_protection: i.deletion_protection().unwrap_or(false),
+            // Write-only: used when the instance is deleted.
+            skip_final_snapshot: prior.skip_final_snapshot,
+            tags,
+        }),
+        attributes,
+        owner,
+    }
+}

@@ -1,0 +1,230 @@
+//! Ownership tags and tag diffs.
+//!
+//! Everything that takes tags gets `engine:stack=<stack>` and
+//! `engine:address=<plugin/name>` besides its spec's tags, so that a resource left
+//! by an interrupted apply can be found and adopted, and a person looking at the
+//! console can see what manages it. Reads remove them again (and AWS's own `aws:`
+//! tags), so live specs compare with desired ones.
+
+use std::collections::BTreeMap;
+
+use engine_core::model::Tag;
+use engine_core::{Address, Spec};
+
+/// The tag key naming the stack that owns a resource.
+pub const STACK_TAG: &str = "engine:stack";
+/// The tag key naming the address (`plugin/name`) of a resource.
+pub const ADDRESS_TAG: &str = "engine:address";
+
+fn reserved(key: &str) -> bool {
+    key.starts_with("engine:") || key.starts_with("aws:")
+}
+
+/// The ownership tags for a resource.
+pub fn ownership(stack: &str, address: &Address) -> Vec<Tag> {
+    vec![
+        Tag {
+            key: STACK_TAG.into(),
+            value: stack.into(),
+        },
+        Tag {
+            key: ADDRESS_TAG.into(),
+            value: address.to_string(),
+        },
+    ]
+}
+
+/// The tags to apply: the spec's own (minus reserved keys) and the ownership tags.
+pub fn desired(stack: &str, address: &Address, user: &[Tag]) -> Vec<Tag> {
+    let mut out: Vec<Tag> = user.iter().filter(|t| !reserved(&t.key)).cloned().collect();
+    out.extend(ownership(stack, address));
+    out
+}
+
+/// The user tags of a live resource, ordered like `prior`.
+pub(crate) fn live_user(
+    live: impl IntoIterator<Item = (String, String)>,
+    prior: &[Tag],
+) -> Vec<Tag> {
+    let map: BTreeMap<String, String> = live.into_iter().filter(|(k, _)| !reserved(k)).collect();
+    let mut out = Vec::with_capacity(map.len());
+    for p in prior {
+        if let Some(v) = map.get(&p.key)
+            && !out.iter().any(|t: &Tag| t.key == p.key)
+        {
+            out.push(Tag {
+                key: p.key.clone(),
+                value: v.clone(),
+            });
+        }
+    }
+    for (k, v) in &map {
+        if !out.iter().any(|t| &t.key == k) {
+            out.push(Tag {
+                key: k.clone(),
+                value: v.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The ownership recorded in a live resource's tags, if any.
+pub(crate) fn owner<'a>(
+    live: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<(String, String)> {
+    let (mut stack, mut address) = (None, None);
+    for (k, v) in live {
+        match k {
+            STACK_TAG => stack = Some(v.to_string()),
+            ADDRESS_TAG => address = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    Some((stack?, address?))
+}
+
+/// A live resource's tags as a spec would hold them, plus its owner.
+pub(crate) fn split(
+    live: Vec<(String, String)>,
+    prior: &[Tag],
+) -> (Vec<Tag>, Option<(String, String)>) {
+    let owner = owner(live.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    (live_user(live, prior), owner)
+}
+
+/// What changes between two tag sets: tags to set (new or changed) and keys to
+/// remove. Ownership tags never change, so they never appear.
+pub(crate) fn diff(old: &[Tag], new: &[Tag]) -> (Vec<Tag>, Vec<String>) {
+    let old: BTreeMap<&str, &str> = old
+        .iter()
+        .filter(|t| !reserved(&t.key))
+        .map(|t| (t.key.as_str(), t.value.as_str()))
+        .collect();
+    let new_map: BTreeMap<&str, &str> = new
+        .iter()
+        .filter(|t| !reserved(&t.key))
+        .map(|t| (t.key.as_str(), t.value.as_str()))
+        .collect();
+    let set = new_map
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(*v))
+        .map(|(k, v)| Tag {
+            key: k.to_string(),
+            value: v.to_string(),
+        })
+        .collect();
+    let remove = old
+        .keys()
+        .filter(|k| !new_map.contains_key(*k))
+        .map(|k| k.to_string())
+        .collect();
+    (set, remove)
+}
+
+/// The tags of a spec, for kinds that take tags.
+pub(crate) fn of(spec: &Spec) -> Option<&Vec<Tag>> {
+    match spec {
+        Spec::Vpc(s) => Some(&s.tags),
+        Spec::InternetGateway(s) => Some(&s.tags),
+        Spec::Subnet(s) => Some(&s.tags),
+        Spec::RouteTable(s) => Some(&s.tags),
+        Spec::Route(_) | Spec::RouteTableAssociation(_) | Spec::KmsAlias(_) => None,
+        Spec::SecurityGroup(s) => Some(&s.tags),
+        Spec::VpcEndpoint(s) => Some(&s.tags),
+        Spec::KmsKey(s) => Some(&s.tags),
+        Spec::KinesisStream(s) => Some(&s.tags),
+        Spec::Secret(s) => Some(&s.tags),
+        Spec::IamRole(s) => Some(&s.tags),
+        Spec::CacheSubnetGroup(s) => Some(&s.tags),
+        Spec::CacheReplicationGroup(s) => Some(&s.tags),
+        Spec::DbSubnetGroup(s) => Some(&s.tags),
+        Spec::DbInstance(s) => Some(&s.tags),
+        Spec::SnsTopic(s) => Some(&s.tags),
+        Spec::MetricAlarm(s) => Some(&s.tags),
+    }
+}
+
+fn of_mut(spec: &mut Spec) -> Option<&mut Vec<Tag>> {
+    match spec {
+        Spec::Vpc(s) => Some(&mut s.tags),
+        Spec::InternetGateway(s) => Some(&mut s.tags),
+        Spec::Subnet(s) => Some(&mut s.tags),
+        Spec::RouteTable(s) => Some(&mut s.tags),
+        Spec::Route(_) | Spec::RouteTableAssociation(_) | Spec::KmsAlias(_) => None,
+        Spec::SecurityGroup(s) => Some(&mut s.tags),
+        Spec::VpcEndpoint(s) => Some(&mut s.tags),
+        Spec::KmsKey(s) => Some(&mut s.tags),
+        Spec::KinesisStream(s) => Some(&mut s.tags),
+        Spec::Secret(s) => Some(&mut s.tags),
+        Spec::IamRole(s) => Some(&mut s.tags),
+        Spec::CacheSubnetGroup(s) => Some(&mut s.tags),
+        Spec::CacheReplicationGroup(s) => Some(&mut s.tags),
+        Spec::DbSubnetGroup(s) => Some(&mut s.tags),
+        Spec::DbInstance(s) => Some(&mut s.tags),
+        Spec::SnsTopic(s) => Some(&mut s.tags),
+        Spec::MetricAlarm(s) => Some(&mut s.tags),
+    }
+}
+
+/// Removes reserved (ownership and `aws:`) tags from a live spec.
+pub(crate) fn strip_ownership(spec: &mut Spec) {
+    if let Some(tags) = of_mut(spec) {
+        tags.retain(|t| !reserved(&t.key));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(k: &str, v: &str) -> Tag {
+        Tag {
+            key: k.into(),
+            value: v.into(),
+        }
+    }
+
+    #[test]
+    fn desired_adds_ownership_and_drops_reserved_keys() {
+        let d = desired(
+            "dev",
+            &Address::new("net", "vpc"),
+            &[t("team", "a"), t("engine:stack", "evil")],
+        );
+        assert_eq!(
+            d,
+            vec![
+                t("team", "a"),
+                t(STACK_TAG, "dev"),
+                t(ADDRESS_TAG, "net/vpc")
+            ]
+        );
+    }
+
+    #[test]
+    fn diff_sets_changed_and_removes_missing() {
+        let (set, remove) = diff(
+            &[t("a", "1"), t("b", "2")],
+            &[t("a", "1"), t("b", "3"), t("c", "4")],
+        );
+        assert_eq!(set, vec![t("b", "3"), t("c", "4")]);
+        assert!(remove.is_empty());
+        let (set, remove) = diff(&[t("a", "1")], &[]);
+        assert!(set.is_empty());
+        assert_eq!(remove, vec!["a"]);
+    }
+
+    #[test]
+    fn live_tags_follow_prior_order_without_reserved() {
+        let live = vec![
+            ("z".to_string(), "1".to_string()),
+            (STACK_TAG.into(), "dev".into()),
+            (ADDRESS_TAG.into(), "a/b".into()),
+            ("m".into(), "2".into()),
+        ];
+        let (user, owner) = split(live, &[t("m", "0"), t("z", "0")]);
+        assert_eq!(user, vec![t("m", "2"), t("z", "1")]);
+        assert_eq!(owner, Some(("dev".into(), "a/b".into())));
+    }
+}
