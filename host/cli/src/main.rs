@@ -95,6 +95,23 @@ enum Command {
         after_help = "Examples:\n  engine plan plugins/*.wasm\n  engine plan --json plugins/*.wasm | jq .summary\n  engine plan --out tonight.plan plugins/*.wasm && engine apply tonight.plan\n  engine plan --detailed-exitcode plugins/*.wasm   # exit 2 when there are changes"
     )]
     Plan(commands::plan::PlanArgs),
+    /// Apply the plugins' plan (or a saved plan) to AWS, saving state after every
+    /// operation.
+    #[command(
+        after_help = "Examples:\n  engine apply plugins/*.wasm              show the plan, ask, apply\n  engine apply --yes plugins/*.wasm        for CI (refuses to ask without a terminal)\n  engine apply tonight.plan                apply exactly a saved plan\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE,\nAWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...); the region from engine.toml wins.\nCtrl-C stops gracefully (operations in flight finish); a second Ctrl-C stops now."
+    )]
+    Apply(commands::apply::ApplyArgs),
+    /// Delete everything in the stack, in reverse dependency order.
+    #[command(after_help = "Example:\n  engine destroy --yes")]
+    Destroy(commands::apply::DestroyArgs),
+    /// Read live state (batched) and record what changed outside the engine.
+    #[command(after_help = "Example:\n  engine refresh && engine plan plugins/*.wasm")]
+    Refresh(commands::apply::RefreshArgs),
+    /// Print the stack outputs.
+    #[command(
+        after_help = "Examples:\n  engine output\n  engine output --json | jq .redis_port\n  psql -h \"$(engine output rds_endpoint)\""
+    )]
+    Output(commands::apply::OutputArgs),
     /// Print the dependency graph of the plugins' resources (Graphviz DOT).
     #[command(after_help = "Example:\n  engine graph plugins/*.wasm | dot -Tsvg > stack.svg")]
     Graph {
@@ -141,6 +158,10 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::plan(&cli.globals, &args),
         Command::Graph { plugins } => commands::plan::graph(&cli.globals, &plugins),
         Command::State(cmd) => commands::state::run(&cli.globals, &cmd),
+        Command::Apply(args) => commands::apply::apply(&cli.globals, &args),
+        Command::Destroy(args) => commands::apply::destroy(&cli.globals, &args),
+        Command::Refresh(args) => commands::apply::refresh(&cli.globals, &args),
+        Command::Output(args) => commands::apply::output(&cli.globals, &args),
         Command::Check(args) => commands::check::run(&cli.globals, &args),
         Command::New(cmd) => commands::new::run(&cmd),
         Command::Build {

@@ -40,3 +40,15 @@ pub fn diagnostics(diags: &[Diagnostic]) {
         eprintln!();
     }
 }
+
+/// Writes data to stdout; a closed pipe (`engine plan --json | head`) ends the
+/// process quietly instead of panicking.
+pub fn out(s: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(s.as_bytes()).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}

@@ -157,10 +157,10 @@ pub fn plan(g: &Globals, a: &PlanArgs) -> anyhow::Result<u8> {
         write_atomic(out, saved.to_json().as_bytes())?;
     }
     if a.json {
-        print!("{}", render::json(&plan));
+        ui::out(&render::json(&plan));
     } else {
-        println!("{}", header(&d.cfg, g, &prior));
-        print!("{}", render::human(&plan, ui::color(true)));
+        ui::out(&format!("{}\n", header(&d.cfg, g, &prior)));
+        ui::out(&render::human(&plan, ui::color(true)));
     }
     if let Some(out) = &a.out {
         eprintln!(

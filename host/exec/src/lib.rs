@@ -1,0 +1,548 @@
+//! Executes a [`Plan`]: its [`Step`]s as a DAG, each as soon as the steps it waits
+//! for are done, at most `parallelism` at a time, calling a [`Provider`].
+//!
+//! The state is the single source of truth and is saved after every change to it:
+//! - before a create, the resource is recorded as `pending` (so an interrupted
+//!   apply leaves a record, and the next apply adopts what AWS made, by its
+//!   ownership tags, instead of leaking it);
+//! - before the create of a create-before-delete replacement, the old copy moves to
+//!   `deposed`, so it is deleted later even after a crash;
+//! - after every finished operation.
+//!
+//! On a failure, no new step starts; steps in flight finish and are recorded. A
+//! graceful stop (first Ctrl-C) does the same; a hard stop (second Ctrl-C) abandons
+//! the steps in flight, whose creates stay recorded as pending.
+//!
+//! # Layout
+//! - [`execute`]: the walk.
+//! - [`Event`] / [`EventSink`]: what happens, for the CLI to show.
+//! - [`Report`]: what was done, what failed, what never started.
+//! - [`Stop`]: graceful and hard stop requests.
+//! - [`refresh`]: reading live state in batches, per kind.
+
+mod refresh;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use engine_aws::{Attributes, OpContext, Provider, ProviderError, ReadRequest, ReadResult};
+use engine_core::plan::{ReplaceOrder, Step, StepOp};
+use engine_core::state::{ResourceState, ResourceStatus};
+use engine_core::value::replace_refs;
+use engine_core::{Address, Plan, Spec, State};
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use refresh::{Drift, DriftKind, refresh};
+
+/// Something that happened during an apply.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// A step started.
+    Started {
+        /// The resource.
+        address: Address,
+        /// What is being done.
+        op: StepOp,
+        /// Whether the kind takes minutes on AWS.
+        slow: bool,
+    },
+    /// A provider's progress while it waits.
+    Progress {
+        /// The resource.
+        address: Address,
+        /// What it is waiting for.
+        message: String,
+        /// Since the step started.
+        elapsed: Duration,
+    },
+    /// A step finished.
+    Finished {
+        /// The resource.
+        address: Address,
+        /// What was done.
+        op: StepOp,
+        /// How long it took.
+        elapsed: Duration,
+        /// The `id` (or `arn`, or `name`) attribute, for the user.
+        id: Option<String>,
+        /// Whether an existing resource left by an interrupted apply was adopted.
+        adopted: bool,
+    },
+    /// A step failed.
+    Failed {
+        /// The resource.
+        address: Address,
+        /// What was tried.
+        op: StepOp,
+        /// Why (classified, with the AWS code; never a secret).
+        message: String,
+    },
+}
+
+/// Receives [`Event`]s.
+pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Stop requests: `graceful` starts nothing new; `hard` also abandons steps in flight.
+#[derive(Clone, Debug)]
+pub struct Stop {
+    tx: Arc<watch::Sender<u8>>,
+}
+
+impl Default for Stop {
+    fn default() -> Self {
+        Stop { tx: Arc::new(watch::channel(0).0) }
+    }
+}
+
+impl Stop {
+    /// Escalates: the first call asks for a graceful stop, the next for a hard one.
+    pub fn escalate(&self) -> u8 {
+        let mut level = 0;
+        self.tx.send_modify(|l| {
+            *l = (*l + 1).min(2);
+            level = *l;
+        });
+        level
+    }
+
+    fn level(&self) -> u8 {
+        *self.tx.borrow()
+    }
+}
+
+/// How to execute.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Steps in flight at most.
+    pub parallelism: usize,
+    /// Stack name (ownership tags).
+    pub stack: String,
+}
+
+/// One finished step.
+#[derive(Clone, Debug)]
+pub struct Done {
+    /// The resource.
+    pub address: Address,
+    /// What was done.
+    pub op: StepOp,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// One failed step.
+#[derive(Clone, Debug)]
+pub struct Failure {
+    /// The resource.
+    pub address: Address,
+    /// What was tried.
+    pub op: StepOp,
+    /// Why.
+    pub message: String,
+}
+
+/// What an execution did.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Finished steps, in the order they finished.
+    pub done: Vec<Done>,
+    /// Failed steps.
+    pub failed: Vec<Failure>,
+    /// Steps never started (after a failure or a stop).
+    pub not_started: Vec<(Address, StepOp)>,
+    /// Steps abandoned in flight by a hard stop.
+    pub abandoned: Vec<(Address, StepOp)>,
+    /// Whether a stop was requested.
+    pub stopped: bool,
+    /// A state save that failed (the apply stopped there).
+    pub save_error: Option<String>,
+}
+
+impl Report {
+    /// Whether everything in the plan was done.
+    pub fn complete(&self) -> bool {
+        self.failed.is_empty()
+            && self.not_started.is_empty()
+            && self.abandoned.is_empty()
+            && self.save_error.is_none()
+    }
+}
+
+/// Saves the state; called after every change to it.
+pub type Save<'a> = dyn FnMut(&mut State) -> Result<(), String> + Send + 'a;
+
+enum Outcome {
+    Created { attributes: Attributes, adopted: bool },
+    Updated(Attributes),
+    Deleted,
+}
+
+struct Job {
+    step: usize,
+    address: Address,
+    op: StepOp,
+    started: Instant,
+    /// For an update: the resolved properties it applies.
+    inputs: Option<Value>,
+}
+
+/// Executes `plan` against `state` (the state it was planned from), saving after
+/// every change. Stack outputs are written when every step succeeded.
+pub async fn execute(
+    plan: &Plan,
+    state: &mut State,
+    provider: Arc<dyn Provider>,
+    save: &mut Save<'_>,
+    options: &Options,
+    events: EventSink,
+    stop: &Stop,
+) -> Report {
+    let steps = plan.steps();
+    let mut waiting: Vec<usize> = steps.iter().map(|s| s.after.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    for (i, s) in steps.iter().enumerate() {
+        for &a in &s.after {
+            dependents[a].push(i);
+        }
+    }
+    let mut ready: BTreeSet<usize> = (0..steps.len()).filter(|i| waiting[*i] == 0).collect();
+    let mut started = vec![false; steps.len()];
+    let mut running: JoinSet<(usize, Result<Outcome, ProviderError>)> = JoinSet::new();
+    let mut jobs: BTreeMap<usize, Job> = BTreeMap::new();
+    let mut report = Report::default();
+    let mut halted = false;
+    let mut stop_rx = stop.tx.subscribe();
+    let parallelism = options.parallelism.max(1);
+
+    loop {
+        while !halted && stop.level() == 0 && running.len() < parallelism {
+            let Some(i) = ready.pop_first() else { break };
+            started[i] = true;
+            let step = &steps[i];
+            let job = match prepare(plan, step, state) {
+                Ok(job) => job,
+                Err(message) => {
+                    events(&Event::Failed { address: step.address.clone(), op: step.op, message: message.clone() });
+                    report.failed.push(Failure { address: step.address.clone(), op: step.op, message });
+                    halted = true;
+                    break;
+                }
+            };
+            if job.marks_state {
+                if let Err(e) = save(state) {
+                    report.save_error = Some(e);
+                    halted = true;
+                    break;
+                }
+            }
+            let slow = plan.changes[step.change].kind.schema().slow;
+            events(&Event::Started { address: step.address.clone(), op: step.op, slow });
+            let started_at = Instant::now();
+            let sink = events.clone();
+            let cx = OpContext::new(options.stack.clone()).with_progress(move |p| {
+                sink(&Event::Progress {
+                    address: p.address.clone(),
+                    message: p.message.clone(),
+                    elapsed: p.elapsed,
+                })
+            });
+            let provider = provider.clone();
+            let (work, inputs) = (job.work, job.inputs);
+            running.spawn(async move { (i, run(provider, work, cx).await) });
+            jobs.insert(
+                i,
+                Job { step: i, address: step.address.clone(), op: step.op, started: started_at, inputs },
+            );
+        }
+        if running.is_empty() {
+            break;
+        }
+        let joined = tokio::select! {
+            joined = running.join_next() => joined,
+            _ = wait_hard(&mut stop_rx) => {
+                running.abort_all();
+                while running.join_next().await.is_some() {}
+                report.abandoned = jobs.values().map(|j| (j.address.clone(), j.op)).collect();
+                jobs.clear();
+                break;
+            }
+        };
+        let Some(joined) = joined else { break };
+        let (i, result) = match joined {
+            Ok(x) => x,
+            Err(e) => {
+                // A panicking provider task: record it against the step it ran.
+                tracing::error!(error = %e, "a provider task failed");
+                halted = true;
+                continue;
+            }
+        };
+        let Some(job) = jobs.remove(&i) else { continue };
+        let elapsed = job.started.elapsed();
+        match result {
+            Ok(outcome) => {
+                let (id, adopted) = record(plan, &steps[job.step], state, outcome, job.inputs);
+                if let Err(e) = save(state) {
+                    report.save_error = Some(e);
+                    halted = true;
+                }
+                events(&Event::Finished { address: job.address.clone(), op: job.op, elapsed, id, adopted });
+                report.done.push(Done { address: job.address, op: job.op, elapsed });
+                for &d in &dependents[i] {
+                    waiting[d] -= 1;
+                    if waiting[d] == 0 {
+                        ready.insert(d);
+                    }
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                events(&Event::Failed { address: job.address.clone(), op: job.op, message: message.clone() });
+                report.failed.push(Failure { address: job.address, op: job.op, message });
+                halted = true;
+            }
+        }
+    }
+
+    report.stopped = stop.level() > 0;
+    report.not_started = steps
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !started[*i])
+        .map(|(_, s)| (s.address.clone(), s.op))
+        .collect();
+    if report.complete() {
+        write_outputs(plan, state);
+        if let Err(e) = save(state) {
+            report.save_error = Some(e);
+        }
+    }
+    report
+}
+
+async fn wait_hard(rx: &mut watch::Receiver<u8>) {
+    loop {
+        if *rx.borrow_and_update() >= 2 {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// What a step will ask of the provider.
+enum Work {
+    Create { address: Address, spec: Spec, adopt: bool },
+    Update { address: Address, old: Spec, new: Spec, attributes: Attributes },
+    Delete { address: Address, spec: Spec, attributes: Attributes },
+}
+
+struct Prepared {
+    work: Work,
+    /// Whether `prepare` changed the state (a pending marker, a deposed copy).
+    marks_state: bool,
+    /// For an update: the resolved properties it applies.
+    inputs: Option<Value>,
+}
+
+fn prepare(plan: &Plan, step: &Step, state: &mut State) -> Result<Prepared, String> {
+    let change = &plan.changes[step.change];
+    let address = change.address.clone();
+    let kind = change.kind;
+    let spec_of = |inputs: &Value| {
+        Spec::from_properties(kind, inputs.clone())
+            .map_err(|e| format!("the recorded properties of `{address}` do not fit a {kind}: {e}"))
+    };
+    Ok(match step.op {
+        StepOp::Create | StepOp::Update => {
+            let after = change
+                .after
+                .clone()
+                .ok_or_else(|| format!("the plan has no properties for `{address}`"))?;
+            let inputs = resolve(after, state, &address)?;
+            let spec = spec_of(&inputs)?;
+            let prior = state.resources.get(&address);
+            if step.op == StepOp::Update {
+                let prior = prior.ok_or_else(|| format!("`{address}` is not in the state any more"))?;
+                Prepared {
+                    work: Work::Update {
+                        address: address.clone(),
+                        old: spec_of(&prior.inputs)?,
+                        new: spec,
+                        attributes: prior.attributes.clone(),
+                    },
+                    marks_state: false,
+                    inputs: Some(inputs),
+                }
+            } else {
+                let adopt = prior.is_some_and(|p| p.status == ResourceStatus::Pending);
+                if change.replace_order == Some(ReplaceOrder::CreateBeforeDelete)
+                    && !adopt
+                    && let Some(old) = state.resources.remove(&address)
+                {
+                    state.deposed.insert(address.clone(), old);
+                }
+                state.resources.insert(
+                    address.clone(),
+                    ResourceState {
+                        kind,
+                        plugin_sha256: change.plugin_sha256.clone().unwrap_or_default(),
+                        inputs,
+                        attributes: BTreeMap::new(),
+                        dependencies: change.dependencies.clone(),
+                        status: ResourceStatus::Pending,
+                    },
+                );
+                Prepared {
+                    work: Work::Create { address: address.clone(), spec, adopt },
+                    marks_state: true,
+                    inputs: None,
+                }
+            }
+        }
+        StepOp::Delete | StepOp::DeleteDeposed => {
+            let current = if step.op == StepOp::Delete {
+                state.resources.get(&address)
+            } else {
+                state.deposed.get(&address)
+            };
+            let current = current.ok_or_else(|| format!("`{address}` is not in the state any more"))?;
+            Prepared {
+                work: Work::Delete {
+                    address: address.clone(),
+                    spec: spec_of(&current.inputs)?,
+                    attributes: current.attributes.clone(),
+                },
+                marks_state: false,
+                inputs: None,
+            }
+        }
+    })
+}
+
+/// Replaces every reference in `v` with the referenced attribute from the state.
+fn resolve(mut v: Value, state: &State, address: &Address) -> Result<Value, String> {
+    let mut missing = None;
+    replace_refs(&mut v, &mut |r| {
+        let found = state.resources.get(&r.resource).and_then(|t| t.attributes.get(&r.attribute));
+        match found {
+            Some(Value::String(s)) => Some(Value::String(s.clone())),
+            Some(other) => Some(Value::String(other.to_string())),
+            None => {
+                missing = Some(r.to_string());
+                None
+            }
+        }
+    });
+    match missing {
+        Some(r) => Err(format!("`{address}` needs `{r}`, which is not known (its resource was not created)")),
+        None => Ok(v),
+    }
+}
+
+async fn run(provider: Arc<dyn Provider>, work: Work, cx: OpContext) -> Result<Outcome, ProviderError> {
+    match work {
+        Work::Create { address, spec, adopt } => {
+            if adopt && let Some(attributes) = provider.find_existing(&address, &spec, &cx.stack).await? {
+                // Left by an interrupted apply: bring it to the desired properties.
+                let live = provider
+                    .read_batch(
+                        spec.kind(),
+                        &[ReadRequest { address: address.clone(), prior: spec.clone(), attributes: attributes.clone() }],
+                    )
+                    .await?;
+                if let Some(ReadResult::Found { spec: live, attributes }) = live.into_iter().next() {
+                    let attributes = provider.update(&address, &live, &spec, &attributes, &cx).await?;
+                    return Ok(Outcome::Created { attributes, adopted: true });
+                }
+            }
+            let attributes = provider.create(&address, &spec, &cx).await?;
+            Ok(Outcome::Created { attributes, adopted: false })
+        }
+        Work::Update { address, old, new, attributes } => {
+            Ok(Outcome::Updated(provider.update(&address, &old, &new, &attributes, &cx).await?))
+        }
+        Work::Delete { address, spec, attributes } => {
+            if attributes.is_empty() {
+                // A pending create that never finished: delete what it left, if anything.
+                match provider.find_existing(&address, &spec, &cx.stack).await? {
+                    Some(found) => provider.delete(&address, &spec, &found, &cx).await?,
+                    None => {}
+                }
+            } else {
+                provider.delete(&address, &spec, &attributes, &cx).await?;
+            }
+            Ok(Outcome::Deleted)
+        }
+    }
+}
+
+fn record(
+    plan: &Plan,
+    step: &Step,
+    state: &mut State,
+    outcome: Outcome,
+    inputs: Option<Value>,
+) -> (Option<String>, bool) {
+    let change = &plan.changes[step.change];
+    let address = &change.address;
+    match outcome {
+        Outcome::Created { attributes, adopted } => {
+            let id = display_id(&attributes);
+            if let Some(r) = state.resources.get_mut(address) {
+                r.attributes = attributes;
+                r.status = ResourceStatus::Ready;
+            }
+            (id, adopted)
+        }
+        Outcome::Updated(attributes) => {
+            let id = display_id(&attributes);
+            if let Some(r) = state.resources.get_mut(address) {
+                if let Some(inputs) = inputs {
+                    r.inputs = inputs;
+                }
+                r.attributes = attributes;
+                r.dependencies = change.dependencies.clone();
+                if let Some(sha) = &change.plugin_sha256 {
+                    r.plugin_sha256 = sha.clone();
+                }
+                r.status = ResourceStatus::Ready;
+            }
+            (id, false)
+        }
+        Outcome::Deleted => {
+            if step.op == StepOp::DeleteDeposed {
+                state.deposed.remove(address);
+            } else {
+                state.resources.remove(address);
+            }
+            (None, false)
+        }
+    }
+}
+
+fn display_id(a: &Attributes) -> Option<String> {
+    ["id", "arn", "name"].iter().find_map(|k| a.get(*k).and_then(Value::as_str).map(str::to_string))
+}
+
+/// Evaluates the stack outputs from the state.
+pub fn write_outputs(plan: &Plan, state: &mut State) {
+    for o in &plan.outputs {
+        match &o.after {
+            None => {
+                state.outputs.remove(&o.name);
+            }
+            Some(after) => {
+                let mut v = after.clone();
+                replace_refs(&mut v, &mut |r| {
+                    state.resources.get(&r.resource).and_then(|t| t.attributes.get(&r.attribute)).cloned()
+                });
+                state.outputs.insert(o.name.clone(), v);
+            }
+        }
+    }
+}
