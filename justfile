@@ -20,9 +20,10 @@ setup:
 build:
     cargo build -p engine
 
-# Build every plugin crate under plugins/ into plugins/<name>.wasm (components).
+# Build the plugin crates into components: plugins/<name>.wasm and policies/<name>.wasm.
 plugins: build
     {{engine}} build plugins
+    {{engine}} build policies
 
 # Run every test: unit, sandbox, plugins, state, providers and end to end.
 test: setup
@@ -32,8 +33,19 @@ test: setup
 lint:
     cargo fmt --all -- --check
     cd plugins && cargo fmt --all -- --check
+    cd policies && cargo fmt --all -- --check
     cd tests/guests && cargo fmt --all -- --check
+    cd tests/policy-guests && cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
+
+# The main job: build everything and deploy JapanCart (to the local AWS emulator
+# unless AWS credentials or AWS_ENDPOINT_URL are set), then print its outputs.
+up: setup plugins
+    scripts/up
+
+# Destroy what `up` deployed and stop the emulator it started.
+down: build
+    scripts/down
 
 # Plan the stack in plugins/ (no AWS call).
 plan *ARGS: plugins

@@ -213,6 +213,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="run until killed, instead of until stdin closes (for `./dev up`)",
+    )
     args = parser.parse_args()
 
     try:
@@ -228,7 +233,8 @@ def main() -> None:
     # 9. AWS managed IAM policies.
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
 
-    exit_when_stdin_closes()
+    if not args.keep_running:
+        exit_when_stdin_closes()
     patch_elasticache()
     patch_rds()
     patch_ec2()
