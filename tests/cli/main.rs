@@ -206,3 +206,73 @@ fn graph_prints_dot_and_state_list_works_on_an_empty_stack() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no resource `vpc/main` in the state"));
 }
+
+#[test]
+fn a_saved_plan_is_refused_once_the_state_changed() {
+    use engine_state::StateBackend as _;
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine(
+        dir.path(),
+        &["plan", "--out", "p.json", &guest("misbehave")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // Someone else applies meanwhile: the state moves to a new serial.
+    let backend = engine_state::LocalBackend::new(dir.path().join(".engine"));
+    let lock = backend
+        .lock(engine_state::LockInfo::current("test"))
+        .unwrap();
+    let mut state = backend.read_or_empty().unwrap();
+    backend.write(&lock, &mut state).unwrap();
+    drop(lock);
+
+    let out = engine(dir.path(), &["apply", "p.json"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: refusing to apply p.json"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the state changed since this plan was made"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: run `engine plan --out FILE` again"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn apply_refuses_to_ask_without_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = engine(dir.path(), &["apply", &guest("misbehave")]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("refusing to apply without confirmation"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: pass --yes to apply without asking"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join(".engine/state.json").exists(),
+        "nothing was recorded"
+    );
+}
+
+#[test]
+fn a_second_writer_is_refused_with_the_holder_named() {
+    use engine_state::StateBackend as _;
+    let dir = tempfile::tempdir().unwrap();
+    let backend = engine_state::LocalBackend::new(dir.path().join(".engine"));
+    let _held = backend
+        .lock(engine_state::LockInfo::current("engine apply (elsewhere)"))
+        .unwrap();
+    let out = engine(dir.path(), &["destroy", "--yes"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("engine apply (elsewhere)"), "{stderr}");
+}

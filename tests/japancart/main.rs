@@ -22,6 +22,8 @@ use engine_core::schema::AttrType;
 use engine_core::{Address, Context, Declaration, Graph, Kind};
 use engine_runtime::{Limits, Runtime};
 
+mod golden;
+
 /// The plugins, in the order they are loaded (any order must work).
 const PLUGINS: [&str; 6] = [
     "vpc",
