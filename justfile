@@ -7,6 +7,8 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 # rebuild wasmtime and the AWS SDK.
 export CARGO_TARGET_DIR := env("CARGO_TARGET_DIR", home_directory() / ".cache/engine/target")
 engine := CARGO_TARGET_DIR / "debug/engine"
+# Guest (wasm32) builds too: std is compiled from source once, not on every run.
+export ENGINE_GUEST_TARGET_DIR := env("ENGINE_GUEST_TARGET_DIR", home_directory() / ".cache/engine/guests")
 
 # Show the recipes.
 default:

@@ -146,7 +146,7 @@ impl Toolchain {
         }
         cmd.current_dir(workspace);
         cmd.arg("build").args(["--release", "--target", TARGET]);
-        cmd.env("CARGO_TARGET_DIR", workspace.join("target"));
+        cmd.env("CARGO_TARGET_DIR", target_dir(workspace));
         if let Toolchain::Debian { rustc, .. } = self {
             // Debian's rustc ships no prebuilt std for wasm32: build it from source.
             cmd.env("RUSTC", rustc).env("RUSTC_BOOTSTRAP", "1");
@@ -179,9 +179,10 @@ pub fn build_workspace(
     packages: &[&str],
 ) -> Result<Vec<Built>, BuildError> {
     // Cargo runs inside the workspace: relative paths would resolve twice.
-    let workspace = &workspace
-        .canonicalize()
-        .map_err(|source| BuildError::Io { path: workspace.into(), source })?;
+    let workspace = &workspace.canonicalize().map_err(|source| BuildError::Io {
+        path: workspace.into(),
+        source,
+    })?;
     let crates = cdylib_crates(workspace)?;
     let selected: Vec<&String> = crates
         .iter()
@@ -206,11 +207,7 @@ pub fn build_workspace(
     })?;
     let mut built = Vec::new();
     for c in selected {
-        let core_module = workspace
-            .join("target")
-            .join(TARGET)
-            .join("release")
-            .join(format!("{}.wasm", c.replace('-', "_")));
+        let core_module = core_module_path(workspace, c);
         let component = out_dir.join(format!("{c}.wasm"));
         let size = componentize_file(c, &core_module, &component)?;
         built.push(Built {
@@ -278,6 +275,35 @@ pub fn imports(component: &[u8]) -> Result<Vec<String>, String> {
         }
     }
     Ok(names)
+}
+
+/// Where a guest workspace's build goes: `$ENGINE_GUEST_TARGET_DIR/<parent>-<name>`
+/// when that is set (the justfile points it under `~/.cache`, so CI keeps the std
+/// build between runs), else `<workspace>/target`.
+pub fn target_dir(workspace: &Path) -> PathBuf {
+    match std::env::var_os("ENGINE_GUEST_TARGET_DIR").filter(|v| !v.is_empty()) {
+        Some(base) => {
+            let name = |p: Option<&Path>| {
+                p.and_then(Path::file_name)
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            };
+            PathBuf::from(base).join(format!(
+                "{}-{}",
+                name(workspace.parent()),
+                name(Some(workspace))
+            ))
+        }
+        None => workspace.join("target"),
+    }
+}
+
+/// The core module cargo writes for `crate_name` in `workspace`.
+pub fn core_module_path(workspace: &Path, crate_name: &str) -> PathBuf {
+    target_dir(workspace)
+        .join(TARGET)
+        .join("release")
+        .join(format!("{}.wasm", crate_name.replace('-', "_")))
 }
 
 fn cdylib_crates(workspace: &Path) -> Result<Vec<String>, BuildError> {

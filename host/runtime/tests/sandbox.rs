@@ -94,8 +94,11 @@ fn a_file_that_is_not_wasm() {
 #[test]
 fn a_core_module_instead_of_a_component() {
     guests();
-    let core = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/guests/target/wasm32-unknown-unknown/release/misbehave.wasm");
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/guests")
+        .canonicalize()
+        .unwrap();
+    let core = engine_build::core_module_path(&workspace, "misbehave");
     let e = load_err(&core);
     assert!(
         e.contains("is a core WebAssembly module, not a component"),
