@@ -54,7 +54,11 @@ impl Stack {
         all.extend(self.plugins.iter().map(String::as_str));
         let out = self.engine(&all);
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-        assert_eq!(out.status.code(), Some(code), "engine {all:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "engine {all:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
         (stdout, stderr)
     }
 
@@ -71,11 +75,19 @@ fn text(b: &[u8]) -> String {
 }
 
 fn plugins() -> Vec<String> {
-    let dir: PathBuf = engine_build::build_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins"));
-    ["vpc", "kinesis", "secrets", "elasticache", "rds", "monitoring"]
-        .iter()
-        .map(|p| dir.join(format!("{p}.wasm")).display().to_string())
-        .collect()
+    let dir: PathBuf =
+        engine_build::build_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins"));
+    [
+        "vpc",
+        "kinesis",
+        "secrets",
+        "elasticache",
+        "rds",
+        "monitoring",
+    ]
+    .iter()
+    .map(|p| dir.join(format!("{p}.wasm")).display().to_string())
+    .collect()
 }
 
 /// The JSON event stream's final summary.
@@ -92,21 +104,36 @@ fn japancart_lives_end_to_end() {
     let moto = MotoServer::start().expect("moto starts (run `./dev setup`)");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("engine.toml"), STACK_FILE).unwrap();
-    let stack = Stack { dir, plugins: plugins(), moto };
+    let stack = Stack {
+        dir,
+        plugins: plugins(),
+        moto,
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sdk = rt.block_on(stack.moto.sdk_config());
 
     // Apply from nothing.
     let (_, stderr) = stack.run(&["apply", "--yes"], 0);
     assert!(stderr.contains("Apply complete"), "{stderr}");
-    assert!(stderr.contains("40 created, 0 updated, 0 deleted"), "{stderr}");
+    assert!(
+        stderr.contains("40 created, 0 updated, 0 deleted"),
+        "{stderr}"
+    );
 
     // The ten outputs of the reference (plus two of ours), ports as numbers.
     let out = stack.engine(&["output", "--json"]);
     let outputs: Value = serde_json::from_slice(&out.stdout).unwrap();
     for name in [
-        "vpc_id", "kinesis_stream_name", "kinesis_stream_arn", "redis_endpoint", "redis_port", "rds_endpoint",
-        "rds_port", "db_secret_arn", "elasticache_security_group_id", "rds_security_group_id",
+        "vpc_id",
+        "kinesis_stream_name",
+        "kinesis_stream_arn",
+        "redis_endpoint",
+        "redis_port",
+        "rds_endpoint",
+        "rds_port",
+        "db_secret_arn",
+        "elasticache_security_group_id",
+        "rds_security_group_id",
     ] {
         assert!(!outputs[name].is_null(), "output {name} missing: {outputs}");
     }
@@ -123,7 +150,14 @@ fn japancart_lives_end_to_end() {
     let (stdout, _) = stack.run(&["apply", "--yes", "--refresh", "--json"], 0);
     let sum = summary(&stdout);
     assert_eq!(sum["aws_mutating_calls"], 0, "{sum}");
-    assert!(sum["aws_calls"].as_object().unwrap().keys().any(|k| k.contains("Describe")), "{sum}");
+    assert!(
+        sum["aws_calls"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|k| k.contains("Describe")),
+        "{sum}"
+    );
 
     // An in-place update (an alarm threshold, the stream's retention) and a
     // replacement (the database's name forces a new instance).
@@ -131,18 +165,39 @@ fn japancart_lives_end_to_end() {
     stack.set_config("kinesis-retention-hours", "48");
     stack.set_config("db-name", "ledger");
     let (stdout, _) = stack.run(&["plan", "--detailed-exitcode"], 2);
-    assert!(stdout.contains("monitoring/rds-cpu will be updated in place"), "{stdout}");
-    assert!(stdout.contains("kinesis/transactions will be updated in place"), "{stdout}");
+    assert!(
+        stdout.contains("monitoring/rds-cpu will be updated in place"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("kinesis/transactions will be updated in place"),
+        "{stdout}"
+    );
     assert!(stdout.contains("rds/postgres must be replaced"), "{stdout}");
     let (_, stderr) = stack.run(&["apply", "--yes"], 0);
     assert!(stderr.contains("Apply complete"), "{stderr}");
     rt.block_on(async {
         let cw = aws_sdk_cloudwatch::Client::new(&sdk);
-        let alarms = cw.describe_alarms().alarm_names("japancart-rds-cpu-e2e").send().await.unwrap();
+        let alarms = cw
+            .describe_alarms()
+            .alarm_names("japancart-rds-cpu-e2e")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(alarms.metric_alarms()[0].threshold(), Some(90.0));
         let kinesis = aws_sdk_kinesis::Client::new(&sdk);
-        let d = kinesis.describe_stream_summary().stream_name(s("kinesis_stream_name")).send().await.unwrap();
-        assert_eq!(d.stream_description_summary().unwrap().retention_period_hours(), 48);
+        let d = kinesis
+            .describe_stream_summary()
+            .stream_name(s("kinesis_stream_name"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            d.stream_description_summary()
+                .unwrap()
+                .retention_period_hours(),
+            48
+        );
         let rds = aws_sdk_rds::Client::new(&sdk);
         let dbs = rds.describe_db_instances().send().await.unwrap();
         assert_eq!(dbs.db_instances().len(), 1, "the old instance is gone");
@@ -153,7 +208,11 @@ fn japancart_lives_end_to_end() {
     // Destroy leaves nothing behind.
     let out = stack.engine(&["destroy", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("40 deleted"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("40 deleted"),
+        "{}",
+        text(&out.stderr)
+    );
     rt.block_on(check_gone(&sdk));
     let out = stack.engine(&["state", "list"]);
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
@@ -169,28 +228,65 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
     let vpc = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
     let cidr = vpc.vpcs()[0].cidr_block().unwrap().to_string();
     assert_eq!(cidr, "10.0.0.0/16");
-    for attr in [aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport, aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames] {
-        let a = ec2.describe_vpc_attribute().vpc_id(&vpc_id).attribute(attr.clone()).send().await.unwrap();
-        let on = a.enable_dns_support().or(a.enable_dns_hostnames()).and_then(|v| v.value());
+    for attr in [
+        aws_sdk_ec2::types::VpcAttributeName::EnableDnsSupport,
+        aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames,
+    ] {
+        let a = ec2
+            .describe_vpc_attribute()
+            .vpc_id(&vpc_id)
+            .attribute(attr.clone())
+            .send()
+            .await
+            .unwrap();
+        let on = a
+            .enable_dns_support()
+            .or(a.enable_dns_hostnames())
+            .and_then(|v| v.value());
         assert_eq!(on, Some(true), "{attr:?}");
     }
-    let vpc_filter = aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(&vpc_id).build();
-    let subnets = ec2.describe_subnets().filters(vpc_filter.clone()).send().await.unwrap();
+    let vpc_filter = aws_sdk_ec2::types::Filter::builder()
+        .name("vpc-id")
+        .values(&vpc_id)
+        .build();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(vpc_filter.clone())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(subnets.subnets().len(), 4);
-    let zones: std::collections::BTreeSet<_> = subnets.subnets().iter().filter_map(|s| s.availability_zone()).collect();
+    let zones: std::collections::BTreeSet<_> = subnets
+        .subnets()
+        .iter()
+        .filter_map(|s| s.availability_zone())
+        .collect();
     assert_eq!(zones.len(), 2, "{zones:?}");
     let igws = ec2
         .describe_internet_gateways()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("attachment.vpc-id").values(&vpc_id).build())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("attachment.vpc-id")
+                .values(&vpc_id)
+                .build(),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(igws.internet_gateways().len(), 1);
     // Subnets with a route to the internet gateway are public; the rest are private.
-    let tables = ec2.describe_route_tables().filters(vpc_filter.clone()).send().await.unwrap();
+    let tables = ec2
+        .describe_route_tables()
+        .filters(vpc_filter.clone())
+        .send()
+        .await
+        .unwrap();
     let mut public = std::collections::BTreeSet::new();
     for t in tables.route_tables() {
-        let to_igw = t.routes().iter().any(|r| r.gateway_id().is_some_and(|g| g.starts_with("igw-")));
+        let to_igw = t
+            .routes()
+            .iter()
+            .any(|r| r.gateway_id().is_some_and(|g| g.starts_with("igw-")));
         for a in t.associations() {
             if let Some(sub) = a.subnet_id()
                 && to_igw
@@ -198,7 +294,10 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
                 public.insert(sub.to_string());
             }
         }
-        assert!(!t.routes().iter().any(|r| r.nat_gateway_id().is_some()), "no NAT gateway");
+        assert!(
+            !t.routes().iter().any(|r| r.nat_gateway_id().is_some()),
+            "no NAT gateway"
+        );
     }
     assert_eq!(public.len(), 2, "two public subnets");
     let private: Vec<String> = subnets
@@ -210,32 +309,72 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
         .collect();
 
     // Security groups: one port, only from the VPC.
-    for (output, port) in [("elasticache_security_group_id", 6379), ("rds_security_group_id", 5432)] {
-        let g = ec2.describe_security_groups().group_ids(s(output)).send().await.unwrap();
+    for (output, port) in [
+        ("elasticache_security_group_id", 6379),
+        ("rds_security_group_id", 5432),
+    ] {
+        let g = ec2
+            .describe_security_groups()
+            .group_ids(s(output))
+            .send()
+            .await
+            .unwrap();
         let perms = g.security_groups()[0].ip_permissions();
         assert_eq!(perms.len(), 1, "{output}: {perms:?}");
-        assert_eq!((perms[0].from_port(), perms[0].to_port()), (Some(port), Some(port)));
-        let sources: Vec<_> = perms[0].ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect();
+        assert_eq!(
+            (perms[0].from_port(), perms[0].to_port()),
+            (Some(port), Some(port))
+        );
+        let sources: Vec<_> = perms[0]
+            .ip_ranges()
+            .iter()
+            .filter_map(|r| r.cidr_ip())
+            .collect();
         assert_eq!(sources, [cidr.as_str()], "{output}");
     }
 
     // Kinesis: 1 shard, 24 hours, KMS at rest, enhanced metrics.
     let kinesis = aws_sdk_kinesis::Client::new(sdk);
-    let d = kinesis.describe_stream_summary().stream_name(s("kinesis_stream_name")).send().await.unwrap();
+    let d = kinesis
+        .describe_stream_summary()
+        .stream_name(s("kinesis_stream_name"))
+        .send()
+        .await
+        .unwrap();
     let d = d.stream_description_summary().unwrap();
     assert_eq!(d.open_shard_count(), 1);
     assert_eq!(d.retention_period_hours(), 24);
-    assert_eq!(d.encryption_type(), Some(&aws_sdk_kinesis::types::EncryptionType::Kms));
+    assert_eq!(
+        d.encryption_type(),
+        Some(&aws_sdk_kinesis::types::EncryptionType::Kms)
+    );
     assert!(d.key_id().is_some_and(|k| !k.is_empty()));
-    let metrics: Vec<_> = d.enhanced_monitoring().iter().flat_map(|m| m.shard_level_metrics()).collect();
+    let metrics: Vec<_> = d
+        .enhanced_monitoring()
+        .iter()
+        .flat_map(|m| m.shard_level_metrics())
+        .collect();
     assert!(metrics.len() >= 7, "{metrics:?}");
     assert_eq!(d.stream_arn(), s("kinesis_stream_arn"));
 
     // Secrets Manager: the credentials, KMS-encrypted.
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-    let secret = secrets.describe_secret().secret_id(s("db_secret_arn")).send().await.unwrap();
-    assert!(secret.kms_key_id().is_some(), "secret encrypted with its own key");
-    let value = secrets.get_secret_value().secret_id(s("db_secret_arn")).send().await.unwrap();
+    let secret = secrets
+        .describe_secret()
+        .secret_id(s("db_secret_arn"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        secret.kms_key_id().is_some(),
+        "secret encrypted with its own key"
+    );
+    let value = secrets
+        .get_secret_value()
+        .secret_id(s("db_secret_arn"))
+        .send()
+        .await
+        .unwrap();
     let creds: Value = serde_json::from_str(value.secret_string().unwrap()).unwrap();
     assert!(creds["password"].as_str().unwrap().len() >= 32);
 
@@ -243,8 +382,14 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
     let ec = aws_sdk_elasticache::Client::new(sdk);
     let groups = ec.describe_replication_groups().send().await.unwrap();
     let g = &groups.replication_groups()[0];
-    assert_eq!(g.multi_az(), Some(&aws_sdk_elasticache::types::MultiAzStatus::Enabled));
-    assert_eq!(g.automatic_failover(), Some(&aws_sdk_elasticache::types::AutomaticFailoverStatus::Enabled));
+    assert_eq!(
+        g.multi_az(),
+        Some(&aws_sdk_elasticache::types::MultiAzStatus::Enabled)
+    );
+    assert_eq!(
+        g.automatic_failover(),
+        Some(&aws_sdk_elasticache::types::AutomaticFailoverStatus::Enabled)
+    );
     assert_eq!(g.at_rest_encryption_enabled(), Some(true));
     assert_eq!(g.transit_encryption_enabled(), Some(true));
     assert_eq!(g.cache_node_type(), Some("cache.t3.micro"));
@@ -252,9 +397,17 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
     let endpoint = g.node_groups()[0].primary_endpoint().unwrap();
     assert_eq!(endpoint.address(), Some(s("redis_endpoint").as_str()));
     let sg = ec.describe_cache_subnet_groups().send().await.unwrap();
-    let cache_subnets: Vec<_> =
-        sg.cache_subnet_groups()[0].subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_string).collect();
-    assert_eq!(sorted(cache_subnets), sorted(private.clone()), "cache in the private subnets");
+    let cache_subnets: Vec<_> = sg.cache_subnet_groups()[0]
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_identifier())
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        sorted(cache_subnets),
+        sorted(private.clone()),
+        "cache in the private subnets"
+    );
 
     // RDS: PostgreSQL 15.4, Multi-AZ, 7-day backups, monitoring, encrypted, private.
     let rds = aws_sdk_rds::Client::new(sdk);
@@ -266,81 +419,238 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
     assert_eq!(db.multi_az(), Some(true));
     assert_eq!(db.backup_retention_period(), Some(7));
     assert_eq!(db.monitoring_interval(), Some(60));
-    assert!(db.monitoring_role_arn().is_some_and(|a| a.contains(":role/")));
+    assert!(
+        db.monitoring_role_arn()
+            .is_some_and(|a| a.contains(":role/"))
+    );
     assert_eq!(db.storage_encrypted(), Some(true));
     assert_eq!(db.publicly_accessible(), Some(false));
-    assert_eq!(db.endpoint().and_then(|e| e.address()), Some(s("rds_endpoint").as_str()));
+    assert_eq!(
+        db.endpoint().and_then(|e| e.address()),
+        Some(s("rds_endpoint").as_str())
+    );
     let db_subnets: Vec<_> = db
         .db_subnet_group()
-        .map(|g| g.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_string).collect())
+        .map(|g| {
+            g.subnets()
+                .iter()
+                .filter_map(|s| s.subnet_identifier())
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
-    assert_eq!(sorted(db_subnets), sorted(private), "database in the private subnets");
-    assert_eq!(db.master_username(), creds["username"].as_str(), "user from the secret");
+    assert_eq!(
+        sorted(db_subnets),
+        sorted(private),
+        "database in the private subnets"
+    );
+    assert_eq!(
+        db.master_username(),
+        creds["username"].as_str(),
+        "user from the secret"
+    );
 
     // CloudWatch: the alarms of the reference, each notifying the SNS topic.
     let cw = aws_sdk_cloudwatch::Client::new(sdk);
     let alarms = cw.describe_alarms().send().await.unwrap();
     let alarms = alarms.metric_alarms();
-    let metric = |ns: &str, m: &str| alarms.iter().filter(|a| a.namespace() == Some(ns) && a.metric_name() == Some(m)).count();
-    assert_eq!(metric("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds"), 1);
-    assert_eq!(metric("AWS/Kinesis", "WriteProvisionedThroughputExceeded"), 1);
+    let metric = |ns: &str, m: &str| {
+        alarms
+            .iter()
+            .filter(|a| a.namespace() == Some(ns) && a.metric_name() == Some(m))
+            .count()
+    };
+    assert_eq!(
+        metric("AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds"),
+        1
+    );
+    assert_eq!(
+        metric("AWS/Kinesis", "WriteProvisionedThroughputExceeded"),
+        1
+    );
     assert_eq!(metric("AWS/ElastiCache", "EngineCPUUtilization"), 2);
-    assert_eq!(metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"), 2);
+    assert_eq!(
+        metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage"),
+        2
+    );
     assert_eq!(metric("AWS/RDS", "CPUUtilization"), 1);
     assert_eq!(metric("AWS/RDS", "FreeStorageSpace"), 1);
     assert_eq!(metric("AWS/RDS", "DatabaseConnections"), 1);
     let sns = aws_sdk_sns::Client::new(sdk);
     let topics = sns.list_topics().send().await.unwrap();
     let topic = topics.topics()[0].topic_arn().unwrap().to_string();
-    let attrs = sns.get_topic_attributes().topic_arn(&topic).send().await.unwrap();
-    assert!(attrs.attributes().is_some_and(|a| a.get("KmsMasterKeyId").is_some_and(|k| !k.is_empty())), "topic encrypted");
+    let attrs = sns
+        .get_topic_attributes()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attrs
+            .attributes()
+            .is_some_and(|a| a.get("KmsMasterKeyId").is_some_and(|k| !k.is_empty())),
+        "topic encrypted"
+    );
     for a in alarms {
-        assert_eq!(a.alarm_actions(), [topic.clone()], "{:?} notifies the topic", a.alarm_name());
+        assert_eq!(
+            a.alarm_actions(),
+            [topic.clone()],
+            "{:?} notifies the topic",
+            a.alarm_name()
+        );
     }
 }
 
 /// Nothing the stack created is left (keys can only be scheduled for deletion).
 async fn check_gone(sdk: &aws_config::SdkConfig) {
     let ec2 = aws_sdk_ec2::Client::new(sdk);
-    let ours = aws_sdk_ec2::types::Filter::builder().name("tag:engine:stack").values("japancart").build();
-    assert!(ec2.describe_vpcs().filters(ours.clone()).send().await.unwrap().vpcs().is_empty());
-    assert!(ec2.describe_subnets().filters(ours.clone()).send().await.unwrap().subnets().is_empty());
-    assert!(ec2.describe_security_groups().filters(ours.clone()).send().await.unwrap().security_groups().is_empty());
+    let ours = aws_sdk_ec2::types::Filter::builder()
+        .name("tag:engine:stack")
+        .values("japancart")
+        .build();
+    assert!(
+        ec2.describe_vpcs()
+            .filters(ours.clone())
+            .send()
+            .await
+            .unwrap()
+            .vpcs()
+            .is_empty()
+    );
+    assert!(
+        ec2.describe_subnets()
+            .filters(ours.clone())
+            .send()
+            .await
+            .unwrap()
+            .subnets()
+            .is_empty()
+    );
+    assert!(
+        ec2.describe_security_groups()
+            .filters(ours.clone())
+            .send()
+            .await
+            .unwrap()
+            .security_groups()
+            .is_empty()
+    );
     // AWS (and moto) keep a deleted endpoint visible for a while in state `deleted`.
-    let endpoints = ec2.describe_vpc_endpoints().filters(ours).send().await.unwrap();
+    let endpoints = ec2
+        .describe_vpc_endpoints()
+        .filters(ours)
+        .send()
+        .await
+        .unwrap();
     for e in endpoints.vpc_endpoints() {
         let state = e.state().map(|s| s.as_str().to_lowercase());
         assert_eq!(state.as_deref(), Some("deleted"), "{e:?}");
     }
     let kinesis = aws_sdk_kinesis::Client::new(sdk);
-    assert!(kinesis.list_streams().send().await.unwrap().stream_names().is_empty());
+    assert!(
+        kinesis
+            .list_streams()
+            .send()
+            .await
+            .unwrap()
+            .stream_names()
+            .is_empty()
+    );
     let rds = aws_sdk_rds::Client::new(sdk);
-    assert!(rds.describe_db_instances().send().await.unwrap().db_instances().is_empty());
-    assert!(rds.describe_db_subnet_groups().send().await.unwrap().db_subnet_groups().is_empty());
-    assert!(rds.describe_db_snapshots().send().await.unwrap().db_snapshots().is_empty());
+    assert!(
+        rds.describe_db_instances()
+            .send()
+            .await
+            .unwrap()
+            .db_instances()
+            .is_empty()
+    );
+    assert!(
+        rds.describe_db_subnet_groups()
+            .send()
+            .await
+            .unwrap()
+            .db_subnet_groups()
+            .is_empty()
+    );
+    assert!(
+        rds.describe_db_snapshots()
+            .send()
+            .await
+            .unwrap()
+            .db_snapshots()
+            .is_empty()
+    );
     let ec = aws_sdk_elasticache::Client::new(sdk);
-    assert!(ec.describe_replication_groups().send().await.unwrap().replication_groups().is_empty());
+    assert!(
+        ec.describe_replication_groups()
+            .send()
+            .await
+            .unwrap()
+            .replication_groups()
+            .is_empty()
+    );
     let groups = ec.describe_cache_subnet_groups().send().await.unwrap();
-    assert!(groups.cache_subnet_groups().iter().all(|g| g.cache_subnet_group_name() == Some("default")));
+    assert!(
+        groups
+            .cache_subnet_groups()
+            .iter()
+            .all(|g| g.cache_subnet_group_name() == Some("default"))
+    );
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-    assert!(secrets.list_secrets().send().await.unwrap().secret_list().is_empty());
+    assert!(
+        secrets
+            .list_secrets()
+            .send()
+            .await
+            .unwrap()
+            .secret_list()
+            .is_empty()
+    );
     let sns = aws_sdk_sns::Client::new(sdk);
     assert!(sns.list_topics().send().await.unwrap().topics().is_empty());
     let cw = aws_sdk_cloudwatch::Client::new(sdk);
-    assert!(cw.describe_alarms().send().await.unwrap().metric_alarms().is_empty());
+    assert!(
+        cw.describe_alarms()
+            .send()
+            .await
+            .unwrap()
+            .metric_alarms()
+            .is_empty()
+    );
     let iam = aws_sdk_iam::Client::new(sdk);
     let roles = iam.list_roles().send().await.unwrap();
-    assert!(!roles.roles().iter().any(|r| r.role_name().contains("japancart")), "{:?}", roles.roles());
+    assert!(
+        !roles
+            .roles()
+            .iter()
+            .any(|r| r.role_name().contains("japancart")),
+        "{:?}",
+        roles.roles()
+    );
     let kms = aws_sdk_kms::Client::new(sdk);
     for k in kms.list_keys().send().await.unwrap().keys() {
-        let d = kms.describe_key().key_id(k.key_id().unwrap()).send().await.unwrap();
+        let d = kms
+            .describe_key()
+            .key_id(k.key_id().unwrap())
+            .send()
+            .await
+            .unwrap();
         let meta = d.key_metadata().unwrap();
         if meta.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Customer) {
-            assert_eq!(meta.key_state(), Some(&aws_sdk_kms::types::KeyState::PendingDeletion));
+            assert_eq!(
+                meta.key_state(),
+                Some(&aws_sdk_kms::types::KeyState::PendingDeletion)
+            );
         }
     }
     let aliases = kms.list_aliases().send().await.unwrap();
-    assert!(!aliases.aliases().iter().any(|a| a.alias_name().is_some_and(|n| n.contains("japancart"))));
+    assert!(
+        !aliases
+            .aliases()
+            .iter()
+            .any(|a| a.alias_name().is_some_and(|n| n.contains("japancart")))
+    );
 }
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
