@@ -13,6 +13,10 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+/// Entries kept; older ones (by modification time) are removed on write, so
+/// rebuilding plugins does not grow the cache without bound.
+const MAX_ENTRIES: usize = 64;
+
 /// The cache directory and the engine's configuration key.
 pub struct CodeCache {
     dir: PathBuf,
@@ -68,6 +72,26 @@ impl CodeCache {
         };
         if let Err(e) = write() {
             tracing::debug!(error = %e, "could not write the code cache");
+        }
+        self.prune();
+    }
+
+    /// Removes the oldest entries beyond [`MAX_ENTRIES`].
+    fn prune(&self) {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = dir
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+            .collect();
+        if entries.len() <= MAX_ENTRIES {
+            return;
+        }
+        entries.sort();
+        for (_, path) in &entries[..entries.len() - MAX_ENTRIES] {
+            let _ = std::fs::remove_file(path);
         }
     }
 }
