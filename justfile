@@ -27,9 +27,15 @@ plugins: build
     {{engine}} build plugins
     {{engine}} build policies
 
-# Run every test: unit, sandbox, plugins, state, providers and end to end.
+# Run every test: unit, sandbox, plugins, state, providers, policies, end to end,
+# and the guest SDK's own tests and doc examples (on the host).
 test: setup
     cargo test --workspace --no-fail-fast
+    cd plugins && cargo test -p engine-sdk
+
+# Guest SDK API docs (warnings are errors).
+doc:
+    cd plugins && RUSTDOCFLAGS="-D warnings" cargo doc -p engine-sdk --no-deps
 
 # Formatting and lints, as CI would judge them.
 lint:

@@ -1,45 +1,124 @@
 //! Write `engine` plugins in Rust.
 //!
-//! A component plugin declares resources; the host plans and applies them. This
-//! crate hides the generated WIT bindings behind a small API:
+//! A *component plugin* declares resources; the host validates, plans and applies
+//! them. A *policy plugin* checks a planned stack. Both are WebAssembly components
+//! built for `wasm32-unknown-unknown` that import nothing but the engine's WIT
+//! (`wit/engine.wit`): no files, network, clock or randomness. This crate hides the
+//! generated bindings behind a small API. `engine new component NAME` scaffolds a
+//! crate that uses it; `docs/authoring.md` walks from there to a deployed plugin.
 //!
-//! ```ignore
+//! # A component plugin
+//!
+//! ```
 //! use engine_sdk::*;
 //!
 //! struct Network;
 //!
 //! impl ComponentPlugin for Network {
 //!     fn info() -> PluginInfo {
-//!         info("network", "A VPC with one subnet.")
+//!         info!("network", "A VPC with one subnet.")
 //!     }
+//!
 //!     fn declare(ctx: &Context) -> Result<Stack, String> {
+//!         let cidr = Ipv4Cidr::parse(&ctx.config_or("vpc-cidr", "10.0.0.0/16"))?;
 //!         let mut stack = Stack::new();
-//!         let vpc = stack.add("main", Vpc {
-//!             cidr_block: ctx.config_or("vpc-cidr", "10.0.0.0/16"),
-//!             enable_dns_support: true,
-//!             enable_dns_hostnames: true,
-//!             tags: ctx.tags(&[("Name", &ctx.named("vpc"))]),
-//!         });
+//!         let vpc = stack.add(
+//!             "main",
+//!             Vpc {
+//!                 cidr_block: cidr.to_string(),
+//!                 enable_dns_support: true,
+//!                 enable_dns_hostnames: true,
+//!                 tags: ctx.tags(&[("Name", &ctx.named("network"))]),
+//!             },
+//!         );
+//!         stack.add(
+//!             "subnet",
+//!             Subnet {
+//!                 vpc_id: vpc.attr("id"), // a reference: known once the VPC exists
+//!                 cidr_block: cidr.subnet(8, 1)?.to_string(),
+//!                 availability_zone: format!("{}a", ctx.region),
+//!                 map_public_ip_on_launch: false,
+//!                 tags: ctx.tags(&[]),
+//!             },
+//!         );
 //!         stack.output("vpc_id", "The VPC", vpc.output("id"));
 //!         Ok(stack)
 //!     }
 //! }
 //!
 //! component!(Network);
+//!
+//! // `declare` is plain Rust: test it on the host with `cargo test`.
+//! let ctx = Context::new("shop", "us-east-1", "dev").with_config("vpc-cidr", "10.1.0.0/16");
+//! let stack = Network::declare(&ctx)?;
+//! let Some(ResourceSpec::Subnet(subnet)) = stack.get("subnet") else { panic!() };
+//! assert_eq!(subnet.cidr_block, "10.1.1.0/24");
+//! assert_eq!(subnet.vpc_id.reference().map(|r| r.attribute.as_str()), Some("id"));
+//! # Ok::<(), String>(())
 //! ```
+//!
+//! The resource's address is `plugin/name` (`network/main`); other plugins refer to
+//! it with [`Handle::external`]. [`kinds`] shows every resource kind with an example,
+//! its attributes and the fields whose change replaces it.
+//!
+//! # A policy plugin
+//!
+//! ```
+//! use engine_sdk::*;
+//!
+//! struct Encryption;
+//!
+//! impl PolicyPlugin for Encryption {
+//!     fn info() -> PluginInfo {
+//!         info!("encryption", "Topics are encrypted at rest.")
+//!     }
+//!
+//!     fn check(plan: &PlanView) -> Vec<Violation> {
+//!         plan.resources
+//!             .iter()
+//!             .filter(|r| r.action != Action::Delete)
+//!             .filter(|r| matches!(&r.spec, ResourceSpec::SnsTopic(t) if t.kms_key_id.is_none()))
+//!             .map(|r| {
+//!                 Violation::mandatory(
+//!                     "encryption-at-rest",
+//!                     &r.address,
+//!                     "The topic is not encrypted at rest.",
+//!                     "Set `kms_key_id` to a KMS key.",
+//!                 )
+//!             })
+//!             .collect()
+//!     }
+//! }
+//!
+//! policy!(Encryption);
+//! ```
+//!
+//! # Testing and logging
+//!
+//! `declare` and `check` are plain functions of their input, so unit tests call
+//! them directly on the host (`cargo test`; [`Context::new`] builds a context). The
+//! one exception is [`log`]: it calls the host, which exists only inside the engine,
+//! so a test that reaches it aborts. Return errors as `Err(String)` from `declare`:
+//! the engine shows them with the plugin's name. A panic is reported too (the export
+//! macros install [`install_panic_hook`]), but it stops the plugin.
 //!
 //! # Layout
 //! - [`bindings`]: the generated WIT bindings (the one `generate!` site for guests).
 //! - [`Stack`] / [`Handle`]: declaring resources and referring to their attributes.
+//! - [`kinds`]: every resource kind, with an example.
 //! - [`ContextExt`]: config values (plain, parsed, range-checked, lists, [`KeyChoice`]),
-//!   names with the environment suffix, common tags.
+//!   names with the environment suffix, common tags; [`Context::new`] for tests.
 //! - Helpers for common shapes: [`Stack::add_kms_key`] (key + alias),
 //!   [`SecurityGroupRule::tcp`], [`service_trust_policy`], [`check_identifier`],
 //!   [`Ipv4Cidr`] (parse, `cidrsubnet`-like subnets, containment).
+//! - For policies: [`Violation::mandatory`] / [`Violation::advisory`],
+//!   [`ResourceSpec::kind`], [`Text::as_literal`].
 //! - [`component!`] / [`policy!`]: export a plugin type; they also install a panic
 //!   hook that forwards the panic message to the host.
 
 #![warn(missing_docs)]
+
+pub mod kinds;
 
 /// The generated bindings. Plugin code should not need these directly.
 pub mod bindings {
@@ -277,11 +356,47 @@ impl Stack {
         });
     }
 
+    /// The resources declared so far, in order.
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
+    }
+
+    /// The outputs declared so far, in order.
+    pub fn outputs(&self) -> &[Output] {
+        &self.outputs
+    }
+
+    /// The spec of the resource declared as `name`, if any (for tests).
+    pub fn get(&self, name: &str) -> Option<&ResourceSpec> {
+        self.resources
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| &r.spec)
+    }
+
     /// The declaration the host receives.
     pub fn finish(self) -> Declaration {
         Declaration {
             resources: self.resources,
             outputs: self.outputs,
+        }
+    }
+}
+
+impl Text {
+    /// The value, when it is a literal.
+    pub fn as_literal(&self) -> Option<&str> {
+        match self {
+            Text::Literal(s) => Some(s),
+            Text::Ref(_) => None,
+        }
+    }
+
+    /// The reference, when it is one.
+    pub fn reference(&self) -> Option<&Reference> {
+        match self {
+            Text::Literal(_) => None,
+            Text::Ref(r) => Some(r),
         }
     }
 }
@@ -357,6 +472,79 @@ spec_from!(
     SnsTopic,
     MetricAlarm,
 );
+
+impl ResourceSpec {
+    /// The kind's WIT name, for example `sns-topic` (as in messages and plans).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ResourceSpec::Vpc(_) => "vpc",
+            ResourceSpec::InternetGateway(_) => "internet-gateway",
+            ResourceSpec::Subnet(_) => "subnet",
+            ResourceSpec::RouteTable(_) => "route-table",
+            ResourceSpec::Route(_) => "route",
+            ResourceSpec::RouteTableAssociation(_) => "route-table-association",
+            ResourceSpec::SecurityGroup(_) => "security-group",
+            ResourceSpec::VpcEndpoint(_) => "vpc-endpoint",
+            ResourceSpec::KmsKey(_) => "kms-key",
+            ResourceSpec::KmsAlias(_) => "kms-alias",
+            ResourceSpec::KinesisStream(_) => "kinesis-stream",
+            ResourceSpec::Secret(_) => "secret",
+            ResourceSpec::IamRole(_) => "iam-role",
+            ResourceSpec::CacheSubnetGroup(_) => "cache-subnet-group",
+            ResourceSpec::CacheReplicationGroup(_) => "cache-replication-group",
+            ResourceSpec::DbSubnetGroup(_) => "db-subnet-group",
+            ResourceSpec::DbInstance(_) => "db-instance",
+            ResourceSpec::SnsTopic(_) => "sns-topic",
+            ResourceSpec::MetricAlarm(_) => "metric-alarm",
+        }
+    }
+}
+
+impl Violation {
+    /// A violation that makes `engine apply --policy` refuse to start.
+    /// `policy` is the rule id (for example `encryption-at-rest`), `address` the
+    /// offending resource's (`PlannedResource::address`).
+    pub fn mandatory(policy: &str, address: &str, message: &str, remediation: &str) -> Violation {
+        Violation {
+            policy: policy.to_string(),
+            severity: Severity::Mandatory,
+            address: address.to_string(),
+            message: message.to_string(),
+            remediation: remediation.to_string(),
+        }
+    }
+
+    /// A violation that is shown but does not stop an apply.
+    pub fn advisory(policy: &str, address: &str, message: &str, remediation: &str) -> Violation {
+        Violation {
+            severity: Severity::Advisory,
+            ..Violation::mandatory(policy, address, message, remediation)
+        }
+    }
+}
+
+impl Context {
+    /// A context with no config values, as the host would pass for stack `stack`
+    /// in `region` and `environment`; for unit tests of `declare` on the host.
+    pub fn new(stack: &str, region: &str, environment: &str) -> Context {
+        Context {
+            stack: stack.to_string(),
+            region: region.to_string(),
+            environment: environment.to_string(),
+            config: Vec::new(),
+        }
+    }
+
+    /// This context with config value `key` set to `value` (kept sorted by key,
+    /// as the host sends them).
+    pub fn with_config(mut self, key: &str, value: &str) -> Context {
+        match self.config.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
+            Ok(i) => self.config[i].1 = value.to_string(),
+            Err(i) => self.config.insert(i, (key.to_string(), value.to_string())),
+        }
+        self
+    }
+}
 
 /// Tags from `(key, value)` pairs.
 pub fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
@@ -643,6 +831,61 @@ mod tests {
         ] {
             assert!(Ipv4Cidr::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn test_contexts_keep_config_sorted() {
+        let ctx = Context::new("shop", "eu-west-1", "prod")
+            .with_config("b", "2")
+            .with_config("a", "1")
+            .with_config("b", "3");
+        assert_eq!(
+            ctx.config,
+            [("a".to_string(), "1".to_string()), ("b".into(), "3".into())]
+        );
+        assert_eq!(ctx.named("orders"), "orders-prod");
+        assert_eq!(ctx.config_parse("b", 0), Ok(3));
+    }
+
+    #[test]
+    fn stacks_can_be_inspected_before_finishing() {
+        let mut stack = Stack::new();
+        let key = stack.add_kms_key("key", "orders", "Orders", 7, vec![]);
+        stack.output("key_arn", "The key", key.output("arn"));
+        assert_eq!(
+            stack
+                .resources()
+                .iter()
+                .map(|r| r.spec.kind())
+                .collect::<Vec<_>>(),
+            ["kms-key", "kms-alias"]
+        );
+        let Some(ResourceSpec::KmsAlias(alias)) = stack.get("key-alias") else {
+            panic!("an alias")
+        };
+        assert_eq!(alias.name, "alias/orders");
+        let target = alias.target_key_id.reference().expect("a reference");
+        assert_eq!(
+            (target.resource.as_str(), target.attribute.as_str()),
+            ("key", "id")
+        );
+        assert_eq!(alias.target_key_id.as_literal(), None);
+        assert_eq!(Text::from("x").as_literal(), Some("x"));
+        assert!(stack.get("nope").is_none());
+        assert_eq!(stack.outputs()[0].name, "key_arn");
+    }
+
+    #[test]
+    fn violations_carry_their_severity() {
+        let v = Violation::advisory("rule", "a/b", "Bad.", "Fix it.");
+        assert_eq!(v.severity, Severity::Advisory);
+        assert_eq!((v.policy.as_str(), v.address.as_str()), ("rule", "a/b"));
+        let v = Violation::mandatory("rule", "a/b", "Bad.", "Fix it.");
+        assert_eq!(v.severity, Severity::Mandatory);
+        assert_eq!(
+            (v.message.as_str(), v.remediation.as_str()),
+            ("Bad.", "Fix it.")
+        );
     }
 
     #[test]
