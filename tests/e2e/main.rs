@@ -485,12 +485,31 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
         .send()
         .await
         .unwrap();
-    assert!(
-        attrs
-            .attributes()
-            .is_some_and(|a| a.get("KmsMasterKeyId").is_some_and(|k| !k.is_empty())),
-        "topic encrypted"
-    );
+    let topic_key = attrs
+        .attributes()
+        .and_then(|a| a.get("KmsMasterKeyId"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(!topic_key.is_empty(), "topic encrypted");
+    // CloudWatch may use the topic's key, or alarm notifications would be dropped.
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let policy = kms
+        .get_key_policy()
+        .key_id(&topic_key)
+        .policy_name("default")
+        .send()
+        .await
+        .unwrap();
+    let policy: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let services: Vec<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|st| st["Principal"]["Service"].as_array())
+        .flatten()
+        .filter_map(|s| s.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(services, ["cloudwatch.amazonaws.com"], "{policy}");
     for a in alarms {
         assert_eq!(
             a.alarm_actions(),

@@ -862,7 +862,18 @@ fn check_alarms(view: &View, graph: Option<&Graph>, report: &mut Report) {
         unreachable!()
     };
     match &topic.kms_key_id {
-        Some(key) => check_cmk(view, key, "alarm topic", report),
+        Some(key) => {
+            check_cmk(view, key, "alarm topic", report);
+            // CloudWatch publishes to the encrypted topic only if its key admits it.
+            if let Some(Spec::KmsKey(k)) = view.target(key).map(|r| &r.spec) {
+                report.check(
+                    k.service_principals
+                        .iter()
+                        .any(|s| s == "cloudwatch.amazonaws.com"),
+                    || "alarm topic: its KMS key does not let CloudWatch publish".to_string(),
+                );
+            }
+        }
         None => report.0.push("alarm topic: not encrypted".into()),
     }
     let reference = |r: &Resource, attribute: &str| {
@@ -1407,6 +1418,10 @@ fn broken_copies_fail_the_checks() {
         case(
             "kinesis stream: not encrypted with a customer-managed KMS key",
             |d| stream(d).kms_key_id = Some(lit("alias/aws/kinesis")),
+        ),
+        case(
+            "alarm topic: its KMS key does not let CloudWatch publish",
+            |d| at::<KmsKey>(d, "monitoring/key").service_principals.clear(),
         ),
         case("kinesis stream: KMS key rotation is off", |d| {
             at::<KmsKey>(d, "kinesis/key").enable_key_rotation = false

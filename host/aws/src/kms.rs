@@ -31,7 +31,53 @@ fn kms_tags(tags: &[Tag]) -> Result<Vec<KmsTag>, ProviderError> {
         .collect()
 }
 
+/// The key policy the host writes for a key with `service_principals`: the key's
+/// own account keeps full access (so nobody is locked out), and each service may use
+/// the key to encrypt and decrypt. `arn` is the key's ARN, which names its account.
+fn key_policy(arn: &str, services: &[String]) -> String {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let (partition, account) = (
+        parts.get(1).copied().unwrap_or("aws"),
+        parts.get(4).copied().unwrap_or(""),
+    );
+    let mut statements = vec![json!({
+        "Sid": "AccountAdministersTheKey",
+        "Effect": "Allow",
+        "Principal": {"AWS": format!("arn:{partition}:iam::{account}:root")},
+        "Action": "kms:*",
+        "Resource": "*",
+    })];
+    if !services.is_empty() {
+        statements.push(json!({
+            "Sid": "ServicesUseTheKey",
+            "Effect": "Allow",
+            "Principal": {"Service": services},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+        }));
+    }
+    json!({"Version": "2012-10-17", "Id": "engine-key-policy", "Statement": statements}).to_string()
+}
+
 impl Aws {
+    async fn kms_put_policy(
+        &self,
+        op: &Op<'_>,
+        id: &str,
+        arn: &str,
+        services: &[String],
+    ) -> Result<(), ProviderError> {
+        self.kms
+            .put_key_policy()
+            .key_id(id)
+            .policy_name("default")
+            .policy(key_policy(arn, services))
+            .send()
+            .await
+            .map_err(op.err("PutKeyPolicy"))?;
+        Ok(())
+    }
+
     pub(crate) async fn kms_key_create(
         &self,
         op: &Op<'_>,
@@ -57,6 +103,10 @@ impl Aws {
                 .send()
                 .await
                 .map_err(op.err("EnableKeyRotation"))?;
+        }
+        if !s.service_principals.is_empty() {
+            self.kms_put_policy(op, &id, &arn, &s.service_principals)
+                .await?;
         }
         Ok(attrs([("id", json!(id)), ("arn", json!(arn))]))
     }
@@ -126,6 +176,9 @@ impl Aws {
                     enable_key_rotation: rotation,
                     // Write-only: used when the key is deleted.
                     deletion_window_days: prior.deletion_window_days,
+                    // The host owns the key policy it writes from these; they are
+                    // not read back out of the policy document.
+                    service_principals: prior.service_principals.clone(),
                     tags,
                 }),
                 attributes: attrs([
@@ -208,6 +261,11 @@ impl Aws {
                     .await
                     .map_err(op.err("DisableKeyRotation"))?;
             }
+        }
+        if o.service_principals != n.service_principals {
+            let arn = attr(a, "arn", op.address)?;
+            self.kms_put_policy(op, &id, &arn, &n.service_principals)
+                .await?;
         }
         let (set, remove) = tags::diff(&o.tags, &n.tags);
         if !remove.is_empty() {

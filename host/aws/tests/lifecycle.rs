@@ -477,15 +477,42 @@ async fn kms_key_and_alias() {
         description: "data key".into(),
         enable_key_rotation: false,
         deletion_window_days: 7,
+        service_principals: vec![],
         tags: vec![tag("a", "1")],
     };
     let updated = KmsKey {
         description: "data key v2".into(),
         enable_key_rotation: true,
+        service_principals: vec!["cloudwatch.amazonaws.com".into()],
         tags: vec![tag("a", "2")],
         ..spec.clone()
     };
-    lifecycle(&p, "key", Spec::KmsKey(spec), Spec::KmsKey(updated)).await;
+    lifecycle(&p, "key", Spec::KmsKey(spec), Spec::KmsKey(updated.clone())).await;
+
+    // The host writes the key policy: the account keeps full access, and the
+    // listed services may encrypt and decrypt.
+    let attrs = create(&p, "policy-key", Spec::KmsKey(updated)).await;
+    let sdk = server().sdk_config().await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let id = attrs["id"].as_str().unwrap();
+    let policy = kms
+        .get_key_policy()
+        .key_id(id)
+        .policy_name("default")
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2, "{policy}");
+    assert_eq!(
+        statements[0]["Principal"]["AWS"],
+        "arn:aws:iam::123456789012:root"
+    );
+    assert_eq!(
+        statements[1]["Principal"]["Service"][0],
+        "cloudwatch.amazonaws.com"
+    );
 
     let k1 = create(
         &p,
@@ -494,6 +521,7 @@ async fn kms_key_and_alias() {
             description: "1".into(),
             enable_key_rotation: false,
             deletion_window_days: 7,
+            service_principals: vec![],
             tags: vec![],
         }),
     )
@@ -505,6 +533,7 @@ async fn kms_key_and_alias() {
             description: "2".into(),
             enable_key_rotation: false,
             deletion_window_days: 7,
+            service_principals: vec![],
             tags: vec![],
         }),
     )
@@ -530,6 +559,7 @@ async fn kinesis_stream() {
             description: "k".into(),
             enable_key_rotation: false,
             deletion_window_days: 7,
+            service_principals: vec![],
             tags: vec![],
         }),
     )

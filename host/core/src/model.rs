@@ -193,7 +193,7 @@ records! {
     /// A VPC endpoint.
     VpcEndpoint { vpc_id: Text, service_name: String, endpoint_type: VpcEndpointType, subnet_ids: Vec<Text>, security_group_ids: Vec<Text>, route_table_ids: Vec<Text>, private_dns_enabled: bool, tags: Vec<Tag> }
     /// A customer-managed KMS key.
-    KmsKey { description: String, enable_key_rotation: bool, deletion_window_days: u32, tags: Vec<Tag> }
+    KmsKey { description: String, enable_key_rotation: bool, deletion_window_days: u32, service_principals: Vec<String>, tags: Vec<Tag> }
     /// A KMS alias.
     KmsAlias { name: String, target_key_id: Text }
     /// A Kinesis data stream.

@@ -225,6 +225,7 @@ pub fn stack() -> Vec<Declaration> {
                         description: "Encrypts the japancart transaction stream".into(),
                         enable_key_rotation: true,
                         deletion_window_days: 7,
+                        service_principals: vec![],
                         tags: tags("japancart-kinesis-key-dev"),
                     }),
                 ),

@@ -133,7 +133,7 @@ records! {
     RouteTableAssociation { route_table_id, subnet_id }
     SecurityGroup { name, description, vpc_id, ingress, egress, tags }
     VpcEndpoint { vpc_id, service_name, endpoint_type, subnet_ids, security_group_ids, route_table_ids, private_dns_enabled, tags }
-    KmsKey { description, enable_key_rotation, deletion_window_days, tags }
+    KmsKey { description, enable_key_rotation, deletion_window_days, service_principals, tags }
     KmsAlias { name, target_key_id }
     KinesisStream { name, shard_count, retention_period_hours, kms_key_id, shard_level_metrics, tags }
     Secret { name, description, kms_key_id, username, password, recovery_window_days, tags }

@@ -66,13 +66,16 @@ impl ComponentPlugin for Monitoring {
         let mut stack = Stack::new();
         let kms_key_id = match ctx.key_choice("alarm-topic-kms-key", "create") {
             KeyChoice::Create => Some(
+                // CloudWatch publishes alarms to the encrypted topic, so it must be
+                // allowed to use the key.
                 stack
-                    .add_kms_key(
+                    .add_kms_key_for_services(
                         "key",
                         &ctx.named("japancart-alarms"),
                         "Encrypts the JapanCart alarm notifications topic",
                         ctx.config_in("kms-deletion-window-days", 30, 7..=30)?,
                         ctx.tags(&[("Name", &ctx.named("japancart-alarms-key"))]),
+                        &["cloudwatch.amazonaws.com"],
                     )
                     .attr("arn"),
             ),

@@ -218,6 +218,7 @@
 //!         description: "Encrypts the shop's order stream".into(),
 //!         enable_key_rotation: true,
 //!         deletion_window_days: 30,
+//!         service_principals: vec![],
 //!         tags: ctx.tags(&[]),
 //!     },
 //! );

@@ -328,12 +328,29 @@ impl Stack {
         deletion_window_days: u32,
         tags: Vec<Tag>,
     ) -> Handle {
+        self.add_kms_key_for_services(name, alias, description, deletion_window_days, tags, &[])
+    }
+
+    /// Like [`Stack::add_kms_key`], and lets the AWS `services` (for example
+    /// `cloudwatch.amazonaws.com`) use the key to encrypt and decrypt: needed when
+    /// a service writes to something the key encrypts, such as CloudWatch alarms
+    /// publishing to an encrypted SNS topic.
+    pub fn add_kms_key_for_services(
+        &mut self,
+        name: &str,
+        alias: &str,
+        description: &str,
+        deletion_window_days: u32,
+        tags: Vec<Tag>,
+        services: &[&str],
+    ) -> Handle {
         let key = self.add(
             name,
             KmsKey {
                 description: description.to_string(),
                 enable_key_rotation: true,
                 deletion_window_days,
+                service_principals: services.iter().map(|s| s.to_string()).collect(),
                 tags,
             },
         );

@@ -38,6 +38,7 @@ impl ComponentPlugin for Plugin {
                 description: format!("Encrypts the {name} topic"),
                 enable_key_rotation: true,
                 deletion_window_days,
+                service_principals: vec![],
                 tags: ctx.tags(&[("Name", &format!("{name}-key"))]),
             },
         );

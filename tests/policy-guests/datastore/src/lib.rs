@@ -134,6 +134,7 @@ impl ComponentPlugin for Shop {
                 description: "shop data".into(),
                 enable_key_rotation: true,
                 deletion_window_days: 7,
+                service_principals: vec![],
                 tags: vec![],
             },
         );
