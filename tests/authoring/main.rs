@@ -4,6 +4,8 @@
 //! plain `cargo test`. Also: docs/authoring.md's WIT reference matches the WIT and
 //! the host schema, and the SDK shows an example of every kind.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 mod reference;
 
 use std::path::{Path, PathBuf};

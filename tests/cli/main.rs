@@ -1,6 +1,8 @@
 //! End-to-end tests of the `engine` binary: real plugins (built from source in
 //! tests/guests), a temporary working directory, stdout and stderr as a user sees them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

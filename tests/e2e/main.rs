@@ -8,6 +8,8 @@
 //! back `available` at once (AWS takes minutes; the provider polls either way), and
 //! KMS keys can only be scheduled for deletion (`PendingDeletion`), as on AWS.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -33,7 +35,7 @@ struct Stack {
 
 impl Stack {
     fn engine(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_engine"))
+        Command::new(env!("CARGO_BIN_EXE_engine"))
             .args(args)
             .current_dir(self.dir.path())
             .env("ENGINE_CACHE_DIR", self.dir.path().join(".cache"))
@@ -44,8 +46,7 @@ impl Stack {
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_REGION")
             .output()
-            .expect("runs engine");
-        out
+            .expect("runs engine")
     }
 
     /// Runs `engine ARGS PLUGINS...` and expects `code`.
@@ -513,7 +514,7 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
     for a in alarms {
         assert_eq!(
             a.alarm_actions(),
-            [topic.clone()],
+            std::slice::from_ref(&topic),
             "{:?} notifies the topic",
             a.alarm_name()
         );

@@ -13,6 +13,8 @@
 //! on deliberately broken copies of the declarations and prove that each check can
 //! fail.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

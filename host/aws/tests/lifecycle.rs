@@ -7,6 +7,8 @@
 //! Where moto differs from AWS the test follows AWS's documented behaviour and says
 //! so in a comment (see also tests/moto/launcher.py for the gaps it patches).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 use std::time::Duration;
 
 use engine_aws::moto::MotoServer;

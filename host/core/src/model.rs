@@ -219,7 +219,9 @@ records! {
 /// Declares [`Spec`] and [`Kind`] from one list of kinds.
 macro_rules! kinds {
     ($($v:ident = $s:literal),* $(,)?) => {
-        /// A resource's desired properties, one case per kind.
+        /// A resource's desired properties, one case per kind. (Variants differ in
+        /// size; a stack holds tens of them, so boxing would buy nothing.)
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
         #[serde(tag = "kind", content = "properties")]
         pub enum Spec { $(#[allow(missing_docs)] #[serde(rename = $s)] $v($v)),* }

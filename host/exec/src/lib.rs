@@ -93,7 +93,9 @@ pub struct Stop {
 
 impl Default for Stop {
     fn default() -> Self {
-        Stop { tx: Arc::new(watch::channel(0).0) }
+        Stop {
+            tx: Arc::new(watch::channel(0).0),
+        }
     }
 }
 
@@ -175,7 +177,10 @@ impl Report {
 pub type Save<'a> = dyn FnMut(&mut State) -> Result<(), String> + Send + 'a;
 
 enum Outcome {
-    Created { attributes: Attributes, adopted: bool },
+    Created {
+        attributes: Attributes,
+        adopted: bool,
+    },
     Updated(Attributes),
     Deleted,
 }
@@ -225,21 +230,33 @@ pub async fn execute(
             let job = match prepare(plan, step, state) {
                 Ok(job) => job,
                 Err(message) => {
-                    events(&Event::Failed { address: step.address.clone(), op: step.op, message: message.clone() });
-                    report.failed.push(Failure { address: step.address.clone(), op: step.op, message });
+                    events(&Event::Failed {
+                        address: step.address.clone(),
+                        op: step.op,
+                        message: message.clone(),
+                    });
+                    report.failed.push(Failure {
+                        address: step.address.clone(),
+                        op: step.op,
+                        message,
+                    });
                     halted = true;
                     break;
                 }
             };
-            if job.marks_state {
-                if let Err(e) = save(state) {
-                    report.save_error = Some(e);
-                    halted = true;
-                    break;
-                }
+            if job.marks_state
+                && let Err(e) = save(state)
+            {
+                report.save_error = Some(e);
+                halted = true;
+                break;
             }
             let slow = plan.changes[step.change].kind.schema().slow;
-            events(&Event::Started { address: step.address.clone(), op: step.op, slow });
+            events(&Event::Started {
+                address: step.address.clone(),
+                op: step.op,
+                slow,
+            });
             let started_at = Instant::now();
             let sink = events.clone();
             let cx = OpContext::new(options.stack.clone()).with_progress(move |p| {
@@ -254,7 +271,13 @@ pub async fn execute(
             running.spawn(async move { (i, run(provider, work, cx).await) });
             jobs.insert(
                 i,
-                Job { step: i, address: step.address.clone(), op: step.op, started: started_at, inputs },
+                Job {
+                    step: i,
+                    address: step.address.clone(),
+                    op: step.op,
+                    started: started_at,
+                    inputs,
+                },
             );
         }
         if running.is_empty() {
@@ -289,8 +312,18 @@ pub async fn execute(
                     report.save_error = Some(e);
                     halted = true;
                 }
-                events(&Event::Finished { address: job.address.clone(), op: job.op, elapsed, id, adopted });
-                report.done.push(Done { address: job.address, op: job.op, elapsed });
+                events(&Event::Finished {
+                    address: job.address.clone(),
+                    op: job.op,
+                    elapsed,
+                    id,
+                    adopted,
+                });
+                report.done.push(Done {
+                    address: job.address,
+                    op: job.op,
+                    elapsed,
+                });
                 for &d in &dependents[i] {
                     waiting[d] -= 1;
                     if waiting[d] == 0 {
@@ -300,8 +333,16 @@ pub async fn execute(
             }
             Err(e) => {
                 let message = e.to_string();
-                events(&Event::Failed { address: job.address.clone(), op: job.op, message: message.clone() });
-                report.failed.push(Failure { address: job.address, op: job.op, message });
+                events(&Event::Failed {
+                    address: job.address.clone(),
+                    op: job.op,
+                    message: message.clone(),
+                });
+                report.failed.push(Failure {
+                    address: job.address,
+                    op: job.op,
+                    message,
+                });
                 halted = true;
             }
         }
@@ -334,11 +375,25 @@ async fn wait_hard(rx: &mut watch::Receiver<u8>) {
     }
 }
 
-/// What a step will ask of the provider.
+/// What a step will ask of the provider (one per step, short-lived: size is moot).
+#[allow(clippy::large_enum_variant)]
 enum Work {
-    Create { address: Address, spec: Spec, adopt: bool },
-    Update { address: Address, old: Spec, new: Spec, attributes: Attributes },
-    Delete { address: Address, spec: Spec, attributes: Attributes },
+    Create {
+        address: Address,
+        spec: Spec,
+        adopt: bool,
+    },
+    Update {
+        address: Address,
+        old: Spec,
+        new: Spec,
+        attributes: Attributes,
+    },
+    Delete {
+        address: Address,
+        spec: Spec,
+        attributes: Attributes,
+    },
 }
 
 struct Prepared {
@@ -367,7 +422,8 @@ fn prepare(plan: &Plan, step: &Step, state: &mut State) -> Result<Prepared, Stri
             let spec = spec_of(&inputs)?;
             let prior = state.resources.get(&address);
             if step.op == StepOp::Update {
-                let prior = prior.ok_or_else(|| format!("`{address}` is not in the state any more"))?;
+                let prior =
+                    prior.ok_or_else(|| format!("`{address}` is not in the state any more"))?;
                 Prepared {
                     work: Work::Update {
                         address: address.clone(),
@@ -398,7 +454,11 @@ fn prepare(plan: &Plan, step: &Step, state: &mut State) -> Result<Prepared, Stri
                     },
                 );
                 Prepared {
-                    work: Work::Create { address: address.clone(), spec, adopt },
+                    work: Work::Create {
+                        address: address.clone(),
+                        spec,
+                        adopt,
+                    },
                     marks_state: true,
                     inputs: None,
                 }
@@ -410,7 +470,8 @@ fn prepare(plan: &Plan, step: &Step, state: &mut State) -> Result<Prepared, Stri
             } else {
                 state.deposed.get(&address)
             };
-            let current = current.ok_or_else(|| format!("`{address}` is not in the state any more"))?;
+            let current =
+                current.ok_or_else(|| format!("`{address}` is not in the state any more"))?;
             Prepared {
                 work: Work::Delete {
                     address: address.clone(),
@@ -428,7 +489,10 @@ fn prepare(plan: &Plan, step: &Step, state: &mut State) -> Result<Prepared, Stri
 fn resolve(mut v: Value, state: &State, address: &Address) -> Result<Value, String> {
     let mut missing = None;
     replace_refs(&mut v, &mut |r| {
-        let found = state.resources.get(&r.resource).and_then(|t| t.attributes.get(&r.attribute));
+        let found = state
+            .resources
+            .get(&r.resource)
+            .and_then(|t| t.attributes.get(&r.attribute));
         match found {
             Some(Value::String(s)) => Some(Value::String(s.clone())),
             Some(other) => Some(Value::String(other.to_string())),
@@ -439,39 +503,77 @@ fn resolve(mut v: Value, state: &State, address: &Address) -> Result<Value, Stri
         }
     });
     match missing {
-        Some(r) => Err(format!("`{address}` needs `{r}`, which is not known (its resource was not created)")),
+        Some(r) => Err(format!(
+            "`{address}` needs `{r}`, which is not known (its resource was not created)"
+        )),
         None => Ok(v),
     }
 }
 
-async fn run(provider: Arc<dyn Provider>, work: Work, cx: OpContext) -> Result<Outcome, ProviderError> {
+async fn run(
+    provider: Arc<dyn Provider>,
+    work: Work,
+    cx: OpContext,
+) -> Result<Outcome, ProviderError> {
     match work {
-        Work::Create { address, spec, adopt } => {
-            if adopt && let Some(attributes) = provider.find_existing(&address, &spec, &cx.stack).await? {
+        Work::Create {
+            address,
+            spec,
+            adopt,
+        } => {
+            if adopt
+                && let Some(attributes) = provider.find_existing(&address, &spec, &cx.stack).await?
+            {
                 // Left by an interrupted apply: bring it to the desired properties.
                 let live = provider
                     .read_batch(
                         spec.kind(),
-                        &[ReadRequest { address: address.clone(), prior: spec.clone(), attributes: attributes.clone() }],
+                        &[ReadRequest {
+                            address: address.clone(),
+                            prior: spec.clone(),
+                            attributes: attributes.clone(),
+                        }],
                     )
                     .await?;
-                if let Some(ReadResult::Found { spec: live, attributes }) = live.into_iter().next() {
-                    let attributes = provider.update(&address, &live, &spec, &attributes, &cx).await?;
-                    return Ok(Outcome::Created { attributes, adopted: true });
+                if let Some(ReadResult::Found {
+                    spec: live,
+                    attributes,
+                }) = live.into_iter().next()
+                {
+                    let attributes = provider
+                        .update(&address, &live, &spec, &attributes, &cx)
+                        .await?;
+                    return Ok(Outcome::Created {
+                        attributes,
+                        adopted: true,
+                    });
                 }
             }
             let attributes = provider.create(&address, &spec, &cx).await?;
-            Ok(Outcome::Created { attributes, adopted: false })
+            Ok(Outcome::Created {
+                attributes,
+                adopted: false,
+            })
         }
-        Work::Update { address, old, new, attributes } => {
-            Ok(Outcome::Updated(provider.update(&address, &old, &new, &attributes, &cx).await?))
-        }
-        Work::Delete { address, spec, attributes } => {
+        Work::Update {
+            address,
+            old,
+            new,
+            attributes,
+        } => Ok(Outcome::Updated(
+            provider
+                .update(&address, &old, &new, &attributes, &cx)
+                .await?,
+        )),
+        Work::Delete {
+            address,
+            spec,
+            attributes,
+        } => {
             if attributes.is_empty() {
                 // A pending create that never finished: delete what it left, if anything.
-                match provider.find_existing(&address, &spec, &cx.stack).await? {
-                    Some(found) => provider.delete(&address, &spec, &found, &cx).await?,
-                    None => {}
+                if let Some(found) = provider.find_existing(&address, &spec, &cx.stack).await? {
+                    provider.delete(&address, &spec, &found, &cx).await?;
                 }
             } else {
                 provider.delete(&address, &spec, &attributes, &cx).await?;
@@ -491,7 +593,10 @@ fn record(
     let change = &plan.changes[step.change];
     let address = &change.address;
     match outcome {
-        Outcome::Created { attributes, adopted } => {
+        Outcome::Created {
+            attributes,
+            adopted,
+        } => {
             let id = display_id(&attributes);
             if let Some(r) = state.resources.get_mut(address) {
                 r.attributes = attributes;
@@ -526,7 +631,9 @@ fn record(
 }
 
 fn display_id(a: &Attributes) -> Option<String> {
-    ["id", "arn", "name"].iter().find_map(|k| a.get(*k).and_then(Value::as_str).map(str::to_string))
+    ["id", "arn", "name"]
+        .iter()
+        .find_map(|k| a.get(*k).and_then(Value::as_str).map(str::to_string))
 }
 
 /// Evaluates the stack outputs from the state.
@@ -539,7 +646,11 @@ pub fn write_outputs(plan: &Plan, state: &mut State) {
             Some(after) => {
                 let mut v = after.clone();
                 replace_refs(&mut v, &mut |r| {
-                    state.resources.get(&r.resource).and_then(|t| t.attributes.get(&r.attribute)).cloned()
+                    state
+                        .resources
+                        .get(&r.resource)
+                        .and_then(|t| t.attributes.get(&r.attribute))
+                        .cloned()
                 });
                 state.outputs.insert(o.name.clone(), v);
             }

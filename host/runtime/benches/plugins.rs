@@ -3,6 +3,8 @@
 //! side by side in one run. `cargo bench -p engine-runtime --bench plugins -- --write
 //! BENCHMARKS.md` also writes the figures and the method there.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! Every bad input a plugin can be, each with the error a user sees. The guests are
 //! built from source (tests/guests) by the test itself.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};

@@ -100,6 +100,7 @@ struct Locked {
     state: State,
 }
 
+#[allow(clippy::result_large_err)] // one diagnostic, printed once
 fn lock_state(g: &Globals, command: &str) -> Result<Locked, Diagnostic> {
     let backend = engine_state::open(&g.state).map_err(|e| e.diagnostic())?;
     let lock = backend
@@ -207,6 +208,7 @@ pub fn destroy(g: &Globals, a: &DestroyArgs) -> anyhow::Result<u8> {
     run(g, &cfg, &rt, locked, &plan, &a.run, "destroy", None)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run(
     g: &Globals,
     cfg: &Config,

@@ -55,6 +55,7 @@ pub fn declare(g: &Globals, plugins: &[PathBuf]) -> anyhow::Result<Declared> {
 }
 
 /// Opens the state backend and reads the state (empty when there is none).
+#[allow(clippy::result_large_err)] // one diagnostic, printed once
 pub fn read_state(
     g: &Globals,
 ) -> Result<(Box<dyn engine_state::StateBackend>, engine_core::State), Diagnostic> {
