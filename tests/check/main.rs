@@ -519,6 +519,7 @@ fn policies_see_every_resource_of_the_plan() {
                     "description": "shop data",
                     "enable-key-rotation": true,
                     "deletion-window-days": 7,
+                    "service-principals": [],
                     "tags": []
                 },
                 "attributes": { "id": "key-1", "arn": "arn:aws:kms:us-east-1:1:key/key-1" },
