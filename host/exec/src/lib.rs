@@ -186,7 +186,6 @@ enum Outcome {
 }
 
 struct Job {
-    step: usize,
     address: Address,
     op: StepOp,
     started: Instant,
@@ -272,7 +271,6 @@ pub async fn execute(
             jobs.insert(
                 i,
                 Job {
-                    step: i,
                     address: step.address.clone(),
                     op: step.op,
                     started: started_at,
@@ -307,7 +305,7 @@ pub async fn execute(
         let elapsed = job.started.elapsed();
         match result {
             Ok(outcome) => {
-                let (id, adopted) = record(plan, &steps[job.step], state, outcome, job.inputs);
+                let (id, adopted) = record(plan, &steps[i], state, outcome, job.inputs);
                 if let Err(e) = save(state) {
                     report.save_error = Some(e);
                     halted = true;

@@ -296,7 +296,7 @@ fn run(
     printer.summary(&report, verb, started.elapsed(), &calls);
     let state = &locked.state;
     if report.complete() && verb == "apply" && !args.json {
-        print_outputs(state, None, false);
+        print_outputs(state, false);
     }
     drop(locked.lock);
     Ok(if report.complete() {
@@ -572,11 +572,11 @@ pub fn output(g: &Globals, a: &OutputArgs) -> anyhow::Result<u8> {
         }
         return Ok(exit::OK);
     }
-    print_outputs(&state, None, a.json);
+    print_outputs(&state, a.json);
     Ok(exit::OK)
 }
 
-fn print_outputs(state: &State, only: Option<&str>, json: bool) {
+fn print_outputs(state: &State, json: bool) {
     if json {
         let map: serde_json::Map<String, serde_json::Value> = state
             .outputs
@@ -596,9 +596,6 @@ fn print_outputs(state: &State, only: Option<&str>, json: bool) {
     ui::out("\nOutputs:\n\n");
     let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
     for (k, v) in &state.outputs {
-        if only.is_some_and(|o| o != k) {
-            continue;
-        }
         ui::out(&format!("{k:<width$} = {v}\n"));
     }
 }

@@ -76,7 +76,7 @@ pub fn validate(g: &Globals, plugins: &[PathBuf], json: bool) -> anyhow::Result<
             "resources": d.graph.as_ref().map_or(0, |g| g.resources.len()),
             "diagnostics": d.loaded.diagnostics,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        ui::out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
     }
     let Some(graph) = d.graph else {
         return Ok(exit::ERROR);
@@ -182,7 +182,7 @@ pub fn graph(g: &Globals, plugins: &[PathBuf]) -> anyhow::Result<u8> {
     let Some(graph) = d.graph else {
         return Ok(exit::ERROR);
     };
-    print!("{}", render::dot(&graph));
+    ui::out(&render::dot(&graph));
     Ok(exit::OK)
 }
 

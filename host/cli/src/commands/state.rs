@@ -41,10 +41,10 @@ pub fn run(g: &Globals, cmd: &StateCommand) -> anyhow::Result<u8> {
                     .iter()
                     .map(|(a, r)| serde_json::json!({"address": a.to_string(), "kind": r.kind.as_str(), "attributes": r.attributes}))
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                ui::out(&format!("{}\n", serde_json::to_string_pretty(&rows)?));
             } else {
                 for a in state.resources.keys() {
-                    println!("{a}");
+                    ui::out(&format!("{a}\n"));
                 }
             }
             Ok(exit::OK)
@@ -61,9 +61,9 @@ pub fn run(g: &Globals, cmd: &StateCommand) -> anyhow::Result<u8> {
                 return Ok(exit::ERROR);
             };
             if *json {
-                println!("{}", serde_json::to_string_pretty(r)?);
+                ui::out(&format!("{}\n", serde_json::to_string_pretty(r)?));
             } else {
-                print!("{}", render::resource_state(&a, r));
+                ui::out(&render::resource_state(&a, r));
             }
             Ok(exit::OK)
         }
