@@ -16,6 +16,8 @@ use std::process::{Command, Output};
 use engine_aws::moto::MotoServer;
 use serde_json::Value;
 
+mod ownership;
+
 const STACK_FILE: &str = r#"[stack]
 name = "japancart"
 region = "us-east-1"

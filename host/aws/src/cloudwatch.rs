@@ -19,7 +19,9 @@ use engine_core::{Kind, Spec, Text};
 use serde_json::json;
 
 use crate::error::{ProviderError, sdk_err};
-use crate::provider::{Attributes, Aws, Found, Op, ReadRequest, attrs, order_texts, wrong_kind};
+use crate::provider::{
+    Attributes, Aws, Found, Op, ReadRequest, already_exists, attrs, order_texts, wrong_kind,
+};
 use crate::tags;
 
 /// `DescribeAlarms` takes at most 100 names.
@@ -111,7 +113,7 @@ impl Aws {
         if with_tags {
             call = call.set_tags(Some(cw_tags(&op.tags(&s.tags))));
         }
-        call.send().await.map_err(op.err("PutMetricAlarm"))?;
+        call.send().await.map_err(op.refused("PutMetricAlarm"))?;
         Ok(())
     }
 
@@ -142,6 +144,24 @@ impl Aws {
         op: &Op<'_>,
         s: &MetricAlarm,
     ) -> Result<Attributes, ProviderError> {
+        // PutMetricAlarm creates *or updates*: on a taken name it would overwrite
+        // another stack's alarm. Look first, and refuse a taken name.
+        // https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+        let taken = self
+            .alarms(std::slice::from_ref(&s.name))
+            .await
+            .map_err(|e| e.at(op.address))?;
+        if let Some(a) = taken.first() {
+            return Err(already_exists(
+                op,
+                "PutMetricAlarm",
+                format!(
+                    "an alarm named {} already exists ({})",
+                    s.name,
+                    a.alarm_arn.as_deref().unwrap_or("no ARN")
+                ),
+            ));
+        }
         self.alarm_put(op, s, true).await?;
         let arn = self
             .alarms(std::slice::from_ref(&s.name))
@@ -258,7 +278,7 @@ impl Aws {
             self.alarm_put(op, n, false).await?;
         }
         let arn = crate::provider::attr(a, "arn", op.address)?;
-        let (set, remove) = tags::diff(&o.tags, &n.tags);
+        let (set, remove) = op.tag_diff(&o.tags, &n.tags);
         if !remove.is_empty() {
             self.cloudwatch
                 .untag_resource()

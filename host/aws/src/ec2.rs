@@ -22,7 +22,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ErrorKind, ProviderError, sdk_err};
 use crate::provider::{
-    Attributes, Aws, Found, Op, ReadRequest, attr, attrs, order_texts, wrong_kind,
+    Attributes, Aws, Found, Op, Owner, ReadRequest, StackIdentity, attr, attrs, order_texts,
+    wrong_kind,
 };
 use crate::tags;
 
@@ -107,7 +108,7 @@ impl Aws {
         old: &[Tag],
         new: &[Tag],
     ) -> Result<(), ProviderError> {
-        let (set, remove) = tags::diff(old, new);
+        let (set, remove) = op.tag_diff(old, new);
         if !remove.is_empty() {
             let keys = remove
                 .iter()
@@ -133,82 +134,112 @@ impl Aws {
         Ok(())
     }
 
-    /// The id of the resource of `kind` carrying the ownership tags, if any.
+    /// The id of the resource of `kind` at `address` that belongs to `stack`: the one
+    /// whose `engine:stack-id` is the stack's, else one tagged with the stack's name
+    /// and the address before stack ids existed (the caller cannot prove that one is
+    /// ours, and says so). Resources of other stacks with the same name and address
+    /// are not this stack's to find.
     pub(crate) async fn ec2_find_by_tags(
         &self,
         kind: Kind,
-        stack: &str,
+        stack: &StackIdentity,
         address: &Address,
     ) -> Result<Option<String>, ProviderError> {
         let f = vec![
-            filter(&format!("tag:{}", tags::STACK_TAG), [stack.to_string()]),
+            filter(&format!("tag:{}", tags::STACK_TAG), [stack.name.clone()]),
             filter(&format!("tag:{}", tags::ADDRESS_TAG), [address.to_string()]),
         ];
-        let id = match kind {
-            Kind::Vpc => self
-                .ec2
-                .describe_vpcs()
-                .set_filters(Some(f))
-                .send()
-                .await
-                .map_err(sdk_err("DescribeVpcs", Some(address)))?
-                .vpcs()
-                .first()
-                .and_then(|v| v.vpc_id().map(str::to_string)),
-            Kind::InternetGateway => self
-                .ec2
-                .describe_internet_gateways()
-                .set_filters(Some(f))
-                .send()
-                .await
-                .map_err(sdk_err("DescribeInternetGateways", Some(address)))?
-                .internet_gateways()
-                .first()
-                .and_then(|v| v.internet_gateway_id().map(str::to_string)),
-            Kind::Subnet => self
-                .ec2
-                .describe_subnets()
-                .set_filters(Some(f))
-                .send()
-                .await
-                .map_err(sdk_err("DescribeSubnets", Some(address)))?
-                .subnets()
-                .first()
-                .and_then(|v| v.subnet_id().map(str::to_string)),
-            Kind::RouteTable => self
-                .ec2
-                .describe_route_tables()
-                .set_filters(Some(f))
-                .send()
-                .await
-                .map_err(sdk_err("DescribeRouteTables", Some(address)))?
-                .route_tables()
-                .first()
-                .and_then(|v| v.route_table_id().map(str::to_string)),
-            Kind::VpcEndpoint => self
-                .ec2
-                .describe_vpc_endpoints()
-                .set_filters(Some(f))
-                .send()
-                .await
-                .map_err(sdk_err("DescribeVpcEndpoints", Some(address)))?
-                .vpc_endpoints()
-                .iter()
-                .find(|v| !is_gone_endpoint(v))
-                .and_then(|v| v.vpc_endpoint_id().map(str::to_string)),
-            Kind::SecurityGroup => self
-                .ec2
-                .describe_security_groups()
-                .set_filters(Some(f))
-                .send()
-                .await
-                .map_err(sdk_err("DescribeSecurityGroups", Some(address)))?
-                .security_groups()
-                .first()
-                .and_then(|v| v.group_id().map(str::to_string)),
-            _ => None,
-        };
-        Ok(id)
+        match kind {
+            Kind::Vpc => {
+                let out = self
+                    .ec2
+                    .describe_vpcs()
+                    .set_filters(Some(f))
+                    .send()
+                    .await
+                    .map_err(sdk_err("DescribeVpcs", Some(address)))?;
+                return Ok(pick_owned(
+                    stack,
+                    out.vpcs().iter().map(|v| (v.vpc_id(), v.tags())),
+                ));
+            }
+            Kind::InternetGateway => {
+                let out = self
+                    .ec2
+                    .describe_internet_gateways()
+                    .set_filters(Some(f))
+                    .send()
+                    .await
+                    .map_err(sdk_err("DescribeInternetGateways", Some(address)))?;
+                return Ok(pick_owned(
+                    stack,
+                    out.internet_gateways()
+                        .iter()
+                        .map(|v| (v.internet_gateway_id(), v.tags())),
+                ));
+            }
+            Kind::Subnet => {
+                let out = self
+                    .ec2
+                    .describe_subnets()
+                    .set_filters(Some(f))
+                    .send()
+                    .await
+                    .map_err(sdk_err("DescribeSubnets", Some(address)))?;
+                return Ok(pick_owned(
+                    stack,
+                    out.subnets().iter().map(|v| (v.subnet_id(), v.tags())),
+                ));
+            }
+            Kind::RouteTable => {
+                let out = self
+                    .ec2
+                    .describe_route_tables()
+                    .set_filters(Some(f))
+                    .send()
+                    .await
+                    .map_err(sdk_err("DescribeRouteTables", Some(address)))?;
+                return Ok(pick_owned(
+                    stack,
+                    out.route_tables()
+                        .iter()
+                        .map(|v| (v.route_table_id(), v.tags())),
+                ));
+            }
+            Kind::VpcEndpoint => {
+                let out = self
+                    .ec2
+                    .describe_vpc_endpoints()
+                    .set_filters(Some(f))
+                    .send()
+                    .await
+                    .map_err(sdk_err("DescribeVpcEndpoints", Some(address)))?;
+                return Ok(pick_owned(
+                    stack,
+                    out.vpc_endpoints()
+                        .iter()
+                        .filter(|v| !is_gone_endpoint(v))
+                        .map(|v| (v.vpc_endpoint_id(), v.tags())),
+                ));
+            }
+            Kind::SecurityGroup => {
+                let out = self
+                    .ec2
+                    .describe_security_groups()
+                    .set_filters(Some(f))
+                    .send()
+                    .await
+                    .map_err(sdk_err("DescribeSecurityGroups", Some(address)))?;
+                return Ok(pick_owned(
+                    stack,
+                    out.security_groups()
+                        .iter()
+                        .map(|v| (v.group_id(), v.tags())),
+                ));
+            }
+            _ => {}
+        }
+        Ok(None)
     }
 
     // ---- VPC ----
@@ -225,7 +256,7 @@ impl Aws {
             .tag_specifications(tag_spec(ResourceType::Vpc, &op.tags(&s.tags)))
             .send()
             .await
-            .map_err(op.err("CreateVpc"))?;
+            .map_err(op.refused("CreateVpc"))?;
         let id = out
             .vpc()
             .and_then(|v| v.vpc_id())
@@ -381,7 +412,7 @@ impl Aws {
             .tag_specifications(tag_spec(ResourceType::InternetGateway, &op.tags(&s.tags)))
             .send()
             .await
-            .map_err(op.err("CreateInternetGateway"))?;
+            .map_err(op.refused("CreateInternetGateway"))?;
         let id = out
             .internet_gateway()
             .and_then(|g| g.internet_gateway_id())
@@ -511,7 +542,7 @@ impl Aws {
             .tag_specifications(tag_spec(ResourceType::Subnet, &op.tags(&s.tags)))
             .send()
             .await
-            .map_err(op.err("CreateSubnet"))?;
+            .map_err(op.refused("CreateSubnet"))?;
         let id = out
             .subnet()
             .and_then(|v| v.subnet_id())
@@ -631,7 +662,7 @@ impl Aws {
             .tag_specifications(tag_spec(ResourceType::RouteTable, &op.tags(&s.tags)))
             .send()
             .await
-            .map_err(op.err("CreateRouteTable"))?;
+            .map_err(op.refused("CreateRouteTable"))?;
         let id = out
             .route_table()
             .and_then(|v| v.route_table_id())
@@ -728,7 +759,7 @@ impl Aws {
             .gateway_id(op.lit(&s.gateway_id)?)
             .send()
             .await
-            .map_err(op.err("CreateRoute"))?;
+            .map_err(op.refused("CreateRoute"))?;
         Ok(Self::route_attrs(&table, &s.destination_cidr_block))
     }
 
@@ -806,7 +837,7 @@ impl Aws {
                         ),
                     }),
                     attributes: Self::route_attrs(&table, &dest),
-                    owner: None,
+                    owner: table_owner(t),
                 }))
             })
             .collect()
@@ -866,7 +897,7 @@ impl Aws {
             .subnet_id(&subnet)
             .send()
             .await
-            .map_err(op.err("AssociateRouteTable"))?;
+            .map_err(op.refused("AssociateRouteTable"))?;
         let id = out.association_id().unwrap_or_default();
         Ok(attrs([
             ("id", json!(id)),
@@ -915,6 +946,10 @@ impl Aws {
             ids(reqs),
             "DescribeRouteTables"
         );
+        let owners: HashMap<&str, Option<Owner>> = tables
+            .iter()
+            .filter_map(|t| Some((t.route_table_id()?, table_owner(t))))
+            .collect();
         let by_id: HashMap<&str, (&str, &str)> = tables
             .iter()
             .flat_map(|t| t.associations())
@@ -954,7 +989,7 @@ impl Aws {
                         ("route-table-id", json!(table)),
                         ("subnet-id", json!(subnet)),
                     ]),
-                    owner: None,
+                    owner: owners.get(table).cloned().flatten(),
                 }))
             })
             .collect()
@@ -994,7 +1029,7 @@ impl Aws {
             .tag_specifications(tag_spec(ResourceType::SecurityGroup, &op.tags(&s.tags)))
             .send()
             .await
-            .map_err(op.err("CreateSecurityGroup"))?;
+            .map_err(op.refused("CreateSecurityGroup"))?;
         let id = out.group_id().unwrap_or_default().to_string();
         // A new group allows all outbound traffic; the spec says exactly what is allowed.
         let default_egress = Atom {
@@ -1197,7 +1232,7 @@ impl Aws {
                 call = call.set_route_table_ids(Some(op.lits(&s.route_table_ids)?));
             }
         }
-        let out = call.send().await.map_err(op.err("CreateVpcEndpoint"))?;
+        let out = call.send().await.map_err(op.refused("CreateVpcEndpoint"))?;
         let id = out
             .vpc_endpoint()
             .and_then(|e| e.vpc_endpoint_id())
@@ -1360,6 +1395,38 @@ impl Aws {
         })
         .await
     }
+}
+
+/// The ownership of a route or association: its route table's tags.
+fn table_owner(t: &aws_sdk_ec2::types::RouteTable) -> Option<Owner> {
+    tags::owner_via(
+        t.tags()
+            .iter()
+            .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+        format!("route table {}", t.route_table_id().unwrap_or_default()),
+    )
+}
+
+/// Of resources tagged with a stack's name and an address, the id of the one with the
+/// stack's id, else of one tagged before stack ids existed; never another stack's.
+fn pick_owned<'a>(
+    stack: &StackIdentity,
+    found: impl Iterator<Item = (Option<&'a str>, &'a [Ec2Tag])>,
+) -> Option<String> {
+    let mut old_style = None;
+    for (id, t) in found {
+        let Some(id) = id else { continue };
+        let owner = tags::owner(
+            t.iter()
+                .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())),
+        );
+        match owner.and_then(|o| o.stack_id) {
+            Some(sid) if sid == stack.id => return Some(id.to_string()),
+            Some(_) => {}
+            None => old_style = old_style.or(Some(id.to_string())),
+        }
+    }
+    old_style
 }
 
 fn is_gone_endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> bool {

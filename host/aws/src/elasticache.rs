@@ -89,7 +89,7 @@ impl Aws {
         old: &[Tag],
         new: &[Tag],
     ) -> Result<(), ProviderError> {
-        let (set, remove) = tags::diff(old, new);
+        let (set, remove) = op.tag_diff(old, new);
         if !remove.is_empty() {
             self.elasticache
                 .remove_tags_from_resource()
@@ -127,7 +127,7 @@ impl Aws {
             .set_tags(Some(op.tags(&s.tags).iter().map(ec_tag).collect()))
             .send()
             .await
-            .map_err(op.err("CreateCacheSubnetGroup"))?;
+            .map_err(op.refused("CreateCacheSubnetGroup"))?;
         let arn = out
             .cache_subnet_group()
             .and_then(|g| g.arn())
@@ -337,7 +337,7 @@ impl Aws {
             .set_tags(Some(op.tags(&s.tags).iter().map(ec_tag).collect()))
             .send()
             .await
-            .map_err(op.err("CreateReplicationGroup"))?;
+            .map_err(op.refused("CreateReplicationGroup"))?;
         let g = self.replication_group_wait(op, &s.id).await?;
         Ok(group_attrs(&g))
     }

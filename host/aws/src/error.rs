@@ -9,6 +9,7 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -68,6 +69,12 @@ pub struct ProviderError {
     pub operation: String,
     /// The resource concerned, when the failure is about one resource.
     pub address: Option<Address>,
+    /// AWS answered the call that creates the resource with a definite refusal (an
+    /// error response in the 4xx range: already exists, invalid input, access
+    /// denied, throttled), so nothing was created. A create whose outcome is unknown
+    /// (a timeout, a lost connection, a 5xx, a failure after the creating call)
+    /// leaves this `false`, and the executor keeps its pending record for adoption.
+    pub refused: bool,
 }
 
 impl fmt::Display for ProviderError {
@@ -101,6 +108,7 @@ impl ProviderError {
             message: message.into(),
             operation: operation.into(),
             address: address.cloned(),
+            refused: false,
         }
     }
 
@@ -136,7 +144,35 @@ impl ProviderError {
             message,
             operation: operation.to_string(),
             address: address.cloned(),
+            refused: false,
         }
+    }
+
+    /// Classifies the SDK error of a call that creates a resource, marking it
+    /// [`refused`](ProviderError::refused) when AWS answered with a 4xx error
+    /// response: the request was understood and turned down, so nothing exists.
+    pub fn from_create_call<E>(
+        operation: &str,
+        address: Option<&Address>,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let refused = match &err {
+            SdkError::ServiceError(ctx) => (400..500).contains(&ctx.raw().status().as_u16()),
+            _ => false,
+        };
+        let mut e = ProviderError::from_sdk(operation, address, err);
+        e.refused = refused;
+        e
+    }
+
+    /// The same error, marked as a definite refusal of a create (see
+    /// [`refused`](ProviderError::refused)).
+    pub fn refusing(mut self) -> Self {
+        self.refused = true;
+        self
     }
 
     /// Whether retrying the same call later may succeed.

@@ -93,7 +93,7 @@ impl Aws {
             .set_tags(Some(iam_tags(op.address, &op.tags(&s.tags))?))
             .send()
             .await
-            .map_err(op.err("CreateRole"))?;
+            .map_err(op.refused("CreateRole"))?;
         for arn in &s.managed_policy_arns {
             self.iam
                 .attach_role_policy()
@@ -232,7 +232,7 @@ impl Aws {
                 }
             }
         }
-        let (set, remove) = tags::diff(&o.tags, &n.tags);
+        let (set, remove) = op.tag_diff(&o.tags, &n.tags);
         if !remove.is_empty() {
             self.iam
                 .untag_role()

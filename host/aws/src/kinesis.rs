@@ -105,7 +105,7 @@ impl Aws {
             .stream_mode_details(mode)
             .send()
             .await
-            .map_err(op.err("CreateStream"))?;
+            .map_err(op.refused("CreateStream"))?;
         self.stream_retag(op, &s.name, &[], &op.tags(&s.tags))
             .await?;
         let summary = self.stream_wait_active(op, &s.name).await?;
@@ -233,7 +233,7 @@ impl Aws {
         let (set, remove) = if old.is_empty() {
             (new.to_vec(), vec![])
         } else {
-            tags::diff(old, new)
+            op.tag_diff(old, new)
         };
         // Both calls take at most 10 tags.
         for part in remove.chunks(10) {
@@ -270,7 +270,7 @@ impl Aws {
             let Spec::KinesisStream(prior) = &r.prior else {
                 return Err(wrong_kind(&r.address, Kind::KinesisStream, &r.prior));
             };
-            let cx = crate::provider::OpContext::new("");
+            let cx = crate::provider::OpContext::new(crate::provider::StackIdentity::new("", ""));
             let op = Op::new(&r.address, &cx);
             let Some(s) = self.stream_summary(&op, &prior.name).await? else {
                 out.push(None);

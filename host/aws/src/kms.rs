@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ErrorKind, ProviderError, sdk_err};
 use crate::provider::{
-    Attributes, Aws, Found, Op, ReadRequest, attr, attrs, lit_or_empty, same_kms_key, wrong_kind,
+    Attributes, Aws, Found, Op, Owner, ReadRequest, StackIdentity, attr, attrs, lit_or_empty,
+    same_kms_key, wrong_kind,
 };
 use crate::tags;
 
@@ -92,7 +93,7 @@ impl Aws {
             ))
             .send()
             .await
-            .map_err(op.err("CreateKey"))?;
+            .map_err(op.refused("CreateKey"))?;
         let meta = out.key_metadata();
         let id = meta.map(|m| m.key_id()).unwrap_or_default().to_string();
         let arn = meta.and_then(|m| m.arn()).unwrap_or_default().to_string();
@@ -192,10 +193,13 @@ impl Aws {
     }
 
     /// Finds a key by its ownership tags (KMS cannot filter by tag: this lists every
-    /// key and its tags, so it is for adopting after an interrupted create only).
+    /// key and its tags, so it is for adopting after an interrupted create only): the
+    /// one with this stack's id and the address, else one tagged with the stack's
+    /// name and the address before stack ids existed. Keys pending deletion are not
+    /// candidates.
     pub(crate) async fn kms_key_find_by_tags(
         &self,
-        stack: &str,
+        stack: &StackIdentity,
         address: &Address,
     ) -> Result<Option<Attributes>, ProviderError> {
         let keys: Vec<_> = self
@@ -207,6 +211,7 @@ impl Aws {
             .try_collect()
             .await
             .map_err(sdk_err("ListKeys", Some(address)))?;
+        let mut old_style = None;
         for k in keys {
             let Some(id) = k.key_id() else { continue };
             let tags = match self.kms_key_tags(address, id).await {
@@ -217,15 +222,26 @@ impl Aws {
                 }
                 Err(e) => return Err(e),
             };
-            let owner = tags::owner(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            if owner.is_some_and(|(s, a)| s == stack && a == address.to_string()) {
-                return Ok(Some(attrs([
-                    ("id", json!(id)),
-                    ("arn", json!(k.key_arn().unwrap_or_default())),
-                ])));
+            let Some(owner) = tags::owner(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            else {
+                continue;
+            };
+            if owner.stack.as_deref() != Some(&stack.name)
+                || owner.address.as_deref() != Some(&address.to_string())
+            {
+                continue;
+            }
+            let found = attrs([
+                ("id", json!(id)),
+                ("arn", json!(k.key_arn().unwrap_or_default())),
+            ]);
+            match owner.stack_id {
+                Some(sid) if sid == stack.id => return Ok(Some(found)),
+                Some(_) => {}
+                None => old_style = old_style.or(Some(found)),
             }
         }
-        Ok(None)
+        Ok(old_style)
     }
 
     pub(crate) async fn kms_key_update(
@@ -267,7 +283,7 @@ impl Aws {
             self.kms_put_policy(op, &id, &arn, &n.service_principals)
                 .await?;
         }
-        let (set, remove) = tags::diff(&o.tags, &n.tags);
+        let (set, remove) = op.tag_diff(&o.tags, &n.tags);
         if !remove.is_empty() {
             self.kms
                 .untag_resource()
@@ -343,7 +359,7 @@ impl Aws {
             .target_key_id(op.lit(&s.target_key_id)?)
             .send()
             .await
-            .map_err(op.err("CreateAlias"))?;
+            .map_err(op.refused("CreateAlias"))?;
         // CreateAlias answers nothing; the ARN comes from the listing.
         let found = self
             .kms_alias_read(&[ReadRequest {
@@ -381,40 +397,36 @@ impl Aws {
             .iter()
             .filter_map(|a| Some((a.alias_name()?, a)))
             .collect();
-        reqs.iter()
-            .map(|r| {
-                let Spec::KmsAlias(prior) = &r.prior else {
-                    return Err(wrong_kind(&r.address, Kind::KmsAlias, &r.prior));
-                };
-                let Some(a) = by_name.get(prior.name.as_str()) else {
-                    return Ok(None);
-                };
-                let Some(target) = a.target_key_id() else {
-                    return Ok(None);
-                };
-                let prior_target = lit_or_empty(&prior.target_key_id);
-                let target =
-                    if same_kms_key(&prior_target, target) && !prior_target.starts_with("alias/") {
-                        prior.target_key_id.clone()
-                    } else {
-                        Text::Literal(target.to_string())
-                    };
-                Ok(Some(Found {
-                    spec: Spec::KmsAlias(KmsAlias {
-                        name: prior.name.clone(),
-                        target_key_id: target,
-                    }),
-                    attributes: attrs([
-                        ("name", json!(prior.name)),
-                        (
-                            "arn",
-                            Value::String(a.alias_arn().unwrap_or_default().to_string()),
-                        ),
-                    ]),
-                    owner: None,
-                }))
-            })
-            .collect()
+        let mut out = Vec::with_capacity(reqs.len());
+        for r in reqs {
+            let Spec::KmsAlias(prior) = &r.prior else {
+                return Err(wrong_kind(&r.address, Kind::KmsAlias, &r.prior));
+            };
+            let Some(a) = by_name.get(prior.name.as_str()) else {
+                out.push(None);
+                continue;
+            };
+            let Some(target) = a.target_key_id() else {
+                out.push(None);
+                continue;
+            };
+            // An alias takes no tags: it belongs to whoever owns the key it names.
+            let owner = match self.kms_key_tags(&r.address, target).await {
+                Ok(t) => tags::owner_via(
+                    t.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                    format!("target key {target}"),
+                ),
+                Err(e) if matches!(e.kind, ErrorKind::AccessDenied | ErrorKind::NotFound) => {
+                    Some(Owner {
+                        via: Some(format!("target key {target} ({})", e.kind)),
+                        ..Owner::default()
+                    })
+                }
+                Err(e) => return Err(e),
+            };
+            out.push(Some(alias_found(prior, a, target, owner)));
+        }
+        Ok(out)
     }
 
     pub(crate) async fn kms_alias_update(
@@ -449,5 +461,34 @@ impl Aws {
                 .map_err(op.err("DeleteAlias"))
         })
         .await
+    }
+}
+
+/// A listed alias as a read result.
+fn alias_found(
+    prior: &KmsAlias,
+    a: &aws_sdk_kms::types::AliasListEntry,
+    target: &str,
+    owner: Option<Owner>,
+) -> Found {
+    let prior_target = lit_or_empty(&prior.target_key_id);
+    let target = if same_kms_key(&prior_target, target) && !prior_target.starts_with("alias/") {
+        prior.target_key_id.clone()
+    } else {
+        Text::Literal(target.to_string())
+    };
+    Found {
+        spec: Spec::KmsAlias(KmsAlias {
+            name: prior.name.clone(),
+            target_key_id: target,
+        }),
+        attributes: attrs([
+            ("name", json!(prior.name)),
+            (
+                "arn",
+                Value::String(a.alias_arn().unwrap_or_default().to_string()),
+            ),
+        ]),
+        owner,
     }
 }

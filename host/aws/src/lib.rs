@@ -5,7 +5,9 @@
 //! specs whose references are already resolved. Errors come back classified
 //! ([`ErrorKind`]) with the AWS code and message kept; slow resources are waited for
 //! with adaptive polling and [`Progress`] events; everything that takes tags carries
-//! the ownership tags `engine:stack` and `engine:address`.
+//! the ownership tags `engine:stack`, `engine:stack-id` and `engine:address`, and
+//! [`StackIdentity::judge`] decides from them whether a live resource is the stack's
+//! own before anything touches it.
 //!
 //! # Layout
 //! - [`provider`]: the [`Provider`] trait, its data types ([`Attributes`],
@@ -30,7 +32,7 @@
 //! | VPC | one `DescribeVpcs` per page + 2 `DescribeVpcAttribute` per VPC (DNS settings) |
 //! | DB instance | one `DescribeDBInstances` per page (tags included) |
 //! | secret | one `ListSecrets` per 10 names |
-//! | KMS alias | one `ListAliases` per page of the account's aliases |
+//! | KMS alias | one `ListAliases` per page of the account's aliases + one `ListResourceTags` per alias (its owner is its key's) |
 //! | metric alarm | one `DescribeAlarms` per 100 names + one tag listing per alarm |
 //! | DB / cache subnet group, replication group | one listing per page + one tag listing per resource |
 //! | KMS key, Kinesis stream, IAM role, SNS topic | 2-3 calls per resource (no batch API) |
@@ -56,5 +58,6 @@ pub use config::{CallCounter, ProviderOptions, SdkOptions, Timeouts, load_sdk_co
 pub use error::{ErrorKind, ProviderError};
 pub use password::SecretString;
 pub use provider::{
-    Attributes, Aws, OpContext, Progress, ProgressSink, Provider, ReadRequest, ReadResult,
+    Attributes, Aws, Existing, OpContext, Owner, Ownership, Progress, ProgressSink, Provider,
+    ReadRequest, ReadResult, StackIdentity,
 };

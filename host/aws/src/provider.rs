@@ -36,20 +36,128 @@ pub struct Progress {
 /// Receives progress events (the CLI prints them).
 pub type ProgressSink = Arc<dyn Fn(&Progress) + Send + Sync>;
 
+/// The identity of the stack that owns resources: its name (the `engine:stack`
+/// tag, for people) and its id (the `engine:stack-id` tag: the state's lineage,
+/// unique per state and kept for its whole life). Only the id proves ownership.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackIdentity {
+    /// The stack's name.
+    pub name: String,
+    /// The stack's unique id.
+    pub id: String,
+}
+
+/// The ownership a live resource carries: its `engine:` tags, or for kinds that take
+/// no tags (routes, route table associations, KMS aliases) those of the resource
+/// they belong to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Owner {
+    /// `engine:stack`.
+    pub stack: Option<String>,
+    /// `engine:stack-id` (absent on resources tagged before stack ids existed).
+    pub stack_id: Option<String>,
+    /// `engine:address`.
+    pub address: Option<String>,
+    /// Where the tags were read, for kinds that take none (`route table rtb-1`).
+    pub via: Option<String>,
+}
+
+impl fmt::Display for Owner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tags: Vec<String> = [
+            (tags::STACK_TAG, &self.stack),
+            (tags::STACK_ID_TAG, &self.stack_id),
+            (tags::ADDRESS_TAG, &self.address),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+        if tags.is_empty() {
+            f.write_str("no engine tags")?;
+        } else {
+            write!(f, "tags {}", tags.join(", "))?;
+        }
+        if let Some(via) = &self.via {
+            write!(f, " on its {via}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a live resource is proven to be this stack's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ownership {
+    /// Proven: its tags name this stack's id, or the engine recorded its id and
+    /// nothing on it names another stack.
+    Ours,
+    /// It belongs to another stack: what was found, as the end of a sentence whose
+    /// subject is the resource ("belongs to another stack (tags ...)").
+    Theirs(String),
+    /// Nothing proves whose it is: what was found, as the end of a sentence whose
+    /// subject is the resource ("carries no engine ownership tags, ...").
+    Unproven(String),
+}
+
+impl StackIdentity {
+    /// An identity.
+    pub fn new(name: impl Into<String>, id: impl Into<String>) -> Self {
+        StackIdentity {
+            name: name.into(),
+            id: id.into(),
+        }
+    }
+
+    /// Judges whether the live resource at `address`, carrying `owner`, is this
+    /// stack's. `recorded` says whether the engine recorded its id when it created
+    /// it (a resource in the state with attributes), which proves ownership unless
+    /// its tags name another stack; a pending or adopted resource needs its tags to
+    /// name this stack's id. A name match alone never suffices.
+    pub fn judge(&self, owner: Option<&Owner>, address: &Address, recorded: bool) -> Ownership {
+        let Some(o) = owner else {
+            return if recorded {
+                Ownership::Ours
+            } else {
+                Ownership::Unproven(
+                    "carries no engine ownership tags, so nothing shows that this stack created it"
+                        .into(),
+                )
+            };
+        };
+        // Tags read on a parent resource name the parent's address, not this one's.
+        let same_address = o.via.is_some() || o.address.as_deref() == Some(&address.to_string());
+        match &o.stack_id {
+            Some(id) if *id == self.id && same_address => Ownership::Ours,
+            Some(id) if *id == self.id => {
+                Ownership::Theirs(format!("belongs to another resource of this stack ({o})"))
+            }
+            Some(_) => Ownership::Theirs(format!("belongs to another stack ({o})")),
+            None if o.stack.as_deref() != Some(&self.name) => {
+                Ownership::Theirs(format!("belongs to another stack ({o})"))
+            }
+            None if recorded && same_address => Ownership::Ours,
+            None => Ownership::Unproven(format!(
+                "was tagged before stack ids existed ({o}), so it cannot be told apart \
+                 from another stack named `{}`",
+                self.name
+            )),
+        }
+    }
+}
+
 /// What every changing operation needs besides the resource itself.
 #[derive(Clone)]
 pub struct OpContext {
-    /// Stack name, written to the `engine:stack` ownership tag.
-    pub stack: String,
+    /// The stack that owns what is created, written to the ownership tags.
+    pub stack: StackIdentity,
     /// Where progress events go.
     pub progress: ProgressSink,
 }
 
 impl OpContext {
     /// A context for `stack` that drops progress events.
-    pub fn new(stack: impl Into<String>) -> Self {
+    pub fn new(stack: StackIdentity) -> Self {
         OpContext {
-            stack: stack.into(),
+            stack,
             progress: Arc::new(|_| {}),
         }
     }
@@ -93,9 +201,20 @@ pub enum ReadResult {
         spec: Spec,
         /// Its live attributes.
         attributes: Attributes,
+        /// The ownership it carries (`None`: no engine ownership tags at all).
+        owner: Option<Owner>,
     },
     /// The resource no longer exists (or is being deleted).
     Gone,
+}
+
+/// A live resource that may be the one a create left behind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Existing {
+    /// Its attributes.
+    pub attributes: Attributes,
+    /// The ownership it carries, to be judged with [`StackIdentity::judge`].
+    pub owner: Option<Owner>,
 }
 
 /// Creates, reads, updates and deletes resources of every kind.
@@ -146,17 +265,19 @@ pub trait Provider: Send + Sync {
         cx: &OpContext,
     ) -> Result<(), ProviderError>;
 
-    /// Finds a resource that an interrupted create may have left behind: by its
-    /// ownership tags, by its unique name, or (for routes and associations, which
-    /// take no tags) by what it connects. `Ok(None)` when there is none; an
-    /// [`ErrorKind::Conflict`] error when a resource with that name exists but is
-    /// owned by something else.
+    /// Finds the live resource a create of `address` would collide with, or that an
+    /// interrupted create may have left behind: for kinds named by AWS ids, the one
+    /// carrying this stack's ownership tags (or, tagged before stack ids existed,
+    /// this stack's name and the address); for kinds with a unique name, whatever
+    /// has that name, whoever owns it; for routes and associations, what connects
+    /// the same things. `Ok(None)` when there is none. The caller judges the owner
+    /// ([`StackIdentity::judge`]) before touching it.
     async fn find_existing(
         &self,
         address: &Address,
         spec: &Spec,
-        stack: &str,
-    ) -> Result<Option<Attributes>, ProviderError>;
+        stack: &StackIdentity,
+    ) -> Result<Option<Existing>, ProviderError>;
 }
 
 /// The AWS implementation of [`Provider`]: one SDK client per service.
@@ -310,7 +431,7 @@ pub(crate) enum Check<T> {
 /// Per-operation context inside the provider.
 pub(crate) struct Op<'a> {
     pub address: &'a Address,
-    pub stack: &'a str,
+    pub stack: &'a StackIdentity,
     pub progress: &'a ProgressSink,
 }
 
@@ -351,6 +472,35 @@ impl<'a> Op<'a> {
         tags::desired(self.stack, self.address, user)
     }
 
+    /// The tag changes of an update: the user tags' diff, and the ownership tags set
+    /// again (see [`tags::update_diff`]).
+    pub(crate) fn tag_diff(&self, old: &[Tag], new: &[Tag]) -> (Vec<Tag>, Vec<String>) {
+        tags::update_diff(self.stack, self.address, old, new)
+    }
+
+    /// An SDK error adapter for the call that creates the resource: a 4xx answer
+    /// marks the error [`refused`](ProviderError::refused) (nothing was created).
+    pub(crate) fn refused<E>(
+        &self,
+        operation: &'static str,
+    ) -> impl FnOnce(
+        aws_smithy_runtime_api::client::result::SdkError<
+            E,
+            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+        >,
+    ) -> ProviderError
+    + 'a
+    where
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+    {
+        let address = self.address;
+        move |e| ProviderError::from_create_call(operation, Some(address), e)
+    }
+
     /// An SDK error adapter for this resource.
     pub(crate) fn err<E, R>(
         &self,
@@ -368,12 +518,21 @@ impl<'a> Op<'a> {
     }
 }
 
-/// What a kind's read found, with the full tag set (for ownership checks).
+/// What a kind's read found, with its ownership.
 pub(crate) struct Found {
     pub spec: Spec,
     pub attributes: Attributes,
-    /// `(engine:stack, engine:address)` when the live resource carries them.
-    pub owner: Option<(String, String)>,
+    /// The ownership tags it carries (or its parent's, for kinds without tags).
+    pub owner: Option<Owner>,
+}
+
+/// The error of a create that found its name taken before calling AWS (for APIs
+/// that would otherwise overwrite or return the existing resource): a definite
+/// refusal, classified like AWS's own "already exists" answers.
+pub(crate) fn already_exists(op: &Op<'_>, operation: &str, message: String) -> ProviderError {
+    let mut e = ProviderError::new(ErrorKind::Conflict, operation, Some(op.address), message);
+    e.code = Some("AlreadyExists".into());
+    e.refusing()
 }
 
 /// Builds attributes from pairs.
@@ -512,10 +671,14 @@ impl Provider for Aws {
                 Some(Found {
                     mut spec,
                     attributes,
-                    ..
+                    owner,
                 }) => {
                     tags::strip_ownership(&mut spec);
-                    ReadResult::Found { spec, attributes }
+                    ReadResult::Found {
+                        spec,
+                        attributes,
+                        owner,
+                    }
                 }
                 None => ReadResult::Gone,
             })
@@ -613,8 +776,8 @@ impl Provider for Aws {
         &self,
         address: &Address,
         spec: &Spec,
-        stack: &str,
-    ) -> Result<Option<Attributes>, ProviderError> {
+        stack: &StackIdentity,
+    ) -> Result<Option<Existing>, ProviderError> {
         let kind = spec.kind();
         let attributes = match spec {
             Spec::Vpc(_)
@@ -649,27 +812,10 @@ impl Provider for Aws {
             .into_iter()
             .next()
             .flatten();
-        let Some(found) = found else { return Ok(None) };
-        let takes_tags = tags::of(spec).is_some();
-        let ours = found
-            .owner
-            .as_ref()
-            .is_some_and(|(s, a)| s == stack && *a == address.to_string());
-        if takes_tags && !ours {
-            let owner = match &found.owner {
-                Some((s, a)) => format!("stack `{s}`, address `{a}`"),
-                None => "no engine ownership tags".to_string(),
-            };
-            return Err(ProviderError::new(
-                ErrorKind::Conflict,
-                "find existing resource",
-                Some(address),
-                format!(
-                    "a {kind} with this name already exists and is not managed by this stack ({owner})"
-                ),
-            ));
-        }
-        Ok(Some(found.attributes))
+        Ok(found.map(|f| Existing {
+            attributes: f.attributes,
+            owner: f.owner,
+        }))
     }
 }
 
@@ -734,7 +880,7 @@ mod tests {
         let address = Address::new("db", "main");
         let events = Arc::new(Mutex::new(Vec::new()));
         let sink = events.clone();
-        let cx = OpContext::new("dev")
+        let cx = OpContext::new(StackIdentity::new("dev", "id"))
             .with_progress(move |p| sink.lock().expect("lock").push(p.clone()));
         let op = Op::new(&address, &cx);
         let mut calls = 0;
@@ -776,7 +922,7 @@ mod tests {
     async fn waits_time_out_with_the_last_status() {
         let aws = offline(quick());
         let address = Address::new("db", "main");
-        let cx = OpContext::new("dev");
+        let cx = OpContext::new(StackIdentity::new("dev", "id"));
         let op = Op::new(&address, &cx);
         let err = aws
             .wait_for(&op, "available", Duration::from_millis(50), || async {
@@ -793,7 +939,7 @@ mod tests {
     async fn deletes_treat_not_found_as_done_and_retry_dependencies() {
         let aws = offline(quick());
         let address = Address::new("net", "vpc");
-        let cx = OpContext::new("dev");
+        let cx = OpContext::new(StackIdentity::new("dev", "id"));
         let op = Op::new(&address, &cx);
         let gone = ProviderError::new(ErrorKind::NotFound, "DeleteVpc", Some(&address), "gone");
         aws.delete_retrying(&op, || async { Err(gone.clone()) })
@@ -818,6 +964,66 @@ mod tests {
             .await
             .expect_err("not retried");
         assert_eq!(err.kind, ErrorKind::AccessDenied);
+    }
+
+    fn owner(stack: &str, id: Option<&str>, address: &str) -> Owner {
+        Owner {
+            stack: Some(stack.into()),
+            stack_id: id.map(str::to_string),
+            address: Some(address.into()),
+            via: None,
+        }
+    }
+
+    #[test]
+    fn ownership_is_proven_by_the_stack_id_or_a_recorded_id_never_by_a_name() {
+        let me = StackIdentity::new("japancart", "a-1");
+        let at = Address::new("rds", "monitoring-role");
+        let ours = owner("japancart", Some("a-1"), "rds/monitoring-role");
+        let twin = owner("japancart", Some("b-2"), "rds/monitoring-role");
+        let old = owner("japancart", None, "rds/monitoring-role");
+        let other = owner("shop", None, "rds/monitoring-role");
+        for recorded in [true, false] {
+            assert_eq!(me.judge(Some(&ours), &at, recorded), Ownership::Ours);
+            // Same name, other state: never ours, however it was recorded.
+            assert!(
+                matches!(me.judge(Some(&twin), &at, recorded), Ownership::Theirs(m) if m.contains("engine:stack-id=b-2"))
+            );
+            assert!(matches!(
+                me.judge(Some(&other), &at, recorded),
+                Ownership::Theirs(_)
+            ));
+            // This stack's id on another address is another resource.
+            let moved = owner("japancart", Some("a-1"), "rds/other");
+            assert!(matches!(
+                me.judge(Some(&moved), &at, recorded),
+                Ownership::Theirs(_)
+            ));
+        }
+        // Tagged the old way (name only): the recorded id proves it; a pending
+        // record cannot.
+        assert_eq!(me.judge(Some(&old), &at, true), Ownership::Ours);
+        assert!(matches!(
+            me.judge(Some(&old), &at, false),
+            Ownership::Unproven(_)
+        ));
+        // No engine tags at all: only a recorded id proves it.
+        assert_eq!(me.judge(None, &at, true), Ownership::Ours);
+        assert!(matches!(me.judge(None, &at, false), Ownership::Unproven(_)));
+        // Tags read on a parent (a route's table) name the parent's address.
+        let via = Owner {
+            via: Some("route table rtb-1".into()),
+            ..owner("japancart", Some("a-1"), "vpc/public-rt")
+        };
+        assert_eq!(me.judge(Some(&via), &at, false), Ownership::Ours);
+        let theirs_via = Owner {
+            stack_id: Some("b-2".into()),
+            ..via
+        };
+        let Ownership::Theirs(m) = me.judge(Some(&theirs_via), &at, true) else {
+            panic!("a route in another stack's table is theirs");
+        };
+        assert!(m.contains("on its route table rtb-1"), "{m}");
     }
 
     #[test]

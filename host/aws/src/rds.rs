@@ -84,7 +84,7 @@ impl Aws {
         old: &[Tag],
         new: &[Tag],
     ) -> Result<(), ProviderError> {
-        let (set, remove) = tags::diff(old, new);
+        let (set, remove) = op.tag_diff(old, new);
         if !remove.is_empty() {
             self.rds
                 .remove_tags_from_resource()
@@ -122,7 +122,7 @@ impl Aws {
             .set_tags(Some(op.tags(&s.tags).iter().map(rds_tag).collect()))
             .send()
             .await
-            .map_err(op.err("CreateDBSubnetGroup"))?;
+            .map_err(op.refused("CreateDBSubnetGroup"))?;
         let arn = out
             .db_subnet_group()
             .and_then(|g| g.db_subnet_group_arn())
@@ -338,7 +338,7 @@ impl Aws {
             .set_tags(Some(op.tags(&s.tags).iter().map(rds_tag).collect()))
             .send()
             .await
-            .map_err(|e| op.err("CreateDBInstance")(e).redact(password.expose()))?;
+            .map_err(|e| op.refused("CreateDBInstance")(e).redact(password.expose()))?;
         drop(password);
         let live = self.db_instance_wait(op, &s.identifier).await?;
         Ok(instance_attrs(&live))

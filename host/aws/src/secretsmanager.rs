@@ -49,7 +49,7 @@ impl Aws {
             .set_tags(Some(op.tags(&s.tags).iter().map(sm_tag).collect()))
             .send()
             .await
-            .map_err(|e| op.err("CreateSecret")(e).redact(password.expose()))?;
+            .map_err(|e| op.refused("CreateSecret")(e).redact(password.expose()))?;
         Ok(attrs([
             ("arn", json!(out.arn().unwrap_or_default())),
             ("name", json!(s.name)),
@@ -176,7 +176,7 @@ impl Aws {
                 .await
                 .map_err(|e| op.err("PutSecretValue")(e).redact(password.expose()))?;
         }
-        let (set, remove) = tags::diff(&o.tags, &n.tags);
+        let (set, remove) = op.tag_diff(&o.tags, &n.tags);
         if !remove.is_empty() {
             self.secrets
                 .untag_resource()

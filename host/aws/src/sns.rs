@@ -10,7 +10,9 @@ use engine_core::{Address, Kind, Spec};
 use serde_json::json;
 
 use crate::error::{ErrorKind, ProviderError, sdk_err};
-use crate::provider::{Attributes, Aws, Found, Op, ReadRequest, attr, attrs, live_kms, wrong_kind};
+use crate::provider::{
+    Attributes, Aws, Found, Op, ReadRequest, already_exists, attr, attrs, live_kms, wrong_kind,
+};
 use crate::tags;
 
 const KMS_ATTRIBUTE: &str = "KmsMasterKeyId";
@@ -40,6 +42,17 @@ impl Aws {
         op: &Op<'_>,
         s: &SnsTopic,
     ) -> Result<Attributes, ProviderError> {
+        // CreateTopic is idempotent: for a name the account already has it returns
+        // that topic's ARN instead of failing, which would take over another
+        // stack's topic. Look first, and refuse a taken name like other services do.
+        // https://docs.aws.amazon.com/sns/latest/api/API_CreateTopic.html
+        if let Some(arn) = self.topic_arn_by_name(op.address, &s.name).await? {
+            return Err(already_exists(
+                op,
+                "CreateTopic",
+                format!("a topic named {} already exists ({arn})", s.name),
+            ));
+        }
         let mut call = self
             .sns
             .create_topic()
@@ -48,7 +61,7 @@ impl Aws {
         if let Some(key) = op.opt(&s.kms_key_id)? {
             call = call.attributes(KMS_ATTRIBUTE, key);
         }
-        let out = call.send().await.map_err(op.err("CreateTopic"))?;
+        let out = call.send().await.map_err(op.refused("CreateTopic"))?;
         Ok(attrs([
             ("arn", json!(out.topic_arn().unwrap_or_default())),
             ("name", json!(s.name)),
@@ -155,7 +168,7 @@ impl Aws {
                 .await
                 .map_err(op.err("SetTopicAttributes"))?;
         }
-        let (set, remove) = tags::diff(&o.tags, &n.tags);
+        let (set, remove) = op.tag_diff(&o.tags, &n.tags);
         if !remove.is_empty() {
             self.sns
                 .untag_resource()

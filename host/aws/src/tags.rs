@@ -1,18 +1,30 @@
 //! Ownership tags and tag diffs.
 //!
-//! Everything that takes tags gets `engine:stack=<stack>` and
-//! `engine:address=<plugin/name>` besides its spec's tags, so that a resource left
-//! by an interrupted apply can be found and adopted, and a person looking at the
-//! console can see what manages it. Reads remove them again (and AWS's own `aws:`
-//! tags), so live specs compare with desired ones.
+//! Everything that takes tags gets three ownership tags besides its spec's own:
+//! - `engine:stack=<name>`, the stack's name, for people looking at the console;
+//! - `engine:stack-id=<id>`, the stack's identity (its state's lineage), unique per
+//!   state, so two stacks that share a name (another directory, region or
+//!   environment) in one account never claim each other's resources;
+//! - `engine:address=<plugin/name>`, the resource's address in that stack.
+//!
+//! A resource left by an interrupted apply is found and adopted by them, and nothing
+//! is deleted, changed or adopted unless they (or a recorded id) prove it is the
+//! stack's own ([`StackIdentity::judge`](crate::StackIdentity::judge)). Reads remove
+//! them again (and AWS's own `aws:` tags), so live specs compare with desired ones.
+//! Resources tagged before stack ids existed carry only `engine:stack` and
+//! `engine:address`; updates add the id ([`update_diff`]).
 
 use std::collections::BTreeMap;
 
 use engine_core::model::Tag;
 use engine_core::{Address, Spec};
 
+use crate::provider::{Owner, StackIdentity};
+
 /// The tag key naming the stack that owns a resource.
 pub const STACK_TAG: &str = "engine:stack";
+/// The tag key holding the identity of the stack that owns a resource.
+pub const STACK_ID_TAG: &str = "engine:stack-id";
 /// The tag key naming the address (`plugin/name`) of a resource.
 pub const ADDRESS_TAG: &str = "engine:address";
 
@@ -21,11 +33,15 @@ fn reserved(key: &str) -> bool {
 }
 
 /// The ownership tags for a resource.
-pub fn ownership(stack: &str, address: &Address) -> Vec<Tag> {
+pub fn ownership(stack: &StackIdentity, address: &Address) -> Vec<Tag> {
     vec![
         Tag {
             key: STACK_TAG.into(),
-            value: stack.into(),
+            value: stack.name.clone(),
+        },
+        Tag {
+            key: STACK_ID_TAG.into(),
+            value: stack.id.clone(),
         },
         Tag {
             key: ADDRESS_TAG.into(),
@@ -35,10 +51,25 @@ pub fn ownership(stack: &str, address: &Address) -> Vec<Tag> {
 }
 
 /// The tags to apply: the spec's own (minus reserved keys) and the ownership tags.
-pub fn desired(stack: &str, address: &Address, user: &[Tag]) -> Vec<Tag> {
+pub fn desired(stack: &StackIdentity, address: &Address, user: &[Tag]) -> Vec<Tag> {
     let mut out: Vec<Tag> = user.iter().filter(|t| !reserved(&t.key)).cloned().collect();
     out.extend(ownership(stack, address));
     out
+}
+
+/// What an update changes in a resource's tags: [`diff`] of the user tags, and the
+/// ownership tags set again every time, so a resource tagged before stack ids
+/// existed gets its `engine:stack-id` on its next update (setting a tag to the value
+/// it has is a no-op on AWS).
+pub(crate) fn update_diff(
+    stack: &StackIdentity,
+    address: &Address,
+    old: &[Tag],
+    new: &[Tag],
+) -> (Vec<Tag>, Vec<String>) {
+    let (mut set, remove) = diff(old, new);
+    set.extend(ownership(stack, address));
+    (set, remove)
 }
 
 /// The user tags of a live resource, ordered like `prior`.
@@ -69,26 +100,35 @@ pub(crate) fn live_user(
     out
 }
 
-/// The ownership recorded in a live resource's tags, if any.
-pub(crate) fn owner<'a>(
-    live: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Option<(String, String)> {
-    let (mut stack, mut address) = (None, None);
+/// The ownership recorded in a live resource's tags: `None` when it carries no
+/// `engine:` ownership tag at all.
+pub(crate) fn owner<'a>(live: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<Owner> {
+    let mut o = Owner::default();
     for (k, v) in live {
         match k {
-            STACK_TAG => stack = Some(v.to_string()),
-            ADDRESS_TAG => address = Some(v.to_string()),
+            STACK_TAG => o.stack = Some(v.to_string()),
+            STACK_ID_TAG => o.stack_id = Some(v.to_string()),
+            ADDRESS_TAG => o.address = Some(v.to_string()),
             _ => {}
         }
     }
-    Some((stack?, address?))
+    (o.stack.is_some() || o.stack_id.is_some() || o.address.is_some()).then_some(o)
+}
+
+/// The owner of a resource that takes no tags, read from the resource it belongs
+/// to (`via`, for example `route table rtb-1`).
+pub(crate) fn owner_via<'a>(
+    live: impl IntoIterator<Item = (&'a str, &'a str)>,
+    via: String,
+) -> Option<Owner> {
+    owner(live).map(|o| Owner {
+        via: Some(via),
+        ..o
+    })
 }
 
 /// A live resource's tags as a spec would hold them, plus its owner.
-pub(crate) fn split(
-    live: Vec<(String, String)>,
-    prior: &[Tag],
-) -> (Vec<Tag>, Option<(String, String)>) {
+pub(crate) fn split(live: Vec<(String, String)>, prior: &[Tag]) -> (Vec<Tag>, Option<Owner>) {
     let owner = owner(live.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     (live_user(live, prior), owner)
 }
@@ -120,29 +160,6 @@ pub(crate) fn diff(old: &[Tag], new: &[Tag]) -> (Vec<Tag>, Vec<String>) {
         .map(|k| k.to_string())
         .collect();
     (set, remove)
-}
-
-/// The tags of a spec, for kinds that take tags.
-pub(crate) fn of(spec: &Spec) -> Option<&Vec<Tag>> {
-    match spec {
-        Spec::Vpc(s) => Some(&s.tags),
-        Spec::InternetGateway(s) => Some(&s.tags),
-        Spec::Subnet(s) => Some(&s.tags),
-        Spec::RouteTable(s) => Some(&s.tags),
-        Spec::Route(_) | Spec::RouteTableAssociation(_) | Spec::KmsAlias(_) => None,
-        Spec::SecurityGroup(s) => Some(&s.tags),
-        Spec::VpcEndpoint(s) => Some(&s.tags),
-        Spec::KmsKey(s) => Some(&s.tags),
-        Spec::KinesisStream(s) => Some(&s.tags),
-        Spec::Secret(s) => Some(&s.tags),
-        Spec::IamRole(s) => Some(&s.tags),
-        Spec::CacheSubnetGroup(s) => Some(&s.tags),
-        Spec::CacheReplicationGroup(s) => Some(&s.tags),
-        Spec::DbSubnetGroup(s) => Some(&s.tags),
-        Spec::DbInstance(s) => Some(&s.tags),
-        Spec::SnsTopic(s) => Some(&s.tags),
-        Spec::MetricAlarm(s) => Some(&s.tags),
-    }
 }
 
 fn of_mut(spec: &mut Spec) -> Option<&mut Vec<Tag>> {
@@ -187,8 +204,9 @@ mod tests {
 
     #[test]
     fn desired_adds_ownership_and_drops_reserved_keys() {
+        let me = StackIdentity::new("dev", "id-1");
         let d = desired(
-            "dev",
+            &me,
             &Address::new("net", "vpc"),
             &[t("team", "a"), t("engine:stack", "evil")],
         );
@@ -197,9 +215,18 @@ mod tests {
             vec![
                 t("team", "a"),
                 t(STACK_TAG, "dev"),
+                t(STACK_ID_TAG, "id-1"),
                 t(ADDRESS_TAG, "net/vpc")
             ]
         );
+    }
+
+    #[test]
+    fn updates_set_the_ownership_tags_again() {
+        let me = StackIdentity::new("dev", "id-1");
+        let (set, remove) = update_diff(&me, &Address::new("net", "vpc"), &[], &[]);
+        assert!(remove.is_empty());
+        assert_eq!(set, ownership(&me, &Address::new("net", "vpc")));
     }
 
     #[test]
@@ -225,6 +252,10 @@ mod tests {
         ];
         let (user, owner) = split(live, &[t("m", "0"), t("z", "0")]);
         assert_eq!(user, vec![t("m", "2"), t("z", "1")]);
-        assert_eq!(owner, Some(("dev".into(), "a/b".into())));
+        let owner = owner.expect("owned");
+        assert_eq!(owner.stack.as_deref(), Some("dev"));
+        assert_eq!(owner.stack_id, None, "tagged before stack ids");
+        assert_eq!(owner.address.as_deref(), Some("a/b"));
+        assert_eq!(split(vec![("x".into(), "1".into())], &[]).1, None);
     }
 }

@@ -13,13 +13,24 @@ use std::time::Duration;
 
 use engine_aws::moto::MotoServer;
 use engine_aws::{
-    Attributes, Aws, CallCounter, OpContext, Provider, ProviderOptions, ReadRequest, ReadResult,
+    Attributes, Aws, CallCounter, OpContext, Ownership, Provider, ProviderOptions, ReadRequest,
+    ReadResult, StackIdentity,
 };
 use engine_core::model::*;
 use engine_core::schema::AttrType;
 use engine_core::{Address, Spec, Text};
 
 const STACK: &str = "test";
+
+/// The stack the tests create as.
+fn me() -> StackIdentity {
+    StackIdentity::new(STACK, "lineage-me")
+}
+
+/// Another stack of the same name (another directory, region or environment).
+fn twin() -> StackIdentity {
+    StackIdentity::new(STACK, "lineage-twin")
+}
 
 fn server() -> &'static MotoServer {
     MotoServer::shared().unwrap_or_else(|e| panic!("{e}"))
@@ -57,7 +68,7 @@ fn lit(s: &str) -> Text {
 }
 
 fn cx() -> OpContext {
-    OpContext::new(STACK)
+    OpContext::new(me())
 }
 
 async fn create(p: &Aws, name: &str, spec: Spec) -> Attributes {
@@ -114,9 +125,26 @@ async fn lifecycle(p: &Aws, name: &str, spec: Spec, updated: Spec) {
         ReadResult::Found {
             spec: live,
             attributes: live_attrs,
+            owner,
         } => {
             assert_eq!(live, spec, "{name}: read after create");
             assert_eq!(live_attrs, attributes, "{name}: attributes after create");
+            // Its tags (or its parent's) prove it this stack's, and never another's
+            // of the same name, however that one recorded it.
+            assert_eq!(
+                me().judge(owner.as_ref(), &address, false),
+                Ownership::Ours,
+                "{name}: {owner:?}"
+            );
+            for recorded in [true, false] {
+                assert!(
+                    matches!(
+                        twin().judge(owner.as_ref(), &address, recorded),
+                        Ownership::Theirs(_)
+                    ),
+                    "{name}: a twin stack must not claim it: {owner:?}"
+                );
+            }
         }
         ReadResult::Gone => panic!("{name}: gone right after create"),
     }
@@ -133,18 +161,41 @@ async fn lifecycle(p: &Aws, name: &str, spec: Spec, updated: Spec) {
         ReadResult::Gone => panic!("{name}: gone after update"),
     }
 
-    // An interrupted create would find it again by ownership tags, name or links.
+    // An interrupted create would find it again by ownership tags, name or links,
+    // and the tags prove it ours.
     let found = p
-        .find_existing(&address, &updated, STACK)
+        .find_existing(&address, &updated, &me())
         .await
         .unwrap_or_else(|e| panic!("find {name}: {e}"));
     let found = found.unwrap_or_else(|| panic!("{name}: not found by find_existing"));
     for (k, _) in updated.kind().schema().attributes {
         assert_eq!(
-            found.get(*k),
+            found.attributes.get(*k),
             attributes.get(*k),
             "{name}: found attribute {k}"
         );
+    }
+    assert_eq!(
+        me().judge(found.owner.as_ref(), &address, false),
+        Ownership::Ours
+    );
+    // The twin stack's pending record of the same address cannot adopt it: kinds
+    // named by AWS ids do not show it to the twin at all; named kinds show it
+    // with an owner that is not the twin.
+    match p
+        .find_existing(&address, &updated, &twin())
+        .await
+        .unwrap_or_else(|e| panic!("find {name} as the twin: {e}"))
+    {
+        None => {}
+        Some(e) => assert!(
+            matches!(
+                twin().judge(e.owner.as_ref(), &address, false),
+                Ownership::Theirs(_)
+            ),
+            "{name}: {:?}",
+            e.owner
+        ),
     }
 
     p.delete(&address, &updated, &attributes, &cx)
@@ -160,7 +211,7 @@ async fn lifecycle(p: &Aws, name: &str, spec: Spec, updated: Spec) {
         .await
         .unwrap_or_else(|e| panic!("delete {name} again: {e}"));
     assert_eq!(
-        p.find_existing(&address, &updated, STACK)
+        p.find_existing(&address, &updated, &me())
             .await
             .ok()
             .flatten(),
@@ -1029,7 +1080,7 @@ async fn password_lives_only_in_secrets_manager() {
     seen.push(format!("{read:?}"));
     seen.push(format!(
         "{:?}",
-        p.find_existing(&address, &spec, STACK).await
+        p.find_existing(&address, &spec, &me()).await
     ));
     // An error about the secret (it exists already) does not carry the value.
     let err = p.create(&address, &spec, &cx()).await.expect_err("exists");

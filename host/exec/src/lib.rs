@@ -11,7 +11,14 @@
 //!
 //! On a failure, no new step starts; steps in flight finish and are recorded. A
 //! graceful stop (first Ctrl-C) does the same; a hard stop (second Ctrl-C) abandons
-//! the steps in flight, whose creates stay recorded as pending.
+//! the steps in flight, whose creates stay recorded as pending. A create that AWS
+//! refused with a definite answer (already exists, invalid, denied) leaves no
+//! pending record: only a create whose outcome is unknown stays pending.
+//!
+//! Ownership first ([`ownership`]): before the first change, every existing resource
+//! the plan would delete, change or adopt must be proven to be this stack's own
+//! (its ownership tags name the stack's id, or the engine recorded its id); when
+//! any is not, the apply stops with each named, and changes nothing.
 //!
 //! # Layout
 //! - [`execute`]: the walk.
@@ -20,13 +27,17 @@
 //! - [`Stop`]: graceful and hard stop requests.
 //! - [`refresh`]: reading live state in batches, per kind.
 
+mod ownership;
 mod refresh;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine_aws::{Attributes, OpContext, Provider, ProviderError, ReadRequest, ReadResult};
+use engine_aws::{
+    Attributes, ErrorKind, Existing, OpContext, Ownership, Provider, ProviderError, ReadRequest,
+    ReadResult, StackIdentity,
+};
 use engine_core::plan::{ReplaceOrder, Step, StepOp};
 use engine_core::state::{ResourceState, ResourceStatus};
 use engine_core::value::replace_refs;
@@ -70,6 +81,15 @@ pub enum Event {
         id: Option<String>,
         /// Whether an existing resource left by an interrupted apply was adopted.
         adopted: bool,
+    },
+    /// A pending record was dropped without deleting anything: nothing carries
+    /// this stack's ownership tags (the live resource with its name, if any,
+    /// belongs to another stack), so the create it recorded never made anything.
+    Forgotten {
+        /// The resource.
+        address: Address,
+        /// What was found.
+        reason: String,
     },
     /// A step failed.
     Failed {
@@ -120,8 +140,8 @@ impl Stop {
 pub struct Options {
     /// Steps in flight at most.
     pub parallelism: usize,
-    /// Stack name (ownership tags).
-    pub stack: String,
+    /// The stack that owns what is created, and must own what is touched.
+    pub stack: StackIdentity,
 }
 
 /// One finished step.
@@ -157,6 +177,9 @@ pub struct Report {
     pub not_started: Vec<(Address, StepOp)>,
     /// Steps abandoned in flight by a hard stop.
     pub abandoned: Vec<(Address, StepOp)>,
+    /// Pending records dropped by a delete that found nothing of this stack's
+    /// ([`Event::Forgotten`]); not counted in `done`.
+    pub forgotten: Vec<Address>,
     /// Whether a stop was requested.
     pub stopped: bool,
     /// A state save that failed (the apply stopped there).
@@ -183,6 +206,9 @@ enum Outcome {
     },
     Updated(Attributes),
     Deleted,
+    /// A pending record with nothing of this stack's behind it: dropped, nothing
+    /// deleted (why, for the user).
+    Forgotten(String),
 }
 
 struct Job {
@@ -191,6 +217,9 @@ struct Job {
     started: Instant,
     /// For an update: the resolved properties it applies.
     inputs: Option<Value>,
+    /// For a create that replaces a resource created first: its old copy was moved
+    /// to `deposed`, and goes back if AWS refuses the create.
+    deposed_old: bool,
 }
 
 /// Executes `plan` against `state` (the state it was planned from), saving after
@@ -220,6 +249,25 @@ pub async fn execute(
     let mut halted = false;
     let mut stop_rx = stop.tx.subscribe();
     let parallelism = options.parallelism.max(1);
+
+    let refusals =
+        ownership::preflight(plan, &steps, state, provider.as_ref(), &options.stack).await;
+    if !refusals.is_empty() {
+        for (i, message) in refusals {
+            let step = &steps[i];
+            events(&Event::Failed {
+                address: step.address.clone(),
+                op: step.op,
+                message: message.clone(),
+            });
+            report.failed.push(Failure {
+                address: step.address.clone(),
+                op: step.op,
+                message,
+            });
+        }
+        halted = true;
+    }
 
     loop {
         while !halted && stop.level() == 0 && running.len() < parallelism {
@@ -266,7 +314,7 @@ pub async fn execute(
                 })
             });
             let provider = provider.clone();
-            let (work, inputs) = (job.work, job.inputs);
+            let (work, inputs, deposed_old) = (job.work, job.inputs, job.deposed_old);
             running.spawn(async move { (i, run(provider, work, cx).await) });
             jobs.insert(
                 i,
@@ -275,6 +323,7 @@ pub async fn execute(
                     op: step.op,
                     started: started_at,
                     inputs,
+                    deposed_old,
                 },
             );
         }
@@ -305,23 +354,38 @@ pub async fn execute(
         let elapsed = job.started.elapsed();
         match result {
             Ok(outcome) => {
+                let forgotten = match &outcome {
+                    Outcome::Forgotten(reason) => Some(reason.clone()),
+                    _ => None,
+                };
                 let (id, adopted) = record(plan, &steps[i], state, outcome, job.inputs);
                 if let Err(e) = save(state) {
                     report.save_error = Some(e);
                     halted = true;
                 }
-                events(&Event::Finished {
-                    address: job.address.clone(),
-                    op: job.op,
-                    elapsed,
-                    id,
-                    adopted,
-                });
-                report.done.push(Done {
-                    address: job.address,
-                    op: job.op,
-                    elapsed,
-                });
+                match forgotten {
+                    Some(reason) => {
+                        events(&Event::Forgotten {
+                            address: job.address.clone(),
+                            reason,
+                        });
+                        report.forgotten.push(job.address);
+                    }
+                    None => {
+                        events(&Event::Finished {
+                            address: job.address.clone(),
+                            op: job.op,
+                            elapsed,
+                            id,
+                            adopted,
+                        });
+                        report.done.push(Done {
+                            address: job.address,
+                            op: job.op,
+                            elapsed,
+                        });
+                    }
+                }
                 for &d in &dependents[i] {
                     waiting[d] -= 1;
                     if waiting[d] == 0 {
@@ -330,6 +394,14 @@ pub async fn execute(
                 }
             }
             Err(e) => {
+                if job.op == StepOp::Create && e.refused {
+                    // AWS turned the create down: nothing exists, so no pending
+                    // record stays behind (a replaced resource's old copy returns).
+                    undo_pending(state, &job.address, job.deposed_old);
+                    if let Err(e) = save(state) {
+                        report.save_error = Some(e);
+                    }
+                }
                 let message = e.to_string();
                 events(&Event::Failed {
                     address: job.address.clone(),
@@ -400,6 +472,17 @@ struct Prepared {
     marks_state: bool,
     /// For an update: the resolved properties it applies.
     inputs: Option<Value>,
+    /// Whether the old copy of a resource replaced create-before-delete was moved
+    /// to `deposed`.
+    deposed_old: bool,
+}
+
+/// Takes back a create's pending marker after AWS refused the create.
+fn undo_pending(state: &mut State, address: &Address, deposed_old: bool) {
+    state.resources.remove(address);
+    if deposed_old && let Some(old) = state.deposed.remove(address) {
+        state.resources.insert(address.clone(), old);
+    }
 }
 
 fn prepare(plan: &Plan, step: &Step, state: &mut State) -> Result<Prepared, String> {
@@ -431,14 +514,17 @@ fn prepare(plan: &Plan, step: &Step, state: &mut State) -> Result<Prepared, Stri
                     },
                     marks_state: false,
                     inputs: Some(inputs),
+                    deposed_old: false,
                 }
             } else {
                 let adopt = prior.is_some_and(|p| p.status == ResourceStatus::Pending);
+                let mut deposed_old = false;
                 if change.replace_order == Some(ReplaceOrder::CreateBeforeDelete)
                     && !adopt
                     && let Some(old) = state.resources.remove(&address)
                 {
                     state.deposed.insert(address.clone(), old);
+                    deposed_old = true;
                 }
                 state.resources.insert(
                     address.clone(),
@@ -459,6 +545,7 @@ fn prepare(plan: &Plan, step: &Step, state: &mut State) -> Result<Prepared, Stri
                     },
                     marks_state: true,
                     inputs: None,
+                    deposed_old,
                 }
             }
         }
@@ -478,6 +565,7 @@ fn prepare(plan: &Plan, step: &Step, state: &mut State) -> Result<Prepared, Stri
                 },
                 marks_state: false,
                 inputs: None,
+                deposed_old: false,
             }
         }
     })
@@ -519,39 +607,28 @@ async fn run(
             spec,
             adopt,
         } => {
-            if adopt
-                && let Some(attributes) = provider.find_existing(&address, &spec, &cx.stack).await?
+            if adopt && let Some(found) = provider.find_existing(&address, &spec, &cx.stack).await?
             {
-                // Left by an interrupted apply: bring it to the desired properties.
-                let live = provider
-                    .read_batch(
-                        spec.kind(),
-                        &[ReadRequest {
-                            address: address.clone(),
-                            prior: spec.clone(),
-                            attributes: attributes.clone(),
-                        }],
-                    )
-                    .await?;
-                if let Some(ReadResult::Found {
-                    spec: live,
-                    attributes,
-                }) = live.into_iter().next()
-                {
-                    let attributes = provider
-                        .update(&address, &live, &spec, &attributes, &cx)
-                        .await?;
-                    return Ok(Outcome::Created {
-                        attributes,
-                        adopted: true,
-                    });
-                }
+                // Left by an interrupted apply, if its tags prove it ours.
+                return adopt_existing(provider.as_ref(), &address, &spec, found, &cx).await;
             }
-            let attributes = provider.create(&address, &spec, &cx).await?;
-            Ok(Outcome::Created {
-                attributes,
-                adopted: false,
-            })
+            match provider.create(&address, &spec, &cx).await {
+                Ok(attributes) => Ok(Outcome::Created {
+                    attributes,
+                    adopted: false,
+                }),
+                Err(e) if e.refused && e.kind == ErrorKind::Conflict => {
+                    // The name is taken. By this stack (a create retried after its
+                    // first attempt went through): adopt it. By anyone else: say so.
+                    match provider.find_existing(&address, &spec, &cx.stack).await {
+                        Ok(Some(found)) => {
+                            adopt_existing(provider.as_ref(), &address, &spec, found, &cx).await
+                        }
+                        _ => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            }
         }
         Work::Update {
             address,
@@ -568,17 +645,99 @@ async fn run(
             spec,
             attributes,
         } => {
-            if attributes.is_empty() {
-                // A pending create that never finished: delete what it left, if anything.
-                if let Some(found) = provider.find_existing(&address, &spec, &cx.stack).await? {
-                    provider.delete(&address, &spec, &found, &cx).await?;
-                }
-            } else {
+            if !attributes.is_empty() {
+                // Proven ours before the apply started (`ownership::preflight`).
                 provider.delete(&address, &spec, &attributes, &cx).await?;
+                return Ok(Outcome::Deleted);
             }
-            Ok(Outcome::Deleted)
+            // A pending create that never finished: delete what it left, if its
+            // tags prove it ours; a name another stack holds was never ours.
+            let Some(found) = provider.find_existing(&address, &spec, &cx.stack).await? else {
+                return Ok(Outcome::Forgotten(
+                    "nothing carries this stack's ownership tags, so the create this stack \
+                     recorded never made it"
+                        .into(),
+                ));
+            };
+            match cx.stack.judge(found.owner.as_ref(), &address, false) {
+                Ownership::Ours => {
+                    provider
+                        .delete(&address, &spec, &found.attributes, &cx)
+                        .await?;
+                    Ok(Outcome::Deleted)
+                }
+                Ownership::Theirs(why) => {
+                    let name = ownership::display_name(spec.kind(), &spec, &found.attributes);
+                    Ok(Outcome::Forgotten(format!(
+                        "{name} {why}, so the create this stack recorded never made it"
+                    )))
+                }
+                Ownership::Unproven(why) => {
+                    let name = ownership::display_name(spec.kind(), &spec, &found.attributes);
+                    Err(ProviderError::new(
+                        ErrorKind::Conflict,
+                        "prove ownership",
+                        Some(&address),
+                        format!("refusing to delete {name}: it {why}. Nothing was changed"),
+                    ))
+                }
+            }
         }
     }
+}
+
+/// Adopts a live resource whose name a create found taken, or that an interrupted
+/// create left, when its tags prove it this stack's: reads it and brings it to the
+/// desired properties. Anything else is refused (definitely: nothing was created).
+async fn adopt_existing(
+    provider: &dyn Provider,
+    address: &Address,
+    spec: &Spec,
+    found: Existing,
+    cx: &OpContext,
+) -> Result<Outcome, ProviderError> {
+    let verdict = cx.stack.judge(found.owner.as_ref(), address, false);
+    let name = ownership::display_name(spec.kind(), spec, &found.attributes);
+    if let Some(message) = ownership::collision(&name, &verdict) {
+        let mut e = ProviderError::new(
+            ErrorKind::Conflict,
+            "prove ownership",
+            Some(address),
+            message,
+        );
+        e.code = Some("AlreadyExists".into());
+        return Err(e.refusing());
+    }
+    let live = provider
+        .read_batch(
+            spec.kind(),
+            &[ReadRequest {
+                address: address.clone(),
+                prior: spec.clone(),
+                attributes: found.attributes.clone(),
+            }],
+        )
+        .await?;
+    let Some(ReadResult::Found {
+        spec: live,
+        attributes,
+        ..
+    }) = live.into_iter().next()
+    else {
+        // Gone between the two reads: create it after all.
+        let attributes = provider.create(address, spec, cx).await?;
+        return Ok(Outcome::Created {
+            attributes,
+            adopted: false,
+        });
+    };
+    let attributes = provider
+        .update(address, &live, spec, &attributes, cx)
+        .await?;
+    Ok(Outcome::Created {
+        attributes,
+        adopted: true,
+    })
 }
 
 fn record(
@@ -617,7 +776,7 @@ fn record(
             }
             (id, false)
         }
-        Outcome::Deleted => {
+        Outcome::Deleted | Outcome::Forgotten(_) => {
             if step.op == StepOp::DeleteDeposed {
                 state.deposed.remove(address);
             } else {

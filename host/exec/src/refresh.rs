@@ -58,7 +58,9 @@ pub async fn refresh(
                         kind: DriftKind::Deleted,
                     });
                 }
-                ReadResult::Found { spec, attributes } => {
+                ReadResult::Found {
+                    spec, attributes, ..
+                } => {
                     let live = spec.properties();
                     let Some(r) = state.resources.get_mut(&req.address) else {
                         continue;

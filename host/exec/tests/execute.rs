@@ -10,19 +10,41 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use engine_aws::{
-    Attributes, ErrorKind, OpContext, Provider, ProviderError, ReadRequest, ReadResult,
+    Attributes, ErrorKind, Existing, OpContext, Owner, Provider, ProviderError, ReadRequest,
+    ReadResult, StackIdentity,
 };
 use engine_core::state::ResourceStatus;
 use engine_core::{Address, Kind, Plan, Spec, State, samples};
 use engine_exec::{Event, Options, Report, Stop, execute};
 use serde_json::{Value, json};
 
+/// The identity the tests' stack runs as.
+fn me() -> StackIdentity {
+    StackIdentity::new("test", "lineage-test")
+}
+
+/// The ownership tags a stack's create writes.
+fn owned_by(stack: &StackIdentity, address: &Address) -> Option<Owner> {
+    Some(Owner {
+        stack: Some(stack.name.clone()),
+        stack_id: Some(stack.id.clone()),
+        address: Some(address.to_string()),
+        via: None,
+    })
+}
+
+/// A live fake resource: its spec, attributes and ownership tags.
+type Live = (Spec, Attributes, Option<Owner>);
+
 /// An in-memory cloud: ids from a counter, calls logged, failures and delays on demand.
+/// Each live resource carries the ownership its creator tagged it with.
 #[derive(Default)]
 struct FakeCloud {
-    live: Mutex<BTreeMap<Address, (Spec, Attributes)>>,
+    live: Mutex<BTreeMap<Address, Live>>,
     log: Mutex<Vec<String>>,
     fail: Mutex<BTreeSet<String>>,
+    /// Failures that are definite refusals (nothing created).
+    refuse: Mutex<BTreeSet<String>>,
     delay: Mutex<Option<Duration>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -45,13 +67,26 @@ impl FakeCloud {
         self.log.lock().unwrap().push(what.clone());
         if self.fail.lock().unwrap().contains(&what) {
             return Err(ProviderError::new(
-                ErrorKind::Invalid,
+                ErrorKind::Other,
                 "CreateThing",
                 None,
-                "the fake refused",
+                "the fake lost the connection",
             ));
         }
+        if self.refuse.lock().unwrap().contains(&what) {
+            let mut e =
+                ProviderError::new(ErrorKind::Invalid, "CreateThing", None, "the fake refused");
+            e.refused = true;
+            return Err(e);
+        }
         Ok(())
+    }
+
+    /// Hands a live resource to another stack (as if that stack had created it).
+    fn give_to(&self, address: &Address, other: &StackIdentity) {
+        let mut live = self.live.lock().unwrap();
+        let entry = live.get_mut(address).unwrap();
+        entry.2 = owned_by(other, address);
     }
 }
 
@@ -83,16 +118,28 @@ impl Provider for FakeCloud {
         &self,
         address: &Address,
         spec: &Spec,
-        _cx: &OpContext,
+        cx: &OpContext,
     ) -> Result<Attributes, ProviderError> {
         assert_resolved(address, spec);
         self.enter(format!("create {address}")).await?;
+        if let Some((_, _, owner)) = self.live.lock().unwrap().get(address) {
+            // Named like a live resource: AWS refuses.
+            let mut e = ProviderError::new(
+                ErrorKind::Conflict,
+                "CreateThing",
+                Some(address),
+                format!("already exists ({owner:?})"),
+            );
+            e.code = Some("AlreadyExists".into());
+            e.refused = true;
+            return Err(e);
+        }
         let n = self.next_id.fetch_add(1, Ordering::SeqCst);
         let a = attributes(address, spec.kind(), spec, n);
-        self.live
-            .lock()
-            .unwrap()
-            .insert(address.clone(), (spec.clone(), a.clone()));
+        self.live.lock().unwrap().insert(
+            address.clone(),
+            (spec.clone(), a.clone(), owned_by(&cx.stack, address)),
+        );
         Ok(a)
     }
 
@@ -105,9 +152,10 @@ impl Provider for FakeCloud {
         Ok(requests
             .iter()
             .map(|r| match live.get(&r.address) {
-                Some((spec, attributes)) => ReadResult::Found {
+                Some((spec, attributes, owner)) => ReadResult::Found {
                     spec: spec.clone(),
                     attributes: attributes.clone(),
+                    owner: owner.clone(),
                 },
                 None => ReadResult::Gone,
             })
@@ -124,10 +172,9 @@ impl Provider for FakeCloud {
     ) -> Result<Attributes, ProviderError> {
         assert_resolved(address, new);
         self.enter(format!("update {address}")).await?;
-        self.live
-            .lock()
-            .unwrap()
-            .insert(address.clone(), (new.clone(), attributes.clone()));
+        let mut live = self.live.lock().unwrap();
+        let owner = live.get(address).and_then(|l| l.2.clone());
+        live.insert(address.clone(), (new.clone(), attributes.clone(), owner));
         Ok(attributes.clone())
     }
 
@@ -147,15 +194,19 @@ impl Provider for FakeCloud {
         &self,
         address: &Address,
         _spec: &Spec,
-        _stack: &str,
-    ) -> Result<Option<Attributes>, ProviderError> {
+        _stack: &StackIdentity,
+    ) -> Result<Option<Existing>, ProviderError> {
         self.log.lock().unwrap().push(format!("find {address}"));
+        // Every fake resource is "named" by its address, like IAM roles by name.
         Ok(self
             .live
             .lock()
             .unwrap()
             .get(address)
-            .map(|(_, a)| a.clone()))
+            .map(|(_, a, owner)| Existing {
+                attributes: a.clone(),
+                owner: owner.clone(),
+            }))
     }
 }
 
@@ -188,7 +239,7 @@ async fn run(
         },
         &Options {
             parallelism,
-            stack: "test".into(),
+            stack: me(),
         },
         Arc::new(move |e: &Event| sink.lock().unwrap().push(e.clone())),
         stop,
@@ -302,12 +353,13 @@ async fn a_failure_stops_new_work_and_everything_done_is_recorded() {
     assert_eq!(r.report.failed.len(), 1);
     assert_eq!(r.report.failed[0].address, first_subnet);
     assert!(
-        r.report.failed[0].message.contains("the fake refused"),
+        r.report.failed[0].message.contains("lost the connection"),
         "{}",
         r.report.failed[0].message
     );
     assert!(!r.report.not_started.is_empty());
-    // Everything created is in the state; the failed one stays pending for adoption.
+    // Everything created is in the state; the failed one (outcome unknown) stays
+    // pending for adoption.
     for d in &r.report.done {
         assert_eq!(r.state.resources[&d.address].status, ResourceStatus::Ready);
     }
@@ -450,4 +502,199 @@ async fn an_update_records_the_new_inputs() {
         Value::from(48)
     );
     assert!(!engine_core::plan(&graph, &r.state, &samples::plugin_sha256s()).has_changes());
+}
+
+fn destroy_plan(state: &State) -> Plan {
+    engine_core::plan(&engine_core::Graph::default(), state, &BTreeMap::new())
+}
+
+#[tokio::test]
+async fn a_create_aws_refused_leaves_no_pending_record() {
+    let cloud = Arc::new(FakeCloud::default());
+    let plan = plan_for(&State::empty());
+    let victim = plan.changes[0].address.clone();
+    cloud
+        .refuse
+        .lock()
+        .unwrap()
+        .insert(format!("create {victim}"));
+    let r = run(&cloud, &plan, &State::empty(), 1, &Stop::default()).await;
+    assert_eq!(r.report.failed.len(), 1);
+    assert!(r.report.failed[0].message.contains("the fake refused"));
+    assert!(
+        !r.state.resources.contains_key(&victim),
+        "a definite refusal leaves nothing to adopt: {:?}",
+        r.state.resources.keys().collect::<Vec<_>>()
+    );
+    // The saved state agrees: the last save has no record either.
+    assert!(!r.saves.last().unwrap().resources.contains_key(&victim));
+}
+
+#[tokio::test]
+async fn a_destroy_deletes_nothing_that_another_stack_owns_and_says_so() {
+    let cloud = Arc::new(FakeCloud::default());
+    let created = run(
+        &cloud,
+        &plan_for(&State::empty()),
+        &State::empty(),
+        4,
+        &Stop::default(),
+    )
+    .await;
+    assert!(created.report.complete());
+    // Another stack (same name, other state) now holds two of these names.
+    let twin = StackIdentity::new("test", "lineage-twin");
+    let addresses: Vec<Address> = created.state.resources.keys().cloned().collect();
+    let (a, b) = (&addresses[0], &addresses[addresses.len() - 1]);
+    cloud.give_to(a, &twin);
+    cloud.give_to(b, &twin);
+    cloud.log.lock().unwrap().clear();
+    let r = run(
+        &cloud,
+        &destroy_plan(&created.state),
+        &created.state,
+        4,
+        &Stop::default(),
+    )
+    .await;
+    assert!(!r.report.complete());
+    let refused: BTreeSet<&Address> = r.report.failed.iter().map(|f| &f.address).collect();
+    assert_eq!(refused, BTreeSet::from([a, b]), "{:?}", r.report.failed);
+    for f in &r.report.failed {
+        assert!(
+            f.message.contains("belongs to another stack")
+                && f.message.contains("engine:stack-id=lineage-twin")
+                && f.message.contains("Nothing was changed"),
+            "{}",
+            f.message
+        );
+    }
+    // Checked before the first change: nothing at all was deleted.
+    assert!(
+        !cloud.log().iter().any(|l| l.starts_with("delete")),
+        "{:?}",
+        cloud.log()
+    );
+    assert_eq!(r.state, created.state);
+    assert!(r.saves.is_empty());
+}
+
+#[tokio::test]
+async fn a_pending_record_is_neither_adopted_nor_deleted_when_another_stack_owns_the_name() {
+    let cloud = Arc::new(FakeCloud::default());
+    let full = run(
+        &cloud,
+        &plan_for(&State::empty()),
+        &State::empty(),
+        4,
+        &Stop::default(),
+    )
+    .await;
+    // This stack recorded a create it never confirmed; the name is another stack's.
+    let twin = StackIdentity::new("test", "lineage-twin");
+    let mut crashed = full.state.clone();
+    let victim = crashed.resources.keys().next().unwrap().clone();
+    let r = crashed.resources.get_mut(&victim).unwrap();
+    r.status = ResourceStatus::Pending;
+    r.attributes.clear();
+    cloud.give_to(&victim, &twin);
+    cloud.log.lock().unwrap().clear();
+
+    // Apply: not adopted, nothing changed, the owner named.
+    let again = run(&cloud, &plan_for(&crashed), &crashed, 4, &Stop::default()).await;
+    assert_eq!(again.report.failed.len(), 1, "{:?}", again.report.failed);
+    let message = &again.report.failed[0].message;
+    assert!(
+        message.contains("belongs to another stack") && message.contains("-e"),
+        "{message}"
+    );
+    assert!(
+        !cloud
+            .log()
+            .iter()
+            .any(|l| l.starts_with("update") || l.starts_with("create")),
+        "{:?}",
+        cloud.log()
+    );
+    assert!(
+        !again
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Finished { adopted: true, .. }))
+    );
+
+    // Destroy: the record goes, the other stack's resource stays.
+    let destroyed = run(
+        &cloud,
+        &destroy_plan(&crashed),
+        &crashed,
+        4,
+        &Stop::default(),
+    )
+    .await;
+    assert!(destroyed.report.complete(), "{:?}", destroyed.report);
+    assert!(cloud.live.lock().unwrap().contains_key(&victim));
+    assert!(
+        !cloud.log().contains(&format!("delete {victim}")),
+        "{:?}",
+        cloud.log()
+    );
+    assert!(destroyed.state.resources.is_empty());
+    assert_eq!(destroyed.report.forgotten, vec![victim.clone()]);
+    assert!(
+        destroyed
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Forgotten { address, .. } if *address == victim))
+    );
+}
+
+#[tokio::test]
+async fn a_create_that_finds_its_name_taken_by_its_own_earlier_attempt_adopts_it() {
+    let cloud = Arc::new(FakeCloud::default());
+    let full = run(
+        &cloud,
+        &plan_for(&State::empty()),
+        &State::empty(),
+        4,
+        &Stop::default(),
+    )
+    .await;
+    // The state lost the record (say the first attempt answered 500 but went
+    // through): AWS says "already exists", and the tags prove it ours.
+    let mut lost = full.state.clone();
+    let victim = lost.resources.keys().next().unwrap().clone();
+    lost.resources.remove(&victim);
+    let before = cloud.next_id.load(Ordering::SeqCst);
+    let r = run(&cloud, &plan_for(&lost), &lost, 4, &Stop::default()).await;
+    assert!(r.report.complete(), "{:?}", r.report);
+    assert_eq!(cloud.next_id.load(Ordering::SeqCst), before);
+    assert_eq!(
+        r.state.resources[&victim].attributes,
+        full.state.resources[&victim].attributes
+    );
+}
+
+#[tokio::test]
+async fn a_create_that_finds_its_name_taken_by_another_stack_names_the_owner() {
+    let cloud = Arc::new(FakeCloud::default());
+    let plan = plan_for(&State::empty());
+    // Another stack with the same name already created everything.
+    let twin = StackIdentity::new("test", "lineage-twin");
+    let theirs = run(&cloud, &plan, &State::empty(), 4, &Stop::default()).await;
+    for a in theirs.state.resources.keys() {
+        cloud.give_to(a, &twin);
+    }
+    let r = run(&cloud, &plan, &State::empty(), 1, &Stop::default()).await;
+    assert_eq!(r.report.failed.len(), 1);
+    let f = &r.report.failed[0];
+    assert!(
+        f.message.contains("belongs to another stack")
+            && f.message.contains("engine:stack-id=lineage-twin")
+            && f.message.contains("Choose another environment"),
+        "{}",
+        f.message
+    );
+    // A definite refusal: no pending record is left for a later destroy to act on.
+    assert!(r.state.resources.is_empty(), "{:?}", r.state.resources);
 }

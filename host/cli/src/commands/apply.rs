@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use engine_aws::{Aws, CallCounter, ProviderOptions, SdkOptions};
+use engine_aws::{Aws, CallCounter, ProviderOptions, SdkOptions, StackIdentity};
 use engine_core::plan::StepOp;
 use engine_core::{Address, Diagnostic, Graph, Plan, SavedPlan, State, render};
 use engine_exec::{Event, Options, Report, Stop};
@@ -262,9 +262,14 @@ fn run(
     let backend = &locked.backend;
     let lock = &locked.lock;
     let mut save = |s: &mut State| backend.write(lock, s).map_err(|e| e.to_string());
+    // The stack's identity, written to the `engine:stack-id` tag of everything it
+    // creates, is its state's lineage: give a new state one before the first create.
+    if locked.state.lineage.is_empty() {
+        locked.state.lineage = engine_state::new_lineage();
+    }
     let options = Options {
         parallelism: args.parallelism,
-        stack: cfg.context.stack.clone(),
+        stack: StackIdentity::new(&cfg.context.stack, &locked.state.lineage),
     };
     let report = rt.block_on(async {
         let stopper = stop.clone();
@@ -397,6 +402,13 @@ impl Printer {
                     );
                 }
             }
+            Event::Forgotten { address, reason } => {
+                if self.json {
+                    self.emit(serde_json::json!({"event": "forgotten", "address": address.to_string(), "reason": reason}));
+                } else {
+                    eprintln!("{address}: forgotten, nothing deleted: {reason}");
+                }
+            }
             Event::Failed {
                 address,
                 op,
@@ -434,20 +446,27 @@ impl Printer {
                 "failed": r.failed.iter().map(|f| f.address.to_string()).collect::<Vec<_>>(),
                 "not_started": r.not_started.iter().map(|(a, _)| a.to_string()).collect::<Vec<_>>(),
                 "abandoned": r.abandoned.iter().map(|(a, _)| a.to_string()).collect::<Vec<_>>(),
+                "forgotten": r.forgotten.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "elapsed_ms": took.as_millis() as u64,
                 "aws_calls": calls.counts(),
                 "aws_mutating_calls": mutating,
             }));
             return;
         }
-        let done = format!(
+        let mut done = format!(
             "{} created, {} updated, {} deleted",
             count(StepOp::Create),
             count(StepOp::Update),
             count(StepOp::Delete) + count(StepOp::DeleteDeposed)
         );
+        if !r.forgotten.is_empty() {
+            done.push_str(&format!(
+                ", {} pending records forgotten (nothing of this stack's behind them)",
+                r.forgotten.len()
+            ));
+        }
         let calls_line = format!("{} AWS calls, {mutating} of them changes", calls.total());
-        if r.done.is_empty() && r.complete() {
+        if r.done.is_empty() && r.forgotten.is_empty() && r.complete() {
             eprintln!("\nNothing to {verb} ({calls_line}).");
             return;
         }
