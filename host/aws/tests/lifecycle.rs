@@ -293,6 +293,72 @@ async fn vpc() {
     lifecycle(&p, "vpc", Spec::Vpc(spec), Spec::Vpc(updated)).await;
 }
 
+/// A resource tagged before stack ids existed (only `engine:stack` and
+/// `engine:address`) keeps working while recorded, and its next update adds the id.
+#[tokio::test]
+async fn an_update_retags_a_resource_tagged_before_stack_ids() {
+    let p = provider().await;
+    let spec = Vpc {
+        cidr_block: "10.9.0.0/16".into(),
+        enable_dns_support: true,
+        enable_dns_hostnames: false,
+        tags: vec![tag("Name", "old")],
+    };
+    let address = addr("old-vpc");
+    let attributes = create(&p, "old-vpc", Spec::Vpc(spec.clone())).await;
+    let id = s(&attributes, "id");
+    // Made old: drop the id tag, as an engine before stack ids would have left it.
+    let ec2 = aws_sdk_ec2::Client::new(&server().sdk_config().await);
+    ec2.delete_tags()
+        .resources(&id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("engine:stack-id")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("untag");
+    let ReadResult::Found { owner, .. } =
+        read(&p, &address, &Spec::Vpc(spec.clone()), &attributes).await
+    else {
+        panic!("gone")
+    };
+    assert_eq!(owner.as_ref().and_then(|o| o.stack_id.clone()), None);
+    // Recorded: ours. Pending: unprovable (a twin stack of the same name could have made it).
+    assert_eq!(me().judge(owner.as_ref(), &address, true), Ownership::Ours);
+    assert!(matches!(
+        me().judge(owner.as_ref(), &address, false),
+        Ownership::Unproven(_)
+    ));
+    let updated = Vpc {
+        tags: vec![tag("Name", "new")],
+        ..spec.clone()
+    };
+    p.update(
+        &address,
+        &Spec::Vpc(spec),
+        &Spec::Vpc(updated.clone()),
+        &attributes,
+        &cx(),
+    )
+    .await
+    .expect("update");
+    let ReadResult::Found { owner, .. } =
+        read(&p, &address, &Spec::Vpc(updated.clone()), &attributes).await
+    else {
+        panic!("gone")
+    };
+    assert_eq!(
+        owner.and_then(|o| o.stack_id),
+        Some(me().id),
+        "the update re-tagged it"
+    );
+    p.delete(&address, &Spec::Vpc(updated), &attributes, &cx())
+        .await
+        .expect("delete");
+}
+
 #[tokio::test]
 async fn internet_gateway() {
     let p = provider().await;
