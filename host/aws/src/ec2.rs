@@ -504,7 +504,7 @@ impl Aws {
             {
                 Ok(_) => Ok(()),
                 Err(e) => {
-                    let e = ProviderError::from_sdk("DetachInternetGateway", Some(op.address), e);
+                    let e = crate::error::from_sdk("DetachInternetGateway", Some(op.address), e);
                     if e.code.as_deref() == Some("Gateway.NotAttached") {
                         Ok(())
                     } else {

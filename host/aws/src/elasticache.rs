@@ -149,7 +149,7 @@ impl Aws {
             {
                 Ok(o) => Ok(o.cache_subnet_groups.unwrap_or_default()),
                 Err(e) => {
-                    let e = ProviderError::from_sdk("DescribeCacheSubnetGroups", None, e);
+                    let e = crate::error::from_sdk("DescribeCacheSubnetGroups", None, e);
                     if e.is_not_found() {
                         Ok(Vec::new())
                     } else {
@@ -283,7 +283,7 @@ impl Aws {
         {
             Ok(o) => Ok(o.replication_groups.unwrap_or_default().into_iter().next()),
             Err(e) => {
-                let e = ProviderError::from_sdk("DescribeReplicationGroups", Some(address), e);
+                let e = crate::error::from_sdk("DescribeReplicationGroups", Some(address), e);
                 if e.is_not_found() { Ok(None) } else { Err(e) }
             }
         }
@@ -378,7 +378,7 @@ impl Aws {
                     {
                         Ok(o) => o.cache_clusters.unwrap_or_default(),
                         Err(e) => {
-                            let e = ProviderError::from_sdk("DescribeCacheClusters", None, e);
+                            let e = crate::error::from_sdk("DescribeCacheClusters", None, e);
                             if e.is_not_found() {
                                 Vec::new()
                             } else {
@@ -595,7 +595,7 @@ impl Aws {
         {
             Ok(_) => {}
             Err(e) => {
-                let e = ProviderError::from_sdk("DeleteReplicationGroup", Some(op.address), e);
+                let e = crate::error::from_sdk("DeleteReplicationGroup", Some(op.address), e);
                 if e.is_not_found() {
                     return Ok(());
                 }

@@ -137,7 +137,7 @@ impl Aws {
             let role = match self.iam.get_role().role_name(&prior.name).send().await {
                 Ok(o) => o.role,
                 Err(e) => {
-                    let e = ProviderError::from_sdk("GetRole", Some(&r.address), e);
+                    let e = crate::error::from_sdk("GetRole", Some(&r.address), e);
                     if e.is_not_found() {
                         out.push(None);
                         continue;
@@ -225,7 +225,7 @@ impl Aws {
             {
                 Ok(_) => {}
                 Err(e) => {
-                    let e = ProviderError::from_sdk("DetachRolePolicy", Some(op.address), e);
+                    let e = crate::error::from_sdk("DetachRolePolicy", Some(op.address), e);
                     if !e.is_not_found() {
                         return Err(e);
                     }
@@ -272,7 +272,7 @@ impl Aws {
             {
                 Ok(_) => {}
                 Err(e) => {
-                    let e = ProviderError::from_sdk("DetachRolePolicy", Some(op.address), e);
+                    let e = crate::error::from_sdk("DetachRolePolicy", Some(op.address), e);
                     if !e.is_not_found() {
                         return Err(e);
                     }

@@ -55,7 +55,7 @@ impl Aws {
         {
             Ok(o) => Ok(o.stream_description_summary),
             Err(e) => {
-                let e = ProviderError::from_sdk("DescribeStreamSummary", Some(op.address), e);
+                let e = crate::error::from_sdk("DescribeStreamSummary", Some(op.address), e);
                 if e.is_not_found() { Ok(None) } else { Err(e) }
             }
         }

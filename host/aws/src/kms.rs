@@ -143,7 +143,7 @@ impl Aws {
             let meta = match self.kms.describe_key().key_id(&id).send().await {
                 Ok(o) => o.key_metadata,
                 Err(e) => {
-                    let e = ProviderError::from_sdk("DescribeKey", Some(&r.address), e);
+                    let e = crate::error::from_sdk("DescribeKey", Some(&r.address), e);
                     if e.is_not_found() {
                         out.push(None);
                         continue;
@@ -323,7 +323,7 @@ impl Aws {
         {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = ProviderError::from_sdk("ScheduleKeyDeletion", Some(op.address), e);
+                let e = crate::error::from_sdk("ScheduleKeyDeletion", Some(op.address), e);
                 if e.is_not_found() {
                     return Ok(());
                 }

@@ -1,7 +1,8 @@
 //! AWS providers for `engine`: create, read (in batches), update and delete every
 //! resource kind of the WIT contract with the official AWS SDK for Rust.
 //!
-//! The executor holds a [`Provider`] (the real one is [`Aws`]) and calls it with
+//! The executor holds a [`Provider`] (the trait lives in `engine-provider`, so the
+//! executor builds without any SDK; the AWS one is [`Aws`]) and calls it with
 //! specs whose references are already resolved. Errors come back classified
 //! ([`ErrorKind`]) with the AWS code and message kept; slow resources are waited for
 //! with adaptive polling and [`Progress`] events; everything that takes tags carries
@@ -10,13 +11,14 @@
 //! own before anything touches it.
 //!
 //! # Layout
-//! - [`provider`]: the [`Provider`] trait, its data types ([`Attributes`],
-//!   [`ReadRequest`], [`ReadResult`], [`OpContext`], [`Progress`]) and [`Aws`], which
-//!   dispatches each kind to its service module; shared waiting and delete retries.
+//! - [`provider`]: [`Aws`], which dispatches each kind to its service module;
+//!   shared waiting and delete retries. The trait and its data types
+//!   ([`Attributes`], [`ReadRequest`], [`ReadResult`], [`OpContext`], [`Progress`])
+//!   are re-exported from `engine-provider`.
 //! - [`config`]: loading the SDK config (standard chain, lean rustls client,
 //!   adjustable retries), [`ProviderOptions`] (timeouts, poll pacing, read page
 //!   size) and [`CallCounter`].
-//! - [`error`]: [`ProviderError`] and the classification of AWS error codes.
+//! - [`error`]: the classification of AWS error codes into [`ProviderError`]s.
 //! - [`tags`]: ownership tags and tag diffs.
 //! - [`password`]: host-generated passwords and [`SecretString`].
 //! - One private module per service: `ec2` (VPC, internet gateway, subnet, route

@@ -1,284 +1,22 @@
-//! The provider trait, its data types, and [`Aws`], the implementation that
-//! dispatches each kind to its service module.
+//! [`Aws`], the AWS implementation of the [`Provider`] trait (which lives in
+//! `engine-provider`), dispatching each kind to its service module.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use engine_core::model::Tag;
 use engine_core::{Address, Kind, Spec, Text};
+pub use engine_provider::{
+    Attributes, Existing, OpContext, Owner, Ownership, Progress, ProgressSink, Provider,
+    ReadRequest, ReadResult, StackIdentity,
+};
 use serde_json::Value;
 
 use crate::config::{ProviderOptions, SdkOptions, load_sdk_config};
 use crate::error::{ErrorKind, ProviderError};
 use crate::tags;
-
-/// What a resource exposes once it exists: exactly the attributes the kind's schema
-/// lists (ports as JSON numbers, the rest strings), plus the ids the provider needs
-/// to find the resource again (for example a route's `route-table-id`). Stored in
-/// state; never holds a secret value.
-pub type Attributes = BTreeMap<String, Value>;
-
-/// A progress event while the provider waits for a slow resource.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Progress {
-    /// The resource.
-    pub address: Address,
-    /// What is happening, for example `status creating`.
-    pub message: String,
-    /// Time since the operation started.
-    pub elapsed: Duration,
-}
-
-/// Receives progress events (the CLI prints them).
-pub type ProgressSink = Arc<dyn Fn(&Progress) + Send + Sync>;
-
-/// The identity of the stack that owns resources: its name (the `engine:stack`
-/// tag, for people) and its id (the `engine:stack-id` tag: the state's lineage,
-/// unique per state and kept for its whole life). Only the id proves ownership.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StackIdentity {
-    /// The stack's name.
-    pub name: String,
-    /// The stack's unique id.
-    pub id: String,
-}
-
-/// The ownership a live resource carries: its `engine:` tags, or for kinds that take
-/// no tags (routes, route table associations, KMS aliases) those of the resource
-/// they belong to.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Owner {
-    /// `engine:stack`.
-    pub stack: Option<String>,
-    /// `engine:stack-id` (absent on resources tagged before stack ids existed).
-    pub stack_id: Option<String>,
-    /// `engine:address`.
-    pub address: Option<String>,
-    /// Where the tags were read, for kinds that take none (`route table rtb-1`).
-    pub via: Option<String>,
-}
-
-impl fmt::Display for Owner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tags: Vec<String> = [
-            (tags::STACK_TAG, &self.stack),
-            (tags::STACK_ID_TAG, &self.stack_id),
-            (tags::ADDRESS_TAG, &self.address),
-        ]
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-        .collect();
-        if tags.is_empty() {
-            f.write_str("no engine tags")?;
-        } else {
-            write!(f, "tags {}", tags.join(", "))?;
-        }
-        if let Some(via) = &self.via {
-            write!(f, " on its {via}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Whether a live resource is proven to be this stack's own.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Ownership {
-    /// Proven: its tags name this stack's id, or the engine recorded its id and
-    /// nothing on it names another stack.
-    Ours,
-    /// It belongs to another stack: what was found, as the end of a sentence whose
-    /// subject is the resource ("belongs to another stack (tags ...)").
-    Theirs(String),
-    /// Nothing proves whose it is: what was found, as the end of a sentence whose
-    /// subject is the resource ("carries no engine ownership tags, ...").
-    Unproven(String),
-}
-
-impl StackIdentity {
-    /// An identity.
-    pub fn new(name: impl Into<String>, id: impl Into<String>) -> Self {
-        StackIdentity {
-            name: name.into(),
-            id: id.into(),
-        }
-    }
-
-    /// Judges whether the live resource at `address`, carrying `owner`, is this
-    /// stack's. `recorded` says whether the engine recorded its id when it created
-    /// it (a resource in the state with attributes), which proves ownership unless
-    /// its tags name another stack; a pending or adopted resource needs its tags to
-    /// name this stack's id. A name match alone never suffices.
-    pub fn judge(&self, owner: Option<&Owner>, address: &Address, recorded: bool) -> Ownership {
-        let Some(o) = owner else {
-            return if recorded {
-                Ownership::Ours
-            } else {
-                Ownership::Unproven(
-                    "carries no engine ownership tags, so nothing shows that this stack created it"
-                        .into(),
-                )
-            };
-        };
-        // Tags read on a parent resource name the parent's address, not this one's.
-        let same_address = o.via.is_some() || o.address.as_deref() == Some(&address.to_string());
-        match &o.stack_id {
-            Some(id) if *id == self.id && same_address => Ownership::Ours,
-            Some(id) if *id == self.id => {
-                Ownership::Theirs(format!("belongs to another resource of this stack ({o})"))
-            }
-            Some(_) => Ownership::Theirs(format!("belongs to another stack ({o})")),
-            None if o.stack.as_deref() != Some(&self.name) => {
-                Ownership::Theirs(format!("belongs to another stack ({o})"))
-            }
-            None if recorded && same_address => Ownership::Ours,
-            None => Ownership::Unproven(format!(
-                "was tagged before stack ids existed ({o}), so it cannot be told apart \
-                 from another stack named `{}`",
-                self.name
-            )),
-        }
-    }
-}
-
-/// What every changing operation needs besides the resource itself.
-#[derive(Clone)]
-pub struct OpContext {
-    /// The stack that owns what is created, written to the ownership tags.
-    pub stack: StackIdentity,
-    /// Where progress events go.
-    pub progress: ProgressSink,
-}
-
-impl OpContext {
-    /// A context for `stack` that drops progress events.
-    pub fn new(stack: StackIdentity) -> Self {
-        OpContext {
-            stack,
-            progress: Arc::new(|_| {}),
-        }
-    }
-
-    /// The same context, sending progress events to `sink`.
-    pub fn with_progress(mut self, sink: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
-        self.progress = Arc::new(sink);
-        self
-    }
-}
-
-impl fmt::Debug for OpContext {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpContext")
-            .field("stack", &self.stack)
-            .finish_non_exhaustive()
-    }
-}
-
-/// One resource to read back.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ReadRequest {
-    /// Its address.
-    pub address: Address,
-    /// The spec last applied (references resolved). Fields AWS does not report
-    /// (write-only ones such as a secret's password policy or a key's deletion
-    /// window) are copied from it, and live lists are ordered like it.
-    pub prior: Spec,
-    /// The attributes recorded when it was created or last read.
-    pub attributes: Attributes,
-}
-
-/// What a read found.
-#[derive(Clone, Debug, PartialEq)]
-#[allow(clippy::large_enum_variant)] // short-lived, one per resource read
-pub enum ReadResult {
-    /// The resource exists.
-    Found {
-        /// Its live properties as a spec (every text a literal), ownership tags
-        /// removed, comparable with the desired spec.
-        spec: Spec,
-        /// Its live attributes.
-        attributes: Attributes,
-        /// The ownership it carries (`None`: no engine ownership tags at all).
-        owner: Option<Owner>,
-    },
-    /// The resource no longer exists (or is being deleted).
-    Gone,
-}
-
-/// A live resource that may be the one a create left behind.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Existing {
-    /// Its attributes.
-    pub attributes: Attributes,
-    /// The ownership it carries, to be judged with [`StackIdentity::judge`].
-    pub owner: Option<Owner>,
-}
-
-/// Creates, reads, updates and deletes resources of every kind.
-///
-/// Specs passed in must have every [`Text`] resolved to a literal; an unresolved
-/// reference is an [`ErrorKind::Invalid`] error.
-#[async_trait]
-pub trait Provider: Send + Sync {
-    /// Creates the resource, waits until it is usable, and returns its attributes.
-    /// Everything that takes tags gets the ownership tags `engine:stack` and
-    /// `engine:address` besides the spec's own.
-    async fn create(
-        &self,
-        address: &Address,
-        spec: &Spec,
-        cx: &OpContext,
-    ) -> Result<Attributes, ProviderError>;
-
-    /// Reads resources of one kind, with as few calls as the API allows (one
-    /// Describe/List per page where it accepts id lists or filters). Returns one
-    /// result per request, in order.
-    async fn read_batch(
-        &self,
-        kind: Kind,
-        requests: &[ReadRequest],
-    ) -> Result<Vec<ReadResult>, ProviderError>;
-
-    /// Changes in place every property that differs between `old` and `new` (the
-    /// caller replaces instead when a `replace_on` property changed) and returns
-    /// the new attributes.
-    async fn update(
-        &self,
-        address: &Address,
-        old: &Spec,
-        new: &Spec,
-        attributes: &Attributes,
-        cx: &OpContext,
-    ) -> Result<Attributes, ProviderError>;
-
-    /// Deletes the resource and waits until it is gone. Succeeds when it is already
-    /// gone; retries for a bounded time while AWS reports that something still
-    /// depends on it.
-    async fn delete(
-        &self,
-        address: &Address,
-        spec: &Spec,
-        attributes: &Attributes,
-        cx: &OpContext,
-    ) -> Result<(), ProviderError>;
-
-    /// Finds the live resource a create of `address` would collide with, or that an
-    /// interrupted create may have left behind: for kinds named by AWS ids, the one
-    /// carrying this stack's ownership tags (or, tagged before stack ids existed,
-    /// this stack's name and the address); for kinds with a unique name, whatever
-    /// has that name, whoever owns it; for routes and associations, what connects
-    /// the same things. `Ok(None)` when there is none. The caller judges the owner
-    /// ([`StackIdentity::judge`]) before touching it.
-    async fn find_existing(
-        &self,
-        address: &Address,
-        spec: &Spec,
-        stack: &StackIdentity,
-    ) -> Result<Option<Existing>, ProviderError>;
-}
 
 /// The AWS implementation of [`Provider`]: one SDK client per service.
 #[derive(Clone, Debug)]
@@ -498,7 +236,7 @@ impl<'a> Op<'a> {
             + 'static,
     {
         let address = self.address;
-        move |e| ProviderError::from_create_call(operation, Some(address), e)
+        move |e| crate::error::from_create_call(operation, Some(address), e)
     }
 
     /// An SDK error adapter for this resource.
@@ -855,7 +593,7 @@ impl Aws {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     /// A provider that never calls AWS (the waits under test only run closures).
     fn offline(options: ProviderOptions) -> Aws {
@@ -964,66 +702,6 @@ mod tests {
             .await
             .expect_err("not retried");
         assert_eq!(err.kind, ErrorKind::AccessDenied);
-    }
-
-    fn owner(stack: &str, id: Option<&str>, address: &str) -> Owner {
-        Owner {
-            stack: Some(stack.into()),
-            stack_id: id.map(str::to_string),
-            address: Some(address.into()),
-            via: None,
-        }
-    }
-
-    #[test]
-    fn ownership_is_proven_by_the_stack_id_or_a_recorded_id_never_by_a_name() {
-        let me = StackIdentity::new("japancart", "a-1");
-        let at = Address::new("rds", "monitoring-role");
-        let ours = owner("japancart", Some("a-1"), "rds/monitoring-role");
-        let twin = owner("japancart", Some("b-2"), "rds/monitoring-role");
-        let old = owner("japancart", None, "rds/monitoring-role");
-        let other = owner("shop", None, "rds/monitoring-role");
-        for recorded in [true, false] {
-            assert_eq!(me.judge(Some(&ours), &at, recorded), Ownership::Ours);
-            // Same name, other state: never ours, however it was recorded.
-            assert!(
-                matches!(me.judge(Some(&twin), &at, recorded), Ownership::Theirs(m) if m.contains("engine:stack-id=b-2"))
-            );
-            assert!(matches!(
-                me.judge(Some(&other), &at, recorded),
-                Ownership::Theirs(_)
-            ));
-            // This stack's id on another address is another resource.
-            let moved = owner("japancart", Some("a-1"), "rds/other");
-            assert!(matches!(
-                me.judge(Some(&moved), &at, recorded),
-                Ownership::Theirs(_)
-            ));
-        }
-        // Tagged the old way (name only): the recorded id proves it; a pending
-        // record cannot.
-        assert_eq!(me.judge(Some(&old), &at, true), Ownership::Ours);
-        assert!(matches!(
-            me.judge(Some(&old), &at, false),
-            Ownership::Unproven(_)
-        ));
-        // No engine tags at all: only a recorded id proves it.
-        assert_eq!(me.judge(None, &at, true), Ownership::Ours);
-        assert!(matches!(me.judge(None, &at, false), Ownership::Unproven(_)));
-        // Tags read on a parent (a route's table) name the parent's address.
-        let via = Owner {
-            via: Some("route table rtb-1".into()),
-            ..owner("japancart", Some("a-1"), "vpc/public-rt")
-        };
-        assert_eq!(me.judge(Some(&via), &at, false), Ownership::Ours);
-        let theirs_via = Owner {
-            stack_id: Some("b-2".into()),
-            ..via
-        };
-        let Ownership::Theirs(m) = me.judge(Some(&theirs_via), &at, true) else {
-            panic!("a route in another stack's table is theirs");
-        };
-        assert!(m.contains("on its route table rtb-1"), "{m}");
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl Aws {
             {
                 Ok(o) => Ok(o.db_subnet_groups.unwrap_or_default()),
                 Err(e) => {
-                    let e = ProviderError::from_sdk("DescribeDBSubnetGroups", None, e);
+                    let e = crate::error::from_sdk("DescribeDBSubnetGroups", None, e);
                     if e.is_not_found() {
                         Ok(Vec::new())
                     } else {
@@ -268,7 +268,7 @@ impl Aws {
         {
             Ok(o) => Ok(o.db_instances.unwrap_or_default().into_iter().next()),
             Err(e) => {
-                let e = ProviderError::from_sdk("DescribeDBInstances", Some(address), e);
+                let e = crate::error::from_sdk("DescribeDBInstances", Some(address), e);
                 if e.is_not_found() { Ok(None) } else { Err(e) }
             }
         }
@@ -509,7 +509,7 @@ impl Aws {
         match call.send().await {
             Ok(_) => {}
             Err(e) => {
-                let e = ProviderError::from_sdk("DeleteDBInstance", Some(op.address), e);
+                let e = crate::error::from_sdk("DeleteDBInstance", Some(op.address), e);
                 if e.is_not_found() {
                     return Ok(());
                 }

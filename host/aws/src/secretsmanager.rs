@@ -216,7 +216,7 @@ impl Aws {
         match call.send().await {
             Ok(_) => Ok(()),
             Err(e) => {
-                let e = ProviderError::from_sdk("DeleteSecret", Some(op.address), e);
+                let e = crate::error::from_sdk("DeleteSecret", Some(op.address), e);
                 // Already scheduled for deletion counts as deleted.
                 if e.is_not_found() || e.message.contains("scheduled for deletion") {
                     Ok(())

@@ -111,7 +111,7 @@ impl Aws {
             let attributes = match self.sns.get_topic_attributes().topic_arn(&arn).send().await {
                 Ok(o) => o.attributes.unwrap_or_default(),
                 Err(e) => {
-                    let e = ProviderError::from_sdk("GetTopicAttributes", Some(&r.address), e);
+                    let e = crate::error::from_sdk("GetTopicAttributes", Some(&r.address), e);
                     if e.is_not_found() {
                         out.push(None);
                         continue;

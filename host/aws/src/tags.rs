@@ -19,14 +19,8 @@ use std::collections::BTreeMap;
 use engine_core::model::Tag;
 use engine_core::{Address, Spec};
 
-use crate::provider::{Owner, StackIdentity};
-
-/// The tag key naming the stack that owns a resource.
-pub const STACK_TAG: &str = "engine:stack";
-/// The tag key holding the identity of the stack that owns a resource.
-pub const STACK_ID_TAG: &str = "engine:stack-id";
-/// The tag key naming the address (`plugin/name`) of a resource.
-pub const ADDRESS_TAG: &str = "engine:address";
+pub use engine_provider::{ADDRESS_TAG, STACK_ID_TAG, STACK_TAG};
+use engine_provider::{Owner, StackIdentity};
 
 fn reserved(key: &str) -> bool {
     key.starts_with("engine:") || key.starts_with("aws:")

@@ -30,18 +30,18 @@
 mod ownership;
 mod refresh;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine_aws::{
-    Attributes, ErrorKind, Existing, OpContext, Ownership, Provider, ProviderError, ReadRequest,
-    ReadResult, StackIdentity,
-};
 use engine_core::plan::{ReplaceOrder, Step, StepOp};
 use engine_core::state::{ResourceState, ResourceStatus};
 use engine_core::value::replace_refs;
 use engine_core::{Address, Plan, Spec, State};
+use engine_provider::{
+    Attributes, ErrorKind, Existing, OpContext, Ownership, Provider, ProviderError, ReadRequest,
+    ReadResult, StackIdentity,
+};
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -97,40 +97,74 @@ pub enum Event {
         address: Address,
         /// What was tried.
         op: StepOp,
-        /// Why (classified, with the AWS code; never a secret).
-        message: String,
+        /// Why (classified, with the cloud's error code; never a secret).
+        error: StepError,
     },
 }
 
 /// Receives [`Event`]s.
 pub type EventSink = Arc<dyn Fn(&Event) + Send + Sync>;
 
+/// Why a step failed, with its kind kept.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum StepError {
+    /// The provider's classified error.
+    #[error("{0}")]
+    Provider(#[from] ProviderError),
+    /// The resource cannot be proven to be this stack's own; nothing was changed.
+    #[error("{0}")]
+    NotOurs(String),
+    /// The step could not be prepared from the plan and the state (a reference to a
+    /// resource that was not created, a record that does not fit its kind).
+    #[error("{0}")]
+    Prepare(String),
+    /// The provider's task panicked. A create's outcome is unknown, so it stays
+    /// recorded as pending.
+    #[error("the provider panicked: {0}")]
+    Panicked(String),
+}
+
+/// How far a stop has gone.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StopLevel {
+    /// No stop requested.
+    #[default]
+    Running,
+    /// Start nothing new; let the steps in flight finish.
+    Graceful,
+    /// Abandon the steps in flight too (their creates stay pending).
+    Hard,
+}
+
 /// Stop requests: `graceful` starts nothing new; `hard` also abandons steps in flight.
 #[derive(Clone, Debug)]
 pub struct Stop {
-    tx: Arc<watch::Sender<u8>>,
+    tx: Arc<watch::Sender<StopLevel>>,
 }
 
 impl Default for Stop {
     fn default() -> Self {
         Stop {
-            tx: Arc::new(watch::channel(0).0),
+            tx: Arc::new(watch::channel(StopLevel::Running).0),
         }
     }
 }
 
 impl Stop {
     /// Escalates: the first call asks for a graceful stop, the next for a hard one.
-    pub fn escalate(&self) -> u8 {
-        let mut level = 0;
+    pub fn escalate(&self) -> StopLevel {
+        let mut level = StopLevel::Running;
         self.tx.send_modify(|l| {
-            *l = (*l + 1).min(2);
+            *l = match *l {
+                StopLevel::Running => StopLevel::Graceful,
+                _ => StopLevel::Hard,
+            };
             level = *l;
         });
         level
     }
 
-    fn level(&self) -> u8 {
+    fn level(&self) -> StopLevel {
         *self.tx.borrow()
     }
 }
@@ -163,7 +197,7 @@ pub struct Failure {
     /// What was tried.
     pub op: StepOp,
     /// Why.
-    pub message: String,
+    pub error: StepError,
 }
 
 /// What an execution did.
@@ -245,6 +279,7 @@ pub async fn execute(
     let mut started = vec![false; steps.len()];
     let mut running: JoinSet<(usize, Result<Outcome, ProviderError>)> = JoinSet::new();
     let mut jobs: BTreeMap<usize, Job> = BTreeMap::new();
+    let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
     let mut report = Report::default();
     let mut halted = false;
     let mut stop_rx = stop.tx.subscribe();
@@ -254,39 +289,32 @@ pub async fn execute(
         ownership::preflight(plan, &steps, state, provider.as_ref(), &options.stack).await;
     if !refusals.is_empty() {
         for (i, message) in refusals {
-            let step = &steps[i];
-            events(&Event::Failed {
-                address: step.address.clone(),
-                op: step.op,
-                message: message.clone(),
-            });
-            report.failed.push(Failure {
-                address: step.address.clone(),
-                op: step.op,
-                message,
-            });
+            fail(
+                &mut report,
+                &events,
+                &steps[i].address,
+                steps[i].op,
+                StepError::NotOurs(message),
+            );
         }
         halted = true;
     }
 
     loop {
-        while !halted && stop.level() == 0 && running.len() < parallelism {
+        while !halted && stop.level() == StopLevel::Running && running.len() < parallelism {
             let Some(i) = ready.pop_first() else { break };
             started[i] = true;
             let step = &steps[i];
             let job = match prepare(plan, step, state) {
                 Ok(job) => job,
                 Err(message) => {
-                    events(&Event::Failed {
-                        address: step.address.clone(),
-                        op: step.op,
-                        message: message.clone(),
-                    });
-                    report.failed.push(Failure {
-                        address: step.address.clone(),
-                        op: step.op,
-                        message,
-                    });
+                    fail(
+                        &mut report,
+                        &events,
+                        &step.address,
+                        step.op,
+                        StepError::Prepare(message),
+                    );
                     halted = true;
                     break;
                 }
@@ -315,7 +343,8 @@ pub async fn execute(
             });
             let provider = provider.clone();
             let (work, inputs, deposed_old) = (job.work, job.inputs, job.deposed_old);
-            running.spawn(async move { (i, run(provider, work, cx).await) });
+            let handle = running.spawn(async move { (i, run(provider, work, cx).await) });
+            tasks.insert(handle.id(), i);
             jobs.insert(
                 i,
                 Job {
@@ -344,9 +373,24 @@ pub async fn execute(
         let (i, result) = match joined {
             Ok(x) => x,
             Err(e) => {
-                // A panicking provider task: record it against the step it ran.
+                // A panicking provider task: the step it ran failed (a create's
+                // outcome is unknown, so its pending record stays).
                 tracing::error!(error = %e, "a provider task failed");
                 halted = true;
+                let Some(job) = tasks.get(&e.id()).and_then(|i| jobs.remove(i)) else {
+                    continue;
+                };
+                let why = match e.try_into_panic() {
+                    Ok(payload) => panic_message(payload.as_ref()),
+                    Err(e) => e.to_string(),
+                };
+                fail(
+                    &mut report,
+                    &events,
+                    &job.address,
+                    job.op,
+                    StepError::Panicked(why),
+                );
                 continue;
             }
         };
@@ -402,23 +446,19 @@ pub async fn execute(
                         report.save_error = Some(e);
                     }
                 }
-                let message = e.to_string();
-                events(&Event::Failed {
-                    address: job.address.clone(),
-                    op: job.op,
-                    message: message.clone(),
-                });
-                report.failed.push(Failure {
-                    address: job.address,
-                    op: job.op,
-                    message,
-                });
+                fail(
+                    &mut report,
+                    &events,
+                    &job.address,
+                    job.op,
+                    StepError::Provider(e),
+                );
                 halted = true;
             }
         }
     }
 
-    report.stopped = stop.level() > 0;
+    report.stopped = stop.level() > StopLevel::Running;
     report.not_started = steps
         .iter()
         .enumerate()
@@ -434,9 +474,34 @@ pub async fn execute(
     report
 }
 
-async fn wait_hard(rx: &mut watch::Receiver<u8>) {
+/// Records a failed step and tells the sink.
+fn fail(report: &mut Report, events: &EventSink, address: &Address, op: StepOp, error: StepError) {
+    events(&Event::Failed {
+        address: address.clone(),
+        op,
+        error: error.clone(),
+    });
+    report.failed.push(Failure {
+        address: address.clone(),
+        op,
+        error,
+    });
+}
+
+/// The message of a panic payload.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".into()
+    }
+}
+
+async fn wait_hard(rx: &mut watch::Receiver<StopLevel>) {
     loop {
-        if *rx.borrow_and_update() >= 2 {
+        if *rx.borrow_and_update() >= StopLevel::Hard {
             return;
         }
         if rx.changed().await.is_err() {

@@ -13,12 +13,12 @@
 
 use std::collections::BTreeMap;
 
-use engine_aws::{
-    Attributes, Existing, Ownership, Provider, ReadRequest, ReadResult, StackIdentity,
-};
 use engine_core::plan::{Step, StepOp};
 use engine_core::state::{ResourceState, ResourceStatus};
 use engine_core::{Kind, Plan, Spec, State};
+use engine_provider::{
+    Attributes, Existing, Ownership, Provider, ReadRequest, ReadResult, StackIdentity,
+};
 use serde_json::Value;
 
 /// How a user recognises a resource in AWS: its name, else its id or ARN.

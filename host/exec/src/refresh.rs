@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use engine_aws::{Provider, ProviderError, ReadRequest, ReadResult};
 use engine_core::state::ResourceStatus;
 use engine_core::{Address, Kind, Spec, State};
+use engine_provider::{Provider, ProviderError, ReadRequest, ReadResult};
 
 /// What changed outside the engine.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,13 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use engine_aws::{
-    Attributes, ErrorKind, Existing, OpContext, Owner, Provider, ProviderError, ReadRequest,
-    ReadResult, StackIdentity,
-};
 use engine_core::state::ResourceStatus;
 use engine_core::{Address, Kind, Plan, Spec, State, samples};
 use engine_exec::{Event, Options, Report, Stop, execute};
+use engine_provider::{
+    Attributes, ErrorKind, Existing, OpContext, Owner, Provider, ProviderError, ReadRequest,
+    ReadResult, StackIdentity,
+};
 use serde_json::{Value, json};
 
 /// The identity the tests' stack runs as.
@@ -45,6 +45,8 @@ struct FakeCloud {
     fail: Mutex<BTreeSet<String>>,
     /// Failures that are definite refusals (nothing created).
     refuse: Mutex<BTreeSet<String>>,
+    /// Operations that panic (a bug in a provider).
+    panic: Mutex<BTreeSet<String>>,
     delay: Mutex<Option<Duration>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -65,6 +67,9 @@ impl FakeCloud {
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         self.log.lock().unwrap().push(what.clone());
+        if self.panic.lock().unwrap().contains(&what) {
+            panic!("the fake provider has a bug in {what}");
+        }
         if self.fail.lock().unwrap().contains(&what) {
             return Err(ProviderError::new(
                 ErrorKind::Other,
@@ -353,9 +358,12 @@ async fn a_failure_stops_new_work_and_everything_done_is_recorded() {
     assert_eq!(r.report.failed.len(), 1);
     assert_eq!(r.report.failed[0].address, first_subnet);
     assert!(
-        r.report.failed[0].message.contains("lost the connection"),
+        r.report.failed[0]
+            .error
+            .to_string()
+            .contains("lost the connection"),
         "{}",
-        r.report.failed[0].message
+        r.report.failed[0].error
     );
     assert!(!r.report.not_started.is_empty());
     // Everything created is in the state; the failed one (outcome unknown) stays
@@ -520,7 +528,12 @@ async fn a_create_aws_refused_leaves_no_pending_record() {
         .insert(format!("create {victim}"));
     let r = run(&cloud, &plan, &State::empty(), 1, &Stop::default()).await;
     assert_eq!(r.report.failed.len(), 1);
-    assert!(r.report.failed[0].message.contains("the fake refused"));
+    assert!(
+        r.report.failed[0]
+            .error
+            .to_string()
+            .contains("the fake refused")
+    );
     assert!(
         !r.state.resources.contains_key(&victim),
         "a definite refusal leaves nothing to adopt: {:?}",
@@ -561,12 +574,13 @@ async fn a_destroy_deletes_nothing_that_another_stack_owns_and_says_so() {
     let refused: BTreeSet<&Address> = r.report.failed.iter().map(|f| &f.address).collect();
     assert_eq!(refused, BTreeSet::from([a, b]), "{:?}", r.report.failed);
     for f in &r.report.failed {
+        let message = f.error.to_string();
         assert!(
-            f.message.contains("belongs to another stack")
-                && f.message.contains("engine:stack-id=lineage-twin")
-                && f.message.contains("Nothing was changed"),
-            "{}",
-            f.message
+            matches!(f.error, engine_exec::StepError::NotOurs(_))
+                && message.contains("belongs to another stack")
+                && message.contains("engine:stack-id=lineage-twin")
+                && message.contains("Nothing was changed"),
+            "{message}"
         );
     }
     // Checked before the first change: nothing at all was deleted.
@@ -603,7 +617,7 @@ async fn a_pending_record_is_neither_adopted_nor_deleted_when_another_stack_owns
     // Apply: not adopted, nothing changed, the owner named.
     let again = run(&cloud, &plan_for(&crashed), &crashed, 4, &Stop::default()).await;
     assert_eq!(again.report.failed.len(), 1, "{:?}", again.report.failed);
-    let message = &again.report.failed[0].message;
+    let message = &again.report.failed[0].error.to_string();
     assert!(
         message.contains("belongs to another stack") && message.contains("-e"),
         "{message}"
@@ -687,14 +701,43 @@ async fn a_create_that_finds_its_name_taken_by_another_stack_names_the_owner() {
     }
     let r = run(&cloud, &plan, &State::empty(), 1, &Stop::default()).await;
     assert_eq!(r.report.failed.len(), 1);
-    let f = &r.report.failed[0];
+    let message = r.report.failed[0].error.to_string();
     assert!(
-        f.message.contains("belongs to another stack")
-            && f.message.contains("engine:stack-id=lineage-twin")
-            && f.message.contains("Choose another environment"),
-        "{}",
-        f.message
+        message.contains("belongs to another stack")
+            && message.contains("engine:stack-id=lineage-twin")
+            && message.contains("Choose another environment"),
+        "{message}"
     );
     // A definite refusal: no pending record is left for a later destroy to act on.
     assert!(r.state.resources.is_empty(), "{:?}", r.state.resources);
+}
+
+#[tokio::test]
+async fn a_panicking_provider_fails_its_step_and_the_apply() {
+    let cloud = Arc::new(FakeCloud::default());
+    let plan = plan_for(&State::empty());
+    let victim = plan.changes[0].address.clone();
+    cloud
+        .panic
+        .lock()
+        .unwrap()
+        .insert(format!("create {victim}"));
+    let r = run(&cloud, &plan, &State::empty(), 4, &Stop::default()).await;
+    assert!(!r.report.complete(), "a panic is a failure: {:?}", r.report);
+    assert_eq!(r.report.failed.len(), 1, "{:?}", r.report.failed);
+    let f = &r.report.failed[0];
+    assert_eq!(f.address, victim);
+    assert!(
+        matches!(&f.error, engine_exec::StepError::Panicked(m) if m.contains("has a bug")),
+        "{:?}",
+        f.error
+    );
+    assert!(
+        r.events
+            .iter()
+            .any(|e| matches!(e, Event::Failed { address, .. } if *address == victim))
+    );
+    // The outcome of the create is unknown: it stays pending for adoption.
+    assert_eq!(r.state.resources[&victim].status, ResourceStatus::Pending);
+    assert!(r.state.outputs.is_empty());
 }

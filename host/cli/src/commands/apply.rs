@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use engine_aws::{Aws, CallCounter, ProviderOptions, SdkOptions, StackIdentity};
 use engine_core::plan::StepOp;
 use engine_core::{Address, Diagnostic, Graph, Plan, SavedPlan, State, render};
-use engine_exec::{Event, Options, Report, Stop};
+use engine_exec::{Event, Options, Report, Stop, StopLevel};
 use engine_state::{LockInfo, StateBackend, StateLock};
 use sha2::{Digest, Sha256};
 
@@ -277,7 +277,7 @@ fn run(
         let signals = tokio::spawn(async move {
             while tokio::signal::ctrl_c().await.is_ok() {
                 match stopper.escalate() {
-                    1 if !json => eprintln!(
+                    StopLevel::Graceful if !json => eprintln!(
                         "\nStopping: no new operations start; waiting for those in flight. Ctrl-C again to stop now."
                     ),
                     _ if !json => eprintln!("\nStopping now; operations in flight are abandoned and recorded as pending."),
@@ -409,11 +409,8 @@ impl Printer {
                     eprintln!("{address}: forgotten, nothing deleted: {reason}");
                 }
             }
-            Event::Failed {
-                address,
-                op,
-                message,
-            } => {
+            Event::Failed { address, op, error } => {
+                let message = error.to_string();
                 if self.json {
                     self.emit(serde_json::json!({"event": "failed", "address": address.to_string(), "op": op, "message": message}));
                 } else {
@@ -422,7 +419,7 @@ impl Printer {
                         op_words(*op).0
                     ))
                     .address(address)
-                    .detail(message.clone())]);
+                    .detail(message)]);
                 }
             }
         }
