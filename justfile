@@ -28,10 +28,11 @@ plugins: build
     {{engine}} build policies
 
 # Run every test: unit, sandbox, plugins, state, providers, policies, end to end,
-# and the guest SDK's own tests and doc examples (on the host).
+# and the guest SDK's and the baseline policy's own tests and doc examples (on the host).
 test: setup
     cargo test --workspace --no-fail-fast
     cd plugins && cargo test -p engine-sdk
+    cd policies && cargo test
 
 # Guest SDK API docs (warnings are errors).
 doc:

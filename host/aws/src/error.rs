@@ -115,7 +115,10 @@ pub fn classify_code(code: &str) -> ErrorKind {
         ErrorKind::Throttled
     } else if DENIED.contains(&code) {
         ErrorKind::AccessDenied
-    } else if code.contains("NotFound") || code == "NoSuchEntity" || code == "NoSuchEntityException"
+    } else if crate::kinds::is_not_found_code(code)
+        || code.contains("NotFound")
+        || code == "NoSuchEntity"
+        || code == "NoSuchEntityException"
     {
         ErrorKind::NotFound
     } else if code == "DependencyViolation"

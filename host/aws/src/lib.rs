@@ -21,10 +21,13 @@
 //! - [`error`]: the classification of AWS error codes into [`ProviderError`]s.
 //! - [`tags`]: ownership tags and tag diffs.
 //! - [`password`]: host-generated passwords and [`SecretString`].
-//! - One private module per service: `ec2` (VPC, internet gateway, subnet, route
-//!   table, route, association, security group, VPC endpoint), `kms` (key, alias),
-//!   `kinesis`, `secretsmanager`, `iam`, `elasticache` (subnet group, replication
-//!   group), `rds` (subnet group, DB instance), `sns`, `cloudwatch` (metric alarm).
+//! - `kinds`: one private module per kind or tight family, each implementing the
+//!   `AwsKind` trait on the kind's record (`vpc`, `internet_gateway`, `subnet`,
+//!   `route_table` with routes and associations, `security_group`, `vpc_endpoint`,
+//!   `kms` key and alias, `kinesis_stream`, `secret`, `iam_role`, `elasticache`
+//!   subnet group and replication group, `rds` subnet group and instance,
+//!   `sns_topic`, `metric_alarm`); dispatch derived from the host's kind list.
+//! - `ec2`: what the EC2 kinds share (filters, chunked Describe calls, tags).
 //! - [`moto`]: test support, a moto server on a free loopback port.
 //!
 //! # What a batched read costs
@@ -46,15 +49,8 @@ pub mod password;
 pub mod provider;
 pub mod tags;
 
-mod cloudwatch;
 mod ec2;
-mod elasticache;
-mod iam;
-mod kinesis;
-mod kms;
-mod rds;
-mod secretsmanager;
-mod sns;
+mod kinds;
 
 pub use config::{CallCounter, ProviderOptions, SdkOptions, Timeouts, load_sdk_config};
 pub use error::{ErrorKind, ProviderError};

@@ -369,28 +369,26 @@ impl Provider for Aws {
         spec: &Spec,
         cx: &OpContext,
     ) -> Result<Attributes, ProviderError> {
-        let op = Op::new(address, cx);
-        match spec {
-            Spec::Vpc(s) => self.vpc_create(&op, s).await,
-            Spec::InternetGateway(s) => self.igw_create(&op, s).await,
-            Spec::Subnet(s) => self.subnet_create(&op, s).await,
-            Spec::RouteTable(s) => self.route_table_create(&op, s).await,
-            Spec::Route(s) => self.route_create(&op, s).await,
-            Spec::RouteTableAssociation(s) => self.association_create(&op, s).await,
-            Spec::SecurityGroup(s) => self.security_group_create(&op, s).await,
-            Spec::VpcEndpoint(s) => self.vpc_endpoint_create(&op, s).await,
-            Spec::KmsKey(s) => self.kms_key_create(&op, s).await,
-            Spec::KmsAlias(s) => self.kms_alias_create(&op, s).await,
-            Spec::KinesisStream(s) => self.stream_create(&op, s).await,
-            Spec::Secret(s) => self.secret_create(&op, s).await,
-            Spec::IamRole(s) => self.role_create(&op, s).await,
-            Spec::CacheSubnetGroup(s) => self.cache_subnet_group_create(&op, s).await,
-            Spec::CacheReplicationGroup(s) => self.replication_group_create(&op, s).await,
-            Spec::DbSubnetGroup(s) => self.db_subnet_group_create(&op, s).await,
-            Spec::DbInstance(s) => self.db_instance_create(&op, s).await,
-            Spec::SnsTopic(s) => self.topic_create(&op, s).await,
-            Spec::MetricAlarm(s) => self.alarm_create(&op, s).await,
+        let attributes = self.create_kind(&Op::new(address, cx), spec).await?;
+        // A create that reports no id would leave a record nothing can find again.
+        let identified = ["id", "arn", "name"].iter().any(|k| {
+            attributes
+                .get(*k)
+                .and_then(Value::as_str)
+                .is_some_and(|v| !v.is_empty())
+        });
+        if !identified {
+            return Err(ProviderError::new(
+                ErrorKind::Other,
+                "create",
+                Some(address),
+                format!(
+                    "AWS reported the {} created but returned no id, ARN or name for it",
+                    spec.kind()
+                ),
+            ));
         }
+        Ok(attributes)
     }
 
     #[tracing::instrument(skip_all, fields(kind = %kind, n = requests.len()))]
@@ -432,48 +430,8 @@ impl Provider for Aws {
         attributes: &Attributes,
         cx: &OpContext,
     ) -> Result<Attributes, ProviderError> {
-        let op = Op::new(address, cx);
-        let a = attributes;
-        match (old, new) {
-            (Spec::Vpc(o), Spec::Vpc(n)) => self.vpc_update(&op, o, n, a).await,
-            (Spec::InternetGateway(o), Spec::InternetGateway(n)) => {
-                self.igw_update(&op, o, n, a).await
-            }
-            (Spec::Subnet(o), Spec::Subnet(n)) => self.subnet_update(&op, o, n, a).await,
-            (Spec::RouteTable(o), Spec::RouteTable(n)) => {
-                self.route_table_update(&op, o, n, a).await
-            }
-            (Spec::Route(o), Spec::Route(n)) => self.route_update(&op, o, n, a).await,
-            (Spec::RouteTableAssociation(_), Spec::RouteTableAssociation(_)) => Ok(a.clone()),
-            (Spec::SecurityGroup(o), Spec::SecurityGroup(n)) => {
-                self.security_group_update(&op, o, n, a).await
-            }
-            (Spec::VpcEndpoint(o), Spec::VpcEndpoint(n)) => {
-                self.vpc_endpoint_update(&op, o, n, a).await
-            }
-            (Spec::KmsKey(o), Spec::KmsKey(n)) => self.kms_key_update(&op, o, n, a).await,
-            (Spec::KmsAlias(o), Spec::KmsAlias(n)) => self.kms_alias_update(&op, o, n, a).await,
-            (Spec::KinesisStream(o), Spec::KinesisStream(n)) => {
-                self.stream_update(&op, o, n, a).await
-            }
-            (Spec::Secret(o), Spec::Secret(n)) => self.secret_update(&op, o, n, a).await,
-            (Spec::IamRole(o), Spec::IamRole(n)) => self.role_update(&op, o, n, a).await,
-            (Spec::CacheSubnetGroup(o), Spec::CacheSubnetGroup(n)) => {
-                self.cache_subnet_group_update(&op, o, n, a).await
-            }
-            (Spec::CacheReplicationGroup(o), Spec::CacheReplicationGroup(n)) => {
-                self.replication_group_update(&op, o, n, a).await
-            }
-            (Spec::DbSubnetGroup(o), Spec::DbSubnetGroup(n)) => {
-                self.db_subnet_group_update(&op, o, n, a).await
-            }
-            (Spec::DbInstance(o), Spec::DbInstance(n)) => {
-                self.db_instance_update(&op, o, n, a).await
-            }
-            (Spec::SnsTopic(o), Spec::SnsTopic(n)) => self.topic_update(&op, o, n, a).await,
-            (Spec::MetricAlarm(o), Spec::MetricAlarm(n)) => self.alarm_update(&op, o, n, a).await,
-            _ => Err(wrong_kind(address, old.kind(), new)),
-        }
+        self.update_kind(&Op::new(address, cx), old, new, attributes)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(address = %address, kind = %spec.kind()))]
@@ -484,29 +442,8 @@ impl Provider for Aws {
         attributes: &Attributes,
         cx: &OpContext,
     ) -> Result<(), ProviderError> {
-        let op = Op::new(address, cx);
-        let a = attributes;
-        match spec {
-            Spec::Vpc(_) => self.vpc_delete(&op, a).await,
-            Spec::InternetGateway(s) => self.igw_delete(&op, s, a).await,
-            Spec::Subnet(_) => self.subnet_delete(&op, a).await,
-            Spec::RouteTable(_) => self.route_table_delete(&op, a).await,
-            Spec::Route(s) => self.route_delete(&op, s, a).await,
-            Spec::RouteTableAssociation(_) => self.association_delete(&op, a).await,
-            Spec::SecurityGroup(_) => self.security_group_delete(&op, a).await,
-            Spec::VpcEndpoint(_) => self.vpc_endpoint_delete(&op, a).await,
-            Spec::KmsKey(s) => self.kms_key_delete(&op, s, a).await,
-            Spec::KmsAlias(s) => self.kms_alias_delete(&op, s).await,
-            Spec::KinesisStream(s) => self.stream_delete(&op, s).await,
-            Spec::Secret(s) => self.secret_delete(&op, s, a).await,
-            Spec::IamRole(s) => self.role_delete(&op, s).await,
-            Spec::CacheSubnetGroup(s) => self.cache_subnet_group_delete(&op, s).await,
-            Spec::CacheReplicationGroup(s) => self.replication_group_delete(&op, s).await,
-            Spec::DbSubnetGroup(s) => self.db_subnet_group_delete(&op, s).await,
-            Spec::DbInstance(s) => self.db_instance_delete(&op, s).await,
-            Spec::SnsTopic(s) => self.topic_delete(&op, s, a).await,
-            Spec::MetricAlarm(s) => self.alarm_delete(&op, s).await,
-        }
+        self.delete_kind(&Op::new(address, cx), spec, attributes)
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(address = %address, kind = %spec.kind()))]
@@ -516,28 +453,8 @@ impl Provider for Aws {
         spec: &Spec,
         stack: &StackIdentity,
     ) -> Result<Option<Existing>, ProviderError> {
-        let kind = spec.kind();
-        let attributes = match spec {
-            Spec::Vpc(_)
-            | Spec::InternetGateway(_)
-            | Spec::Subnet(_)
-            | Spec::RouteTable(_)
-            | Spec::SecurityGroup(_)
-            | Spec::VpcEndpoint(_) => match self.ec2_find_by_tags(kind, stack, address).await? {
-                Some(id) => attrs([("id", Value::String(id))]),
-                None => return Ok(None),
-            },
-            Spec::Route(s) => self.route_find(address, s).await?,
-            Spec::RouteTableAssociation(s) => match self.association_find(address, s).await? {
-                Some(a) => a,
-                None => return Ok(None),
-            },
-            Spec::KmsKey(_) => match self.kms_key_find_by_tags(stack, address).await? {
-                Some(a) => a,
-                None => return Ok(None),
-            },
-            // Named kinds: read by the name in the spec.
-            _ => Attributes::new(),
+        let Some(attributes) = self.locate_kind(spec, address, stack).await? else {
+            return Ok(None);
         };
         let request = ReadRequest {
             address: address.clone(),
@@ -545,7 +462,7 @@ impl Provider for Aws {
             attributes,
         };
         let found = self
-            .read_found(kind, std::slice::from_ref(&request))
+            .read_found(spec.kind(), std::slice::from_ref(&request))
             .await?
             .into_iter()
             .next()
@@ -566,27 +483,7 @@ impl Aws {
         if r.is_empty() {
             return Ok(Vec::new());
         }
-        match kind {
-            Kind::Vpc => self.vpc_read(r).await,
-            Kind::InternetGateway => self.igw_read(r).await,
-            Kind::Subnet => self.subnet_read(r).await,
-            Kind::RouteTable => self.route_table_read(r).await,
-            Kind::Route => self.route_read(r).await,
-            Kind::RouteTableAssociation => self.association_read(r).await,
-            Kind::SecurityGroup => self.security_group_read(r).await,
-            Kind::VpcEndpoint => self.vpc_endpoint_read(r).await,
-            Kind::KmsKey => self.kms_key_read(r).await,
-            Kind::KmsAlias => self.kms_alias_read(r).await,
-            Kind::KinesisStream => self.stream_read(r).await,
-            Kind::Secret => self.secret_read(r).await,
-            Kind::IamRole => self.role_read(r).await,
-            Kind::CacheSubnetGroup => self.cache_subnet_group_read(r).await,
-            Kind::CacheReplicationGroup => self.replication_group_read(r).await,
-            Kind::DbSubnetGroup => self.db_subnet_group_read(r).await,
-            Kind::DbInstance => self.db_instance_read(r).await,
-            Kind::SnsTopic => self.topic_read(r).await,
-            Kind::MetricAlarm => self.alarm_read(r).await,
-        }
+        self.read_kind(kind, r).await
     }
 }
 

@@ -156,31 +156,9 @@ pub(crate) fn diff(old: &[Tag], new: &[Tag]) -> (Vec<Tag>, Vec<String>) {
     (set, remove)
 }
 
-fn of_mut(spec: &mut Spec) -> Option<&mut Vec<Tag>> {
-    match spec {
-        Spec::Vpc(s) => Some(&mut s.tags),
-        Spec::InternetGateway(s) => Some(&mut s.tags),
-        Spec::Subnet(s) => Some(&mut s.tags),
-        Spec::RouteTable(s) => Some(&mut s.tags),
-        Spec::Route(_) | Spec::RouteTableAssociation(_) | Spec::KmsAlias(_) => None,
-        Spec::SecurityGroup(s) => Some(&mut s.tags),
-        Spec::VpcEndpoint(s) => Some(&mut s.tags),
-        Spec::KmsKey(s) => Some(&mut s.tags),
-        Spec::KinesisStream(s) => Some(&mut s.tags),
-        Spec::Secret(s) => Some(&mut s.tags),
-        Spec::IamRole(s) => Some(&mut s.tags),
-        Spec::CacheSubnetGroup(s) => Some(&mut s.tags),
-        Spec::CacheReplicationGroup(s) => Some(&mut s.tags),
-        Spec::DbSubnetGroup(s) => Some(&mut s.tags),
-        Spec::DbInstance(s) => Some(&mut s.tags),
-        Spec::SnsTopic(s) => Some(&mut s.tags),
-        Spec::MetricAlarm(s) => Some(&mut s.tags),
-    }
-}
-
 /// Removes reserved (ownership and `aws:`) tags from a live spec.
 pub(crate) fn strip_ownership(spec: &mut Spec) {
-    if let Some(tags) = of_mut(spec) {
+    if let Some(tags) = spec.tags_mut() {
         tags.retain(|t| !reserved(&t.key));
     }
 }

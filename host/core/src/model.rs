@@ -175,50 +175,80 @@ records! {
     SecretValueRef { secret_id: Text, key: String }
     /// A metric dimension.
     Dimension { name: String, value: Text }
-
-    /// An Amazon VPC.
-    Vpc { cidr_block: String, enable_dns_support: bool, enable_dns_hostnames: bool, tags: Vec<Tag> }
-    /// An internet gateway attached to a VPC.
-    InternetGateway { vpc_id: Text, tags: Vec<Tag> }
-    /// A subnet.
-    Subnet { vpc_id: Text, cidr_block: String, availability_zone: String, map_public_ip_on_launch: bool, tags: Vec<Tag> }
-    /// A route table.
-    RouteTable { vpc_id: Text, tags: Vec<Tag> }
-    /// A route.
-    Route { route_table_id: Text, destination_cidr_block: String, gateway_id: Text }
-    /// A route table association.
-    RouteTableAssociation { route_table_id: Text, subnet_id: Text }
-    /// A security group with its rules.
-    SecurityGroup { name: String, description: String, vpc_id: Text, ingress: Vec<SecurityGroupRule>, egress: Vec<SecurityGroupRule>, tags: Vec<Tag> }
-    /// A VPC endpoint.
-    VpcEndpoint { vpc_id: Text, service_name: String, endpoint_type: VpcEndpointType, subnet_ids: Vec<Text>, security_group_ids: Vec<Text>, route_table_ids: Vec<Text>, private_dns_enabled: bool, tags: Vec<Tag> }
-    /// A customer-managed KMS key.
-    KmsKey { description: String, enable_key_rotation: bool, deletion_window_days: u32, service_principals: Vec<String>, tags: Vec<Tag> }
-    /// A KMS alias.
-    KmsAlias { name: String, target_key_id: Text }
-    /// A Kinesis data stream.
-    KinesisStream { name: String, shard_count: u32, retention_period_hours: u32, kms_key_id: Option<Text>, shard_level_metrics: Vec<String>, tags: Vec<Tag> }
-    /// A Secrets Manager secret with a generated password.
-    Secret { name: String, description: String, kms_key_id: Option<Text>, username: String, password: PasswordPolicy, recovery_window_days: u32, tags: Vec<Tag> }
-    /// An IAM role.
-    IamRole { name: String, description: String, assume_role_policy: String, managed_policy_arns: Vec<String>, tags: Vec<Tag> }
-    /// An ElastiCache subnet group.
-    CacheSubnetGroup { name: String, description: String, subnet_ids: Vec<Text>, tags: Vec<Tag> }
-    /// An ElastiCache Redis replication group.
-    CacheReplicationGroup { id: String, description: String, engine_version: String, node_type: String, num_cache_clusters: u32, port: u16, subnet_group_name: Text, security_group_ids: Vec<Text>, automatic_failover: bool, multi_az: bool, at_rest_encryption: bool, transit_encryption: bool, kms_key_id: Option<Text>, snapshot_retention_days: u32, tags: Vec<Tag> }
-    /// An RDS DB subnet group.
-    DbSubnetGroup { name: String, description: String, subnet_ids: Vec<Text>, tags: Vec<Tag> }
-    /// An RDS DB instance.
-    DbInstance { identifier: String, engine: String, engine_version: String, instance_class: String, allocated_storage_gb: u32, storage_type: String, storage_encrypted: bool, kms_key_id: Option<Text>, db_name: String, master_username: Text, master_password: SecretValueRef, port: u16, db_subnet_group_name: Text, vpc_security_group_ids: Vec<Text>, multi_az: bool, publicly_accessible: bool, backup_retention_days: u32, monitoring_interval_seconds: u32, monitoring_role_arn: Option<Text>, deletion_protection: bool, skip_final_snapshot: bool, tags: Vec<Tag> }
-    /// An SNS topic.
-    SnsTopic { name: String, kms_key_id: Option<Text>, tags: Vec<Tag> }
-    /// A CloudWatch metric alarm.
-    MetricAlarm { name: String, description: String, namespace: String, metric_name: String, dimensions: Vec<Dimension>, statistic: Statistic, period_seconds: u32, evaluation_periods: u32, threshold: f64, comparison_operator: ComparisonOperator, treat_missing_data: String, alarm_actions: Vec<Text>, ok_actions: Vec<Text>, tags: Vec<Tag> }
 }
 
-/// Declares [`Spec`] and [`Kind`] from one list of kinds.
+/// **The host's one list of resource kinds.** Each entry is a kind's record type
+/// (its fields are the WIT record's, in order), its WIT name, and whether it takes
+/// tags (`tagged`, with a `tags` field) or not (`untagged`).
+///
+/// Everything else that has a case per kind is derived from this list by passing
+/// a macro to it, `engine_core::for_each_kind!(my_macro)`, which expands to
+/// `my_macro! { $( $(#[doc])* Name = "wit-name", tagged|untagged { field: Type, ... } )* }`:
+/// here the record types, [`Spec`], [`Kind`] and tag access; in `engine-runtime`
+/// the WIT conversion; in `engine-aws` the provider dispatch. Adding a kind is a
+/// line here, its record in the WIT, its schema (`schema.rs`) and its provider
+/// module; a kind missing from any of them is a compile error or a failing test.
+#[macro_export]
+macro_rules! for_each_kind {
+    ($m:ident) => {
+        $m! {
+            /// An Amazon VPC.
+            Vpc = "vpc", tagged { cidr_block: String, enable_dns_support: bool, enable_dns_hostnames: bool, tags: Vec<Tag> }
+            /// An internet gateway attached to a VPC.
+            InternetGateway = "internet-gateway", tagged { vpc_id: Text, tags: Vec<Tag> }
+            /// A subnet.
+            Subnet = "subnet", tagged { vpc_id: Text, cidr_block: String, availability_zone: String, map_public_ip_on_launch: bool, tags: Vec<Tag> }
+            /// A route table.
+            RouteTable = "route-table", tagged { vpc_id: Text, tags: Vec<Tag> }
+            /// A route.
+            Route = "route", untagged { route_table_id: Text, destination_cidr_block: String, gateway_id: Text }
+            /// A route table association.
+            RouteTableAssociation = "route-table-association", untagged { route_table_id: Text, subnet_id: Text }
+            /// A security group with its rules.
+            SecurityGroup = "security-group", tagged { name: String, description: String, vpc_id: Text, ingress: Vec<SecurityGroupRule>, egress: Vec<SecurityGroupRule>, tags: Vec<Tag> }
+            /// A VPC endpoint.
+            VpcEndpoint = "vpc-endpoint", tagged { vpc_id: Text, service_name: String, endpoint_type: VpcEndpointType, subnet_ids: Vec<Text>, security_group_ids: Vec<Text>, route_table_ids: Vec<Text>, private_dns_enabled: bool, tags: Vec<Tag> }
+            /// A customer-managed KMS key.
+            KmsKey = "kms-key", tagged { description: String, enable_key_rotation: bool, deletion_window_days: u32, service_principals: Vec<String>, tags: Vec<Tag> }
+            /// A KMS alias.
+            KmsAlias = "kms-alias", untagged { name: String, target_key_id: Text }
+            /// A Kinesis data stream.
+            KinesisStream = "kinesis-stream", tagged { name: String, shard_count: u32, retention_period_hours: u32, kms_key_id: Option<Text>, shard_level_metrics: Vec<String>, tags: Vec<Tag> }
+            /// A Secrets Manager secret with a generated password.
+            Secret = "secret", tagged { name: String, description: String, kms_key_id: Option<Text>, username: String, password: PasswordPolicy, recovery_window_days: u32, tags: Vec<Tag> }
+            /// An IAM role.
+            IamRole = "iam-role", tagged { name: String, description: String, assume_role_policy: String, managed_policy_arns: Vec<String>, tags: Vec<Tag> }
+            /// An ElastiCache subnet group.
+            CacheSubnetGroup = "cache-subnet-group", tagged { name: String, description: String, subnet_ids: Vec<Text>, tags: Vec<Tag> }
+            /// An ElastiCache Redis replication group.
+            CacheReplicationGroup = "cache-replication-group", tagged { id: String, description: String, engine_version: String, node_type: String, num_cache_clusters: u32, port: u16, subnet_group_name: Text, security_group_ids: Vec<Text>, automatic_failover: bool, multi_az: bool, at_rest_encryption: bool, transit_encryption: bool, kms_key_id: Option<Text>, snapshot_retention_days: u32, tags: Vec<Tag> }
+            /// An RDS DB subnet group.
+            DbSubnetGroup = "db-subnet-group", tagged { name: String, description: String, subnet_ids: Vec<Text>, tags: Vec<Tag> }
+            /// An RDS DB instance.
+            DbInstance = "db-instance", tagged { identifier: String, engine: String, engine_version: String, instance_class: String, allocated_storage_gb: u32, storage_type: String, storage_encrypted: bool, kms_key_id: Option<Text>, db_name: String, master_username: Text, master_password: SecretValueRef, port: u16, db_subnet_group_name: Text, vpc_security_group_ids: Vec<Text>, multi_az: bool, publicly_accessible: bool, backup_retention_days: u32, monitoring_interval_seconds: u32, monitoring_role_arn: Option<Text>, deletion_protection: bool, skip_final_snapshot: bool, tags: Vec<Tag> }
+            /// An SNS topic.
+            SnsTopic = "sns-topic", tagged { name: String, kms_key_id: Option<Text>, tags: Vec<Tag> }
+            /// A CloudWatch metric alarm.
+            MetricAlarm = "metric-alarm", tagged { name: String, description: String, namespace: String, metric_name: String, dimensions: Vec<Dimension>, statistic: Statistic, period_seconds: u32, evaluation_periods: u32, threshold: f64, comparison_operator: ComparisonOperator, treat_missing_data: String, alarm_actions: Vec<Text>, ok_actions: Vec<Text>, tags: Vec<Tag> }
+        }
+    };
+}
+
+/// The tags field of a kind's record, by its `tagged`/`untagged` mark.
+macro_rules! tags_field {
+    (tagged, $s:expr) => {
+        Some($s)
+    };
+    (untagged, $s:expr) => {
+        None
+    };
+}
+
+/// Declares the kinds' records, [`Spec`] and [`Kind`] from [`for_each_kind!`].
 macro_rules! kinds {
-    ($($v:ident = $s:literal),* $(,)?) => {
+    ($($(#[$m:meta])* $v:ident = $s:literal, $tags:ident { $($f:ident : $t:ty),* $(,)? })*) => {
+        records! { $($(#[$m])* $v { $($f: $t),* })* }
+
         /// A resource's desired properties, one case per kind. (Variants differ in
         /// size; a stack holds tens of them, so boxing would buy nothing.)
         #[allow(clippy::large_enum_variant)]
@@ -237,36 +267,30 @@ macro_rules! kinds {
             pub fn as_str(self) -> &'static str { match self { $(Kind::$v => $s),* } }
             /// Parses a WIT name.
             pub fn parse(s: &str) -> Option<Kind> { match s { $($s => Some(Kind::$v),)* _ => None } }
+            /// Whether resources of this kind take tags.
+            pub fn takes_tags(self) -> bool {
+                match self { $(Kind::$v => tags_field!($tags, true).unwrap_or(false)),* }
+            }
         }
 
         impl Spec {
             /// The kind of this spec.
             pub fn kind(&self) -> Kind { match self { $(Spec::$v(_) => Kind::$v),* } }
+            /// Its tags, for kinds that take tags.
+            #[allow(unused_variables)]
+            pub fn tags(&self) -> Option<&Vec<Tag>> {
+                match self { $(Spec::$v(s) => tags_field!($tags, &s.tags)),* }
+            }
+            /// Its tags, mutable, for kinds that take tags.
+            #[allow(unused_variables)]
+            pub fn tags_mut(&mut self) -> Option<&mut Vec<Tag>> {
+                match self { $(Spec::$v(s) => tags_field!($tags, &mut s.tags)),* }
+            }
         }
     };
 }
 
-kinds! {
-    Vpc = "vpc",
-    InternetGateway = "internet-gateway",
-    Subnet = "subnet",
-    RouteTable = "route-table",
-    Route = "route",
-    RouteTableAssociation = "route-table-association",
-    SecurityGroup = "security-group",
-    VpcEndpoint = "vpc-endpoint",
-    KmsKey = "kms-key",
-    KmsAlias = "kms-alias",
-    KinesisStream = "kinesis-stream",
-    Secret = "secret",
-    IamRole = "iam-role",
-    CacheSubnetGroup = "cache-subnet-group",
-    CacheReplicationGroup = "cache-replication-group",
-    DbSubnetGroup = "db-subnet-group",
-    DbInstance = "db-instance",
-    SnsTopic = "sns-topic",
-    MetricAlarm = "metric-alarm",
-}
+for_each_kind!(kinds);
 
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -425,5 +449,33 @@ mod tests {
         for k in Kind::ALL {
             assert_eq!(Kind::parse(k.as_str()), Some(*k));
         }
+    }
+
+    #[test]
+    fn tag_access_follows_the_kind_list() {
+        let mut vpc = Spec::Vpc(Vpc {
+            cidr_block: "10.0.0.0/16".into(),
+            enable_dns_support: true,
+            enable_dns_hostnames: true,
+            tags: vec![],
+        });
+        assert!(Kind::Vpc.takes_tags() && vpc.tags().is_some());
+        vpc.tags_mut().unwrap().push(Tag {
+            key: "a".into(),
+            value: "b".into(),
+        });
+        assert_eq!(vpc.tags().unwrap().len(), 1);
+        let route = Spec::Route(Route {
+            route_table_id: "rtb-1".into(),
+            destination_cidr_block: "0.0.0.0/0".into(),
+            gateway_id: "igw-1".into(),
+        });
+        assert!(!Kind::Route.takes_tags() && route.tags().is_none());
+        let taggable = Kind::ALL.iter().filter(|k| k.takes_tags()).count();
+        assert_eq!(
+            taggable,
+            Kind::ALL.len() - 3,
+            "routes, associations, aliases"
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! Conversions between the generated WIT types and `engine_core`'s model, one field
-//! list per record. Both sides are typed, so a field added to the WIT but not here
-//! (or the other way) is a compile error.
+//! Conversions between the generated WIT types and `engine_core`'s model. The kinds'
+//! records come from the host's one kind list (`engine_core::for_each_kind!`); the
+//! few shared records have a field list here. Both sides are typed, so a field
+//! added to the WIT but not to the model (or the other way) is a compile error.
 
 use engine_core::model as core;
 use engine_core::{Address, Reference};
@@ -125,29 +126,13 @@ records! {
     PasswordPolicy { length, exclude_characters }
     SecretValueRef { secret_id, key }
     Dimension { name, value }
-    Vpc { cidr_block, enable_dns_support, enable_dns_hostnames, tags }
-    InternetGateway { vpc_id, tags }
-    Subnet { vpc_id, cidr_block, availability_zone, map_public_ip_on_launch, tags }
-    RouteTable { vpc_id, tags }
-    Route { route_table_id, destination_cidr_block, gateway_id }
-    RouteTableAssociation { route_table_id, subnet_id }
-    SecurityGroup { name, description, vpc_id, ingress, egress, tags }
-    VpcEndpoint { vpc_id, service_name, endpoint_type, subnet_ids, security_group_ids, route_table_ids, private_dns_enabled, tags }
-    KmsKey { description, enable_key_rotation, deletion_window_days, service_principals, tags }
-    KmsAlias { name, target_key_id }
-    KinesisStream { name, shard_count, retention_period_hours, kms_key_id, shard_level_metrics, tags }
-    Secret { name, description, kms_key_id, username, password, recovery_window_days, tags }
-    IamRole { name, description, assume_role_policy, managed_policy_arns, tags }
-    CacheSubnetGroup { name, description, subnet_ids, tags }
-    CacheReplicationGroup { id, description, engine_version, node_type, num_cache_clusters, port, subnet_group_name, security_group_ids, automatic_failover, multi_az, at_rest_encryption, transit_encryption, kms_key_id, snapshot_retention_days, tags }
-    DbSubnetGroup { name, description, subnet_ids, tags }
-    DbInstance { identifier, engine, engine_version, instance_class, allocated_storage_gb, storage_type, storage_encrypted, kms_key_id, db_name, master_username, master_password, port, db_subnet_group_name, vpc_security_group_ids, multi_az, publicly_accessible, backup_retention_days, monitoring_interval_seconds, monitoring_role_arn, deletion_protection, skip_final_snapshot, tags }
-    SnsTopic { name, kms_key_id, tags }
-    MetricAlarm { name, description, namespace, metric_name, dimensions, statistic, period_seconds, evaluation_periods, threshold, comparison_operator, treat_missing_data, alarm_actions, ok_actions, tags }
 }
 
-macro_rules! specs {
-    ($($v:ident),* $(,)?) => {
+/// The kinds' records and [`core::Spec`], derived from the host's one kind list.
+macro_rules! kinds {
+    ($($(#[$m:meta])* $v:ident = $s:literal, $tags:ident { $($f:ident : $t:ty),* $(,)? })*) => {
+        records! { $($v { $($f),* })* }
+
         impl Bridge for core::Spec {
             type Wit = wit::ResourceSpec;
             fn from_wit(w: wit::ResourceSpec, plugin: &str) -> Result<Self, String> {
@@ -160,27 +145,7 @@ macro_rules! specs {
     };
 }
 
-specs!(
-    Vpc,
-    InternetGateway,
-    Subnet,
-    RouteTable,
-    Route,
-    RouteTableAssociation,
-    SecurityGroup,
-    VpcEndpoint,
-    KmsKey,
-    KmsAlias,
-    KinesisStream,
-    Secret,
-    IamRole,
-    CacheSubnetGroup,
-    CacheReplicationGroup,
-    DbSubnetGroup,
-    DbInstance,
-    SnsTopic,
-    MetricAlarm,
-);
+engine_core::for_each_kind!(kinds);
 
 impl Bridge for core::OutputValue {
     type Wit = wit::OutputValue;

@@ -460,62 +460,52 @@ impl From<bool> for OutputValue {
     }
 }
 
-macro_rules! spec_from {
-    ($($kind:ident),* $(,)?) => {$(
-        impl From<$kind> for ResourceSpec {
-            fn from(v: $kind) -> ResourceSpec { ResourceSpec::$kind(v) }
+/// **The guest's one list of resource kinds**: each kind's record (from the WIT)
+/// and its WIT name. The `From` conversions into [`ResourceSpec`],
+/// [`ResourceSpec::kind`] and [`KINDS`] are derived from it; adding a kind to the WIT
+/// is a line here (and its example in [`kinds`]).
+macro_rules! kinds {
+    ($($kind:ident = $name:literal),* $(,)?) => {
+        $(
+            impl From<$kind> for ResourceSpec {
+                fn from(v: $kind) -> ResourceSpec { ResourceSpec::$kind(v) }
+            }
+        )*
+
+        impl ResourceSpec {
+            /// The kind's WIT name, for example `sns-topic` (as in messages and plans).
+            pub fn kind(&self) -> &'static str {
+                match self { $(ResourceSpec::$kind(_) => $name),* }
+            }
         }
-    )*};
+
+        /// The WIT names of every kind this SDK knows, in WIT order (a policy uses it
+        /// to prove that each of its rules decided about every kind).
+        pub const KINDS: &[&str] = &[$($name),*];
+    };
 }
 
-spec_from!(
-    Vpc,
-    InternetGateway,
-    Subnet,
-    RouteTable,
-    Route,
-    RouteTableAssociation,
-    SecurityGroup,
-    VpcEndpoint,
-    KmsKey,
-    KmsAlias,
-    KinesisStream,
-    Secret,
-    IamRole,
-    CacheSubnetGroup,
-    CacheReplicationGroup,
-    DbSubnetGroup,
-    DbInstance,
-    SnsTopic,
-    MetricAlarm,
+kinds!(
+    Vpc = "vpc",
+    InternetGateway = "internet-gateway",
+    Subnet = "subnet",
+    RouteTable = "route-table",
+    Route = "route",
+    RouteTableAssociation = "route-table-association",
+    SecurityGroup = "security-group",
+    VpcEndpoint = "vpc-endpoint",
+    KmsKey = "kms-key",
+    KmsAlias = "kms-alias",
+    KinesisStream = "kinesis-stream",
+    Secret = "secret",
+    IamRole = "iam-role",
+    CacheSubnetGroup = "cache-subnet-group",
+    CacheReplicationGroup = "cache-replication-group",
+    DbSubnetGroup = "db-subnet-group",
+    DbInstance = "db-instance",
+    SnsTopic = "sns-topic",
+    MetricAlarm = "metric-alarm",
 );
-
-impl ResourceSpec {
-    /// The kind's WIT name, for example `sns-topic` (as in messages and plans).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ResourceSpec::Vpc(_) => "vpc",
-            ResourceSpec::InternetGateway(_) => "internet-gateway",
-            ResourceSpec::Subnet(_) => "subnet",
-            ResourceSpec::RouteTable(_) => "route-table",
-            ResourceSpec::Route(_) => "route",
-            ResourceSpec::RouteTableAssociation(_) => "route-table-association",
-            ResourceSpec::SecurityGroup(_) => "security-group",
-            ResourceSpec::VpcEndpoint(_) => "vpc-endpoint",
-            ResourceSpec::KmsKey(_) => "kms-key",
-            ResourceSpec::KmsAlias(_) => "kms-alias",
-            ResourceSpec::KinesisStream(_) => "kinesis-stream",
-            ResourceSpec::Secret(_) => "secret",
-            ResourceSpec::IamRole(_) => "iam-role",
-            ResourceSpec::CacheSubnetGroup(_) => "cache-subnet-group",
-            ResourceSpec::CacheReplicationGroup(_) => "cache-replication-group",
-            ResourceSpec::DbSubnetGroup(_) => "db-subnet-group",
-            ResourceSpec::DbInstance(_) => "db-instance",
-            ResourceSpec::SnsTopic(_) => "sns-topic",
-            ResourceSpec::MetricAlarm(_) => "metric-alarm",
-        }
-    }
-}
 
 impl Violation {
     /// A violation that makes `engine apply --policy` refuse to start.

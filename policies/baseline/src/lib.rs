@@ -290,6 +290,52 @@ fn has_key(key: &Option<Text>) -> bool {
     }
 }
 
+/// Whether a rule checks a kind, or why it does not apply to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Coverage {
+    /// The rule checks resources of this kind.
+    Checked,
+    /// The rule does not apply to this kind, for the reason given.
+    NotApplicable(&'static str),
+}
+
+/// `encryption-at-rest`'s decision for every kind the SDK knows. A kind added to the
+/// WIT without a line here fails this crate's tests: no kind is silently unchecked.
+pub const ENCRYPTION_AT_REST: &[(&str, Coverage)] = {
+    use Coverage::{Checked, NotApplicable as Na};
+    const NETWORK: Coverage = Na("network configuration; it stores no data");
+    &[
+        ("vpc", NETWORK),
+        ("internet-gateway", NETWORK),
+        ("subnet", NETWORK),
+        ("route-table", NETWORK),
+        ("route", NETWORK),
+        ("route-table-association", NETWORK),
+        ("security-group", NETWORK),
+        ("vpc-endpoint", NETWORK),
+        (
+            "kms-key",
+            Na("it is the encryption key; KMS keeps key material in its HSMs"),
+        ),
+        ("kms-alias", Na("a name for a key; it stores no data")),
+        ("kinesis-stream", Checked),
+        (
+            "secret",
+            Na("Secrets Manager always encrypts, with `aws/secretsmanager` when no key is set"),
+        ),
+        ("iam-role", Na("an identity; it stores no data")),
+        ("cache-subnet-group", NETWORK),
+        ("cache-replication-group", Checked),
+        ("db-subnet-group", NETWORK),
+        ("db-instance", Checked),
+        ("sns-topic", Checked),
+        (
+            "metric-alarm",
+            Na("alarm configuration; the topic it notifies is checked"),
+        ),
+    ]
+};
+
 /// `encryption-at-rest`: every data store encrypted at rest.
 fn encryption_at_rest(plan: &Plan, out: &mut Vec<Violation>) {
     const ID: &str = "encryption-at-rest";
@@ -640,6 +686,25 @@ fn no_nat_gateway(plan: &Plan, out: &mut Vec<Violation>) {
                 "Remove the route; reach AWS services from private subnets through VPC \
                  endpoints (interface endpoints, or gateway endpoints for S3 and DynamoDB).",
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod coverage {
+    use super::*;
+
+    #[test]
+    fn encryption_at_rest_decides_about_every_kind() {
+        for kind in engine_sdk::KINDS {
+            let decided = ENCRYPTION_AT_REST.iter().filter(|(k, _)| k == kind).count();
+            assert_eq!(
+                decided, 1,
+                "`{kind}`: add one line to ENCRYPTION_AT_REST: checked, or why not applicable"
+            );
+        }
+        for (kind, _) in ENCRYPTION_AT_REST {
+            assert!(engine_sdk::KINDS.contains(kind), "`{kind}` is not a kind");
         }
     }
 }

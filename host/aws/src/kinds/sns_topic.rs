@@ -4,6 +4,8 @@
 //! `ListTagsForResource` per topic (plus one `ListTopics` listing when a topic's
 //! ARN is not known yet, as when adopting).
 
+use crate::kinds::AwsKind;
+use async_trait::async_trait;
 use aws_sdk_sns::types::Tag as SnsTag;
 use engine_core::model::{SnsTopic, Tag};
 use engine_core::{Address, Kind, Spec};
@@ -207,5 +209,35 @@ impl Aws {
                 .map_err(op.err("DeleteTopic"))
         })
         .await
+    }
+}
+
+#[async_trait]
+impl AwsKind for SnsTopic {
+    const NOT_FOUND: &'static [&'static str] = &["NotFound"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.topic_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.topic_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.topic_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, a: &Attributes) -> Result<(), ProviderError> {
+        aws.topic_delete(op, self, a).await
     }
 }

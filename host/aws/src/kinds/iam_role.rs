@@ -4,6 +4,8 @@
 //! `ListAttachedRolePolicies` per role. Policy documents come back URL-encoded;
 //! they compare as JSON, so formatting differences are not drift.
 
+use crate::kinds::AwsKind;
+use async_trait::async_trait;
 use std::collections::BTreeSet;
 
 use aws_sdk_iam::types::Tag as IamTag;
@@ -308,6 +310,36 @@ impl Aws {
                 .map_err(op.err("DeleteRole"))
         })
         .await
+    }
+}
+
+#[async_trait]
+impl AwsKind for IamRole {
+    const NOT_FOUND: &'static [&'static str] = &["NoSuchEntity"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.role_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.role_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.role_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
+        aws.role_delete(op, self).await
     }
 }
 

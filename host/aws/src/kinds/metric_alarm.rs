@@ -8,6 +8,8 @@
 //! `aws-sdk-cloudwatch` is pinned to 1.99.0, the last release speaking the query
 //! protocol: later ones speak Smithy RPCv2-CBOR, which moto 5.2.5 answers with 404.
 
+use crate::kinds::AwsKind;
+use async_trait::async_trait;
 use std::collections::HashMap;
 
 use aws_sdk_cloudwatch::types::{
@@ -315,5 +317,35 @@ impl Aws {
                 .map_err(op.err("DeleteAlarms"))
         })
         .await
+    }
+}
+
+#[async_trait]
+impl AwsKind for MetricAlarm {
+    const NOT_FOUND: &'static [&'static str] = &["ResourceNotFound"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.alarm_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.alarm_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.alarm_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
+        aws.alarm_delete(op, self).await
     }
 }

@@ -5,6 +5,8 @@
 //! for). Kinesis has no batch describe: a read costs `DescribeStreamSummary` and
 //! `ListTagsForStream` per stream.
 
+use crate::kinds::AwsKind;
+use async_trait::async_trait;
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_kinesis::types::{
@@ -379,5 +381,35 @@ impl Aws {
             },
         )
         .await
+    }
+}
+
+#[async_trait]
+impl AwsKind for KinesisStream {
+    const NOT_FOUND: &'static [&'static str] = &["ResourceNotFoundException"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.stream_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.stream_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.stream_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
+        aws.stream_delete(op, self).await
     }
 }

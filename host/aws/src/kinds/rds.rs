@@ -6,6 +6,8 @@
 //! each. The master password is read from Secrets Manager at apply time and sent
 //! only in `CreateDBInstance`/`ModifyDBInstance`.
 
+use crate::kinds::AwsKind;
+use async_trait::async_trait;
 use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -640,5 +642,65 @@ fn live_instance(prior: &DbInstance, i: &LiveInstance) -> Found {
         }),
         attributes,
         owner,
+    }
+}
+
+#[async_trait]
+impl AwsKind for DbSubnetGroup {
+    const NOT_FOUND: &'static [&'static str] = &["DBSubnetGroupNotFoundFault"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.db_subnet_group_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.db_subnet_group_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.db_subnet_group_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
+        aws.db_subnet_group_delete(op, self).await
+    }
+}
+
+#[async_trait]
+impl AwsKind for DbInstance {
+    const NOT_FOUND: &'static [&'static str] = &["DBInstanceNotFound"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.db_instance_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.db_instance_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.db_instance_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
+        aws.db_instance_delete(op, self).await
     }
 }

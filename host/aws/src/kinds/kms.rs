@@ -4,6 +4,8 @@
 //! and `ListResourceTags` per key. Aliases are read with one `ListAliases` call per
 //! page of every alias in the account.
 
+use crate::kinds::AwsKind;
+use async_trait::async_trait;
 use std::collections::HashMap;
 
 use aws_sdk_kms::types::{KeyState, Tag as KmsTag};
@@ -490,5 +492,74 @@ fn alias_found(
             ),
         ]),
         owner,
+    }
+}
+
+#[async_trait]
+impl AwsKind for KmsKey {
+    const NOT_FOUND: &'static [&'static str] = &["NotFoundException"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.kms_key_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.kms_key_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.kms_key_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, a: &Attributes) -> Result<(), ProviderError> {
+        aws.kms_key_delete(op, self, a).await
+    }
+
+    async fn locate(
+        &self,
+        aws: &Aws,
+        address: &Address,
+        stack: &StackIdentity,
+    ) -> Result<Option<Attributes>, ProviderError> {
+        aws.kms_key_find_by_tags(stack, address).await
+    }
+}
+
+#[async_trait]
+impl AwsKind for KmsAlias {
+    const NOT_FOUND: &'static [&'static str] = &["NotFoundException"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.kms_alias_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.kms_alias_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.kms_alias_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
+        aws.kms_alias_delete(op, self).await
     }
 }

@@ -6,6 +6,8 @@
 //! reports metadata only: the value is never fetched to read a secret back, so the
 //! `username` and password policy of a live spec are the prior ones.
 
+use crate::kinds::AwsKind;
+use async_trait::async_trait;
 use std::collections::HashMap;
 
 use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag as SmTag};
@@ -259,5 +261,35 @@ impl Aws {
             .and_then(|v| v.as_str())
             .ok_or_else(not_there)?;
         Ok(SecretString::new(value.to_string()))
+    }
+}
+
+#[async_trait]
+impl AwsKind for Secret {
+    const NOT_FOUND: &'static [&'static str] = &["ResourceNotFoundException"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.secret_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.secret_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.secret_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, a: &Attributes) -> Result<(), ProviderError> {
+        aws.secret_delete(op, self, a).await
     }
 }

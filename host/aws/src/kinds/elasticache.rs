@@ -7,6 +7,8 @@
 //! A replication group's engine version, subnet group and security groups live on
 //! its member clusters: one `DescribeCacheClusters` listing per page covers them.
 
+use crate::kinds::AwsKind;
+use async_trait::async_trait;
 use std::collections::HashMap;
 
 use aws_sdk_elasticache::types::{
@@ -631,4 +633,64 @@ fn has_pending(g: &ReplicationGroup) -> bool {
             || p.resharding().is_some()
             || p.transit_encryption_enabled().is_some()
     })
+}
+
+#[async_trait]
+impl AwsKind for CacheSubnetGroup {
+    const NOT_FOUND: &'static [&'static str] = &["CacheSubnetGroupNotFoundFault"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.cache_subnet_group_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.cache_subnet_group_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.cache_subnet_group_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
+        aws.cache_subnet_group_delete(op, self).await
+    }
+}
+
+#[async_trait]
+impl AwsKind for CacheReplicationGroup {
+    const NOT_FOUND: &'static [&'static str] = &["ReplicationGroupNotFoundFault"];
+
+    async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
+        aws.replication_group_create(op, self).await
+    }
+
+    async fn read(
+        aws: &Aws,
+        requests: &[ReadRequest],
+    ) -> Result<Vec<Option<Found>>, ProviderError> {
+        aws.replication_group_read(requests).await
+    }
+
+    async fn update(
+        &self,
+        new: &Self,
+        aws: &Aws,
+        op: &Op<'_>,
+        a: &Attributes,
+    ) -> Result<Attributes, ProviderError> {
+        aws.replication_group_update(op, self, new, a).await
+    }
+
+    async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
+        aws.replication_group_delete(op, self).await
+    }
 }
