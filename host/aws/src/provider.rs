@@ -1,8 +1,11 @@
 //! [`Aws`], the AWS implementation of the [`Provider`] trait (which lives in
 //! `engine-provider`), dispatching each kind to its service module.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -21,6 +24,10 @@ use crate::tags;
 /// The AWS implementation of [`Provider`]: one SDK client per service.
 #[derive(Clone, Debug)]
 pub struct Aws {
+    /// The SDK config the clients are built from.
+    pub(crate) sdk: aws_config::SdkConfig,
+    /// Clients of services a kind module brings itself ([`Aws::client`]).
+    clients: ClientCache,
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) kms: aws_sdk_kms::Client,
     pub(crate) kinesis: aws_sdk_kinesis::Client,
@@ -29,10 +36,10 @@ pub struct Aws {
     pub(crate) elasticache: aws_sdk_elasticache::Client,
     pub(crate) rds: aws_sdk_rds::Client,
     pub(crate) sns: aws_sdk_sns::Client,
-    pub(crate) cloudwatch: aws_sdk_cloudwatch::Client,
     pub(crate) options: ProviderOptions,
 }
 
+/// Builds a service's client from the SDK config, with the call counter (if any).
 macro_rules! client {
     ($krate:ident, $sdk:expr, $options:expr) => {{
         let mut b = $krate::config::Builder::from($sdk);
@@ -42,11 +49,24 @@ macro_rules! client {
         $krate::Client::from_conf(b.build())
     }};
 }
+pub(crate) use client;
+
+/// SDK clients by type, built on first use.
+#[derive(Clone, Default)]
+struct ClientCache(Arc<Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>>);
+
+impl fmt::Debug for ClientCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientCache")
+    }
+}
 
 impl Aws {
     /// A provider using `sdk` (see [`load_sdk_config`]).
     pub fn new(sdk: &aws_config::SdkConfig, options: ProviderOptions) -> Self {
         Aws {
+            sdk: sdk.clone(),
+            clients: ClientCache::default(),
             ec2: client!(aws_sdk_ec2, sdk, options),
             kms: client!(aws_sdk_kms, sdk, options),
             kinesis: client!(aws_sdk_kinesis, sdk, options),
@@ -55,7 +75,6 @@ impl Aws {
             elasticache: client!(aws_sdk_elasticache, sdk, options),
             rds: client!(aws_sdk_rds, sdk, options),
             sns: client!(aws_sdk_sns, sdk, options),
-            cloudwatch: client!(aws_sdk_cloudwatch, sdk, options),
             options,
         }
     }
@@ -69,6 +88,25 @@ impl Aws {
     /// The options in force.
     pub fn options(&self) -> &ProviderOptions {
         &self.options
+    }
+
+    /// The client of a service that the fields above do not hold, built by `build`
+    /// on first use (from this provider's SDK config and options, usually with
+    /// [`client!`]) and kept. A kind module that brings a new service gets its client
+    /// here, so adding it touches no other file.
+    pub(crate) fn client<C: Clone + Send + Sync + 'static>(
+        &self,
+        build: fn(&aws_config::SdkConfig, &ProviderOptions) -> C,
+    ) -> C {
+        let mut cache = self.clients.0.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = cache
+            .entry(TypeId::of::<C>())
+            .or_insert_with(|| Box::new(build(&self.sdk, &self.options)));
+        match entry.downcast_ref::<C>() {
+            Some(c) => c.clone(),
+            // The key is the type's id, so the value is of that type.
+            None => build(&self.sdk, &self.options),
+        }
     }
 
     /// Resources per read call, capped by the API's own maximum.
@@ -490,7 +528,6 @@ impl Aws {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
 
     /// A provider that never calls AWS (the waits under test only run closures).
     fn offline(options: ProviderOptions) -> Aws {

@@ -119,6 +119,7 @@
 #![warn(missing_docs)]
 
 pub mod kinds;
+pub use kinds::KINDS;
 
 /// The generated bindings. Plugin code should not need these directly.
 pub mod bindings {
@@ -459,53 +460,6 @@ impl From<bool> for OutputValue {
         OutputValue::Boolean(b)
     }
 }
-
-/// **The guest's one list of resource kinds**: each kind's record (from the WIT)
-/// and its WIT name. The `From` conversions into [`ResourceSpec`],
-/// [`ResourceSpec::kind`] and [`KINDS`] are derived from it; adding a kind to the WIT
-/// is a line here (and its example in [`kinds`]).
-macro_rules! kinds {
-    ($($kind:ident = $name:literal),* $(,)?) => {
-        $(
-            impl From<$kind> for ResourceSpec {
-                fn from(v: $kind) -> ResourceSpec { ResourceSpec::$kind(v) }
-            }
-        )*
-
-        impl ResourceSpec {
-            /// The kind's WIT name, for example `sns-topic` (as in messages and plans).
-            pub fn kind(&self) -> &'static str {
-                match self { $(ResourceSpec::$kind(_) => $name),* }
-            }
-        }
-
-        /// The WIT names of every kind this SDK knows, in WIT order (a policy uses it
-        /// to prove that each of its rules decided about every kind).
-        pub const KINDS: &[&str] = &[$($name),*];
-    };
-}
-
-kinds!(
-    Vpc = "vpc",
-    InternetGateway = "internet-gateway",
-    Subnet = "subnet",
-    RouteTable = "route-table",
-    Route = "route",
-    RouteTableAssociation = "route-table-association",
-    SecurityGroup = "security-group",
-    VpcEndpoint = "vpc-endpoint",
-    KmsKey = "kms-key",
-    KmsAlias = "kms-alias",
-    KinesisStream = "kinesis-stream",
-    Secret = "secret",
-    IamRole = "iam-role",
-    CacheSubnetGroup = "cache-subnet-group",
-    CacheReplicationGroup = "cache-replication-group",
-    DbSubnetGroup = "db-subnet-group",
-    DbInstance = "db-instance",
-    SnsTopic = "sns-topic",
-    MetricAlarm = "metric-alarm",
-);
 
 impl Violation {
     /// A violation that makes `engine apply --policy` refuse to start.

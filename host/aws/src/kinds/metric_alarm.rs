@@ -22,7 +22,7 @@ use serde_json::json;
 
 use crate::error::{ProviderError, sdk_err};
 use crate::provider::{
-    Attributes, Aws, Found, Op, ReadRequest, already_exists, attrs, order_texts, wrong_kind,
+    Attributes, Aws, Found, Op, ReadRequest, already_exists, attrs, client, order_texts, wrong_kind,
 };
 use crate::tags;
 
@@ -80,6 +80,11 @@ fn comparison_back(c: &CwComparison) -> Option<ComparisonOperator> {
 }
 
 impl Aws {
+    /// The CloudWatch client (built on first use, like any service a kind brings).
+    fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        self.client(|sdk, options| client!(aws_sdk_cloudwatch, sdk, options))
+    }
+
     async fn alarm_put(
         &self,
         op: &Op<'_>,
@@ -97,7 +102,7 @@ impl Aws {
             })
             .collect::<Result<Vec<_>, ProviderError>>()?;
         let mut call = self
-            .cloudwatch
+            .cloudwatch()
             .put_metric_alarm()
             .alarm_name(&s.name)
             .alarm_description(&s.description)
@@ -123,7 +128,7 @@ impl Aws {
         let mut out = Vec::new();
         for part in names.chunks(self.page(MAX_NAMES)) {
             let pages: Vec<_> = self
-                .cloudwatch
+                .cloudwatch()
                 .describe_alarms()
                 .set_alarm_names(Some(part.to_vec()))
                 .alarm_types(AlarmType::MetricAlarm)
@@ -204,7 +209,7 @@ impl Aws {
             };
             let arn = a.alarm_arn().unwrap_or_default();
             let live_tags = self
-                .cloudwatch
+                .cloudwatch()
                 .list_tags_for_resource()
                 .resource_arn(arn)
                 .send()
@@ -282,7 +287,7 @@ impl Aws {
         let arn = crate::provider::attr(a, "arn", op.address)?;
         let (set, remove) = op.tag_diff(&o.tags, &n.tags);
         if !remove.is_empty() {
-            self.cloudwatch
+            self.cloudwatch()
                 .untag_resource()
                 .resource_arn(&arn)
                 .set_tag_keys(Some(remove))
@@ -291,7 +296,7 @@ impl Aws {
                 .map_err(op.err("UntagResource"))?;
         }
         if !set.is_empty() {
-            self.cloudwatch
+            self.cloudwatch()
                 .tag_resource()
                 .resource_arn(&arn)
                 .set_tags(Some(cw_tags(&set)))
@@ -308,7 +313,7 @@ impl Aws {
         s: &MetricAlarm,
     ) -> Result<(), ProviderError> {
         self.delete_retrying(op, || async {
-            self.cloudwatch
+            self.cloudwatch()
                 .delete_alarms()
                 .alarm_names(&s.name)
                 .send()
