@@ -75,7 +75,8 @@ fn components_import_only_the_engine_wit() {
         assert!(!imports.is_empty());
         for i in &imports {
             assert!(
-                i == "engine:plugin/host@0.1.0" || i == "engine:plugin/types@0.1.0",
+                *i == format!("engine:plugin/host@{}", engine_runtime::WIT_VERSION)
+                    || *i == format!("engine:plugin/types@{}", engine_runtime::WIT_VERSION),
                 "{p} imports {i}"
             );
         }

@@ -1,17 +1,19 @@
-//! The host's one `bindgen!` site. Nothing outside this crate sees generated types:
-//! [`crate::convert`] turns them into `engine_core` types at the boundary.
+//! The host's bindings: one `bindgen!` per contract version. Nothing outside this
+//! crate sees generated types: [`crate::convert`] turns them into `engine_core`
+//! types at the boundary, and older versions' types into the current ones.
 
 #![allow(missing_docs)]
 
-/// The `component` world.
+/// The `component` world of the current contract (`wit/engine.wit`).
 pub mod component {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "engine:plugin/component",
+        additional_derives: [serde::Serialize, serde::Deserialize],
     });
 }
 
-/// The `policy` world, sharing the `types` and `host` interfaces with `component`.
+/// The `policy` world of the current contract, sharing `types` and `host`.
 pub mod policy {
     wasmtime::component::bindgen!({
         path: "../../wit",
@@ -21,6 +23,32 @@ pub mod policy {
             "engine:plugin/host": super::component::engine::plugin::host,
         },
     });
+}
+
+/// Contract 0.1.0, frozen in `wit/0.1.0`: plugins built against it keep loading.
+pub mod v0_1 {
+    /// Its `component` world.
+    pub mod component {
+        wasmtime::component::bindgen!({
+            path: "../../wit/0.1.0",
+            world: "engine:plugin/component",
+            additional_derives: [serde::Serialize, serde::Deserialize],
+        });
+    }
+
+    /// Its `policy` world.
+    pub mod policy {
+        wasmtime::component::bindgen!({
+            path: "../../wit/0.1.0",
+            world: "engine:plugin/policy",
+            with: {
+                "engine:plugin/types": super::component::engine::plugin::types,
+                "engine:plugin/host": super::component::engine::plugin::host,
+            },
+        });
+    }
+
+    pub use component::engine::plugin::types as wit;
 }
 
 pub use component::engine::plugin::host::LogLevel;

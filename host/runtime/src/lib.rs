@@ -27,10 +27,14 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 
-use bindings::{LogLevel, component as cw, policy as pw, wit};
+use bindings::{LogLevel, component as cw, policy as pw, v0_1, wit};
 
-/// The WIT package version this host speaks.
-pub const WIT_VERSION: &str = "0.1.0";
+/// The current WIT package version: what `engine build` and the SDK build against.
+pub const WIT_VERSION: &str = "0.2.0";
+/// Every contract version this host loads, newest first. Plugins built against an
+/// older one keep working: their declarations are converted up, and an older
+/// policy sees only the kinds its version knows.
+pub const SUPPORTED_VERSIONS: &[&str] = &[WIT_VERSION, "0.1.0"];
 const COMPONENT_EXPORT: &str = "engine:plugin/component-plugin";
 const POLICY_EXPORT: &str = "engine:plugin/policy-plugin";
 const ALLOWED_IMPORTS: &[&str] = &["engine:plugin/host", "engine:plugin/types"];
@@ -116,9 +120,10 @@ pub enum PluginErrorKind {
         "imports `{0}`, which the engine does not provide (plugins get no WASI or other capabilities; only `engine:plugin/host@{WIT_VERSION}`)"
     )]
     ForbiddenImport(String),
-    /// Built against another version of the WIT package.
+    /// Built against a version of the WIT package this engine does not support.
     #[error(
-        "was built for `engine:plugin@{found}`, but this engine speaks `engine:plugin@{WIT_VERSION}`"
+        "was built for `engine:plugin@{found}`, but this engine speaks `engine:plugin` {}",
+        supported_list()
     )]
     Version {
         /// The version the plugin uses.
@@ -190,6 +195,14 @@ pub enum PluginErrorKind {
     BadAnswer(String),
 }
 
+/// The supported versions for messages: `0.2.0 and 0.1.0`.
+fn supported_list() -> String {
+    match SUPPORTED_VERSIONS.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => SUPPORTED_VERSIONS.join(""),
+    }
+}
+
 /// Shared engine, linker and epoch ticker.
 pub struct Runtime {
     engine: Engine,
@@ -244,6 +257,30 @@ impl ResourceLimiter for Limiter {
 
 impl cw::engine::plugin::host::Host for HostState {
     fn log(&mut self, level: LogLevel, message: String) {
+        self.log_message(level, message);
+    }
+}
+
+impl cw::engine::plugin::types::Host for HostState {}
+
+impl v0_1::component::engine::plugin::host::Host for HostState {
+    fn log(&mut self, level: v0_1::component::engine::plugin::host::LogLevel, message: String) {
+        use v0_1::component::engine::plugin::host::LogLevel as Old;
+        let level = match level {
+            Old::Trace => LogLevel::Trace,
+            Old::Debug => LogLevel::Debug,
+            Old::Info => LogLevel::Info,
+            Old::Warn => LogLevel::Warn,
+            Old::Error => LogLevel::Error,
+        };
+        self.log_message(level, message);
+    }
+}
+
+impl v0_1::component::engine::plugin::types::Host for HostState {}
+
+impl HostState {
+    fn log_message(&mut self, level: LogLevel, message: String) {
         let plugin = &self.plugin;
         let message: String = message.chars().take(4096).collect();
         match level {
@@ -262,8 +299,6 @@ impl cw::engine::plugin::host::Host for HostState {
     }
 }
 
-impl cw::engine::plugin::types::Host for HostState {}
-
 impl Runtime {
     /// A runtime with `limits`, caching compiled code in `cache_dir` when given.
     pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> wasmtime::Result<Runtime> {
@@ -274,6 +309,10 @@ impl Runtime {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         cw::Component::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        v0_1::component::Component::add_to_linker::<HostState, HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )?;
 
         let tick = Duration::from_millis(10);
         let stop_ticker = Arc::new(AtomicBool::new(false));
@@ -334,7 +373,7 @@ impl Runtime {
             })
         })?;
         tracing::debug!(plugin = file, cached, elapsed = ?started.elapsed(), "compiled");
-        let kind = self.check_world(&component).map_err(fail)?;
+        let (kind, contract) = self.check_world(&component).map_err(fail)?;
 
         let mut store = Store::new(
             &self.engine,
@@ -350,13 +389,21 @@ impl Runtime {
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
         self.arm(&mut store);
-        let instance = match kind {
-            PluginKind::Component => {
-                cw::Component::instantiate(&mut store, &component, &self.linker)
-                    .map(Instance::Component)
+        let linker = &self.linker;
+        let instance = match (kind, contract == WIT_VERSION) {
+            (PluginKind::Component, true) => {
+                cw::Component::instantiate(&mut store, &component, linker).map(Instance::Component)
             }
-            PluginKind::Policy => {
-                pw::Policy::instantiate(&mut store, &component, &self.linker).map(Instance::Policy)
+            (PluginKind::Policy, true) => {
+                pw::Policy::instantiate(&mut store, &component, linker).map(Instance::Policy)
+            }
+            (PluginKind::Component, false) => {
+                v0_1::component::Component::instantiate(&mut store, &component, linker)
+                    .map(Instance::ComponentV0_1)
+            }
+            (PluginKind::Policy, false) => {
+                v0_1::policy::Policy::instantiate(&mut store, &component, linker)
+                    .map(Instance::PolicyV0_1)
             }
         }
         .map_err(|e| fail(classify(e, &store, "instantiate", &self.limits)))?;
@@ -367,6 +414,7 @@ impl Runtime {
             path: path.into(),
             sha256,
             kind,
+            contract,
             store,
             instance,
             deadline_ticks: self.deadline_ticks(),
@@ -405,14 +453,35 @@ impl Runtime {
         Ok((Component::new(&self.engine, bytes)?, false))
     }
 
-    fn check_world(&self, component: &Component) -> Result<PluginKind, PluginErrorKind> {
+    /// The plugin's kind and the contract version it was built against (one of
+    /// [`SUPPORTED_VERSIONS`]; every `engine:plugin` name it uses must agree).
+    fn check_world(
+        &self,
+        component: &Component,
+    ) -> Result<(PluginKind, &'static str), PluginErrorKind> {
         let ty = component.component_type();
+        let mut contract: Option<&'static str> = None;
+        let mut agree = |version: Option<&str>| -> Result<(), PluginErrorKind> {
+            let found = version.unwrap_or("?");
+            let Some(known) = SUPPORTED_VERSIONS.iter().find(|v| **v == found) else {
+                return Err(PluginErrorKind::Version {
+                    found: found.to_string(),
+                });
+            };
+            match contract {
+                Some(c) if c != *known => Err(PluginErrorKind::Version {
+                    found: format!("{c} and {known} at once"),
+                }),
+                _ => {
+                    contract = Some(known);
+                    Ok(())
+                }
+            }
+        };
         for (name, _) in ty.imports(&self.engine) {
             let (iface, version) = split_version(name);
-            if iface.starts_with("engine:plugin/") && version != Some(WIT_VERSION) {
-                return Err(PluginErrorKind::Version {
-                    found: version.unwrap_or("?").to_string(),
-                });
+            if iface.starts_with("engine:plugin/") {
+                agree(version)?;
             }
             if !ALLOWED_IMPORTS.contains(&iface) {
                 return Err(PluginErrorKind::ForbiddenImport(name.to_string()));
@@ -429,12 +498,8 @@ impl Runtime {
                 POLICY_EXPORT => PluginKind::Policy,
                 _ => continue,
             };
-            if version != Some(WIT_VERSION) {
-                return Err(PluginErrorKind::Version {
-                    found: version.unwrap_or("?").to_string(),
-                });
-            }
-            return Ok(kind);
+            agree(version)?;
+            return Ok((kind, contract.unwrap_or(WIT_VERSION)));
         }
         let exports = if exports.is_empty() {
             "nothing".to_string()
@@ -501,6 +566,17 @@ pub struct PluginInfo {
 enum Instance {
     Component(cw::Component),
     Policy(pw::Policy),
+    ComponentV0_1(v0_1::component::Component),
+    PolicyV0_1(v0_1::policy::Policy),
+}
+
+/// Converts between two contract versions' generated types of the same shape (an
+/// older record into the current one, or the current into an older one when the
+/// older knows every case used), through their serde form.
+fn across<A: serde::Serialize, B: serde::de::DeserializeOwned>(a: &A) -> Result<B, String> {
+    serde_json::to_value(a)
+        .and_then(serde_json::from_value)
+        .map_err(|e| e.to_string())
 }
 
 /// A loaded plugin and its store.
@@ -510,6 +586,7 @@ pub struct Plugin {
     path: PathBuf,
     sha256: String,
     kind: PluginKind,
+    contract: &'static str,
     store: Store<HostState>,
     instance: Instance,
     deadline_ticks: u64,
@@ -583,6 +660,11 @@ impl Plugin {
         self.kind
     }
 
+    /// The contract version it was built against (one of [`SUPPORTED_VERSIONS`]).
+    pub fn contract(&self) -> &'static str {
+        self.contract
+    }
+
     fn fail(&self, kind: PluginErrorKind) -> PluginError {
         PluginError {
             plugin: self.name.clone(),
@@ -608,9 +690,22 @@ impl Plugin {
     }
 
     fn metadata(&mut self) -> Result<PluginInfo, PluginError> {
-        let info = self.call("metadata", |i, s| match i {
-            Instance::Component(c) => c.engine_plugin_component_plugin().call_metadata(s),
-            Instance::Policy(p) => p.engine_plugin_policy_plugin().call_metadata(s),
+        let info = self.call("metadata", |i, s| {
+            let old = |i: v0_1::wit::PluginInfo| wit::PluginInfo {
+                name: i.name,
+                version: i.version,
+                description: i.description,
+            };
+            match i {
+                Instance::Component(c) => c.engine_plugin_component_plugin().call_metadata(s),
+                Instance::Policy(p) => p.engine_plugin_policy_plugin().call_metadata(s),
+                Instance::ComponentV0_1(c) => {
+                    c.engine_plugin_component_plugin().call_metadata(s).map(old)
+                }
+                Instance::PolicyV0_1(p) => {
+                    p.engine_plugin_policy_plugin().call_metadata(s).map(old)
+                }
+            }
         })?;
         let size = info.name.len() + info.version.len() + info.description.len();
         if size > self.limits.max_output_bytes {
@@ -647,7 +742,16 @@ impl Plugin {
         };
         let answer = self.call("declare", |i, s| match i {
             Instance::Component(c) => c.engine_plugin_component_plugin().call_declare(s, &wctx),
-            Instance::Policy(_) => unreachable!("checked above"),
+            Instance::ComponentV0_1(c) => {
+                let old: v0_1::wit::Context = across(&wctx).map_err(wasmtime::Error::msg)?;
+                let answer = c.engine_plugin_component_plugin().call_declare(s, &old)?;
+                // A 0.1.0 declaration is a 0.2.0 one that uses fewer kinds.
+                Ok(answer.and_then(|d| {
+                    across::<_, wit::Declaration>(&d)
+                        .map_err(|e| format!("its 0.1.0 declaration does not convert: {e}"))
+                }))
+            }
+            Instance::Policy(_) | Instance::PolicyV0_1(_) => unreachable!("checked above"),
         })?;
         let decl = answer.map_err(|m| self.fail(PluginErrorKind::Declared(m)))?;
         let source = self.path.display().to_string();
@@ -703,7 +807,24 @@ impl Plugin {
         };
         let found = self.call("check", |i, s| match i {
             Instance::Policy(p) => p.engine_plugin_policy_plugin().call_check(s, &view),
-            Instance::Component(_) => unreachable!("checked above"),
+            Instance::PolicyV0_1(p) => {
+                // An older policy is told only of the kinds its contract knows.
+                let old = v0_1::wit::PlanView {
+                    stack: view.stack.clone(),
+                    region: view.region.clone(),
+                    resources: view
+                        .resources
+                        .iter()
+                        .filter_map(|r| across(r).ok())
+                        .collect(),
+                };
+                let found = p.engine_plugin_policy_plugin().call_check(s, &old)?;
+                found
+                    .iter()
+                    .map(|v| across::<_, wit::Violation>(v).map_err(wasmtime::Error::msg))
+                    .collect()
+            }
+            Instance::Component(_) | Instance::ComponentV0_1(_) => unreachable!("checked above"),
         })?;
         let size: usize = found
             .iter()

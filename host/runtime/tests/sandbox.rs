@@ -135,13 +135,13 @@ fn a_component_of_another_wit_version() {
     let (_d, path) = write_wat(
         "future.wasm",
         r#"(component
-             (import "engine:plugin/host@0.2.0" (instance (export "log" (func (param "message" string)))))
+             (import "engine:plugin/host@0.9.0" (instance (export "log" (func (param "message" string)))))
            )"#,
     );
     let e = load_err(&path);
     assert!(
         e.contains(
-            "was built for `engine:plugin@0.2.0`, but this engine speaks `engine:plugin@0.1.0`"
+            "was built for `engine:plugin@0.9.0`, but this engine speaks `engine:plugin` 0.2.0 and 0.1.0"
         ),
         "{e}"
     );
@@ -151,7 +151,10 @@ fn a_component_of_another_wit_version() {
         r#"(component (instance $i) (export "engine:plugin/component-plugin@0.9.0" (instance $i)))"#,
     );
     let e = load_err(&path);
-    assert!(e.contains("was built for `engine:plugin@0.9.0`"), "{e}");
+    assert!(
+        e.contains("was built for `engine:plugin@0.9.0`") && e.contains("0.2.0 and 0.1.0"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -314,4 +317,65 @@ fn the_code_cache_serves_a_warm_load_and_survives_corruption() {
     .unwrap();
     let mut p = rt.load(&path).unwrap();
     assert!(p.declare(&ctx("ok")).is_ok());
+}
+
+/// Plugins built against the frozen 0.1.0 contract keep working: a component
+/// declares (its answer converted up), and a policy checks a current plan.
+#[test]
+fn plugins_built_for_contract_0_1_0_keep_loading() {
+    let rt = runtime();
+    let mut legacy = load(&rt, "contract-0-1");
+    assert_eq!(legacy.contract(), "0.1.0");
+    assert_eq!(legacy.name(), "legacy");
+    let decl = legacy.declare(&ctx("ok")).expect("declares");
+    let kinds: Vec<&str> = decl
+        .resources
+        .iter()
+        .map(|r| r.spec.kind().as_str())
+        .collect();
+    assert_eq!(kinds, ["vpc", "subnet", "sns-topic"]);
+    assert_eq!(decl.resources[1].address.to_string(), "legacy/subnet");
+    assert_eq!(
+        decl.resources[1].spec.references()[0].1.to_string(),
+        "legacy/vpc.id"
+    );
+    assert_eq!(decl.outputs[0].name, "legacy_vpc_id");
+    Graph::build(&[decl]).expect("a valid graph");
+
+    let mut policy = load(&rt, "contract-0-1-policy");
+    assert_eq!(policy.contract(), "0.1.0");
+    assert_eq!(policy.kind(), engine_runtime::PluginKind::Policy);
+    let planned = |address: &str, spec: engine_core::Spec| engine_runtime::PolicyResource {
+        address: engine_core::Address::parse(address).unwrap(),
+        action: engine_runtime::PolicyAction::Create,
+        spec,
+        unknown: vec![],
+    };
+    let plan = [planned(
+        "app/alerts",
+        engine_core::Spec::SnsTopic(engine_core::model::SnsTopic {
+            name: "alerts".into(),
+            kms_key_id: None,
+            tags: vec![],
+        }),
+    )];
+    let found = policy.check("test", "us-east-1", &plan).expect("checks");
+    let seen: Vec<&str> = found
+        .iter()
+        .filter(|v| v.policy == "seen")
+        .map(|v| v.address.as_str())
+        .collect();
+    assert_eq!(seen, ["app/alerts"]);
+    assert!(
+        found
+            .iter()
+            .any(|v| v.policy == "topic-encrypted" && v.mandatory),
+        "{found:?}"
+    );
+
+    // The current SDK's plugins speak the current contract.
+    assert_eq!(
+        load(&rt, "policy-ok").contract(),
+        engine_runtime::WIT_VERSION
+    );
 }

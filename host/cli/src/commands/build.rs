@@ -64,12 +64,13 @@ pub fn run(path: &Path, out: Option<&Path>, packages: &[String]) -> anyhow::Resu
             Ok(plugin) => {
                 let info = plugin.info();
                 ui::out(&format!(
-                    "{}\t{}\t{} plugin {} {}\n",
+                    "{}\t{}\t{} plugin {} {}\tengine:plugin@{}\n",
                     b.component.display(),
                     size(b.size),
                     plugin.kind(),
                     info.name,
-                    info.version
+                    info.version,
+                    plugin.contract()
                 ));
             }
             Err(e) => {
@@ -90,10 +91,10 @@ pub fn run(path: &Path, out: Option<&Path>, packages: &[String]) -> anyhow::Resu
         return Ok(exit::ERROR);
     }
     eprintln!(
-        "Built {} plugin{}: each loads in this engine (engine:plugin@{}).",
+        "Built {} plugin{}: each loads in this engine (it speaks engine:plugin {}).",
         built.len(),
         if built.len() == 1 { "" } else { "s" },
-        engine_runtime::WIT_VERSION
+        engine_runtime::SUPPORTED_VERSIONS.join(", ")
     );
     Ok(exit::OK)
 }

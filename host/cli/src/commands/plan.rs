@@ -72,6 +72,7 @@ pub fn validate(g: &Globals, plugins: &[PathBuf], json: bool) -> anyhow::Result<
             "valid": d.graph.is_some(),
             "plugins": d.loaded.plugins.iter().map(|p| serde_json::json!({
                 "name": p.name(), "path": p.path(), "sha256": p.sha256(), "version": p.info().version,
+                "contract": p.contract(),
             })).collect::<Vec<_>>(),
             "resources": d.graph.as_ref().map_or(0, |g| g.resources.len()),
             "diagnostics": d.loaded.diagnostics,
@@ -82,6 +83,19 @@ pub fn validate(g: &Globals, plugins: &[PathBuf], json: bool) -> anyhow::Result<
         return Ok(exit::ERROR);
     };
     if !json {
+        for p in &d.loaded.plugins {
+            let older = if p.contract() == engine_runtime::WIT_VERSION {
+                ""
+            } else {
+                " (an older contract: its declarations are converted up)"
+            };
+            eprintln!(
+                "{}: {} plugin, engine:plugin@{}{older}",
+                p.name(),
+                p.kind(),
+                p.contract()
+            );
+        }
         eprintln!(
             "Valid: {} plugins, {} resources, {} outputs.",
             d.loaded.plugins.len(),
