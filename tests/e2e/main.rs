@@ -16,6 +16,7 @@ use std::process::{Command, Output};
 use engine_aws::moto::MotoServer;
 use serde_json::Value;
 
+mod contracts;
 mod ownership;
 
 const STACK_FILE: &str = r#"[stack]

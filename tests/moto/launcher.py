@@ -36,6 +36,11 @@ Keep them few and faithful; remove one when moto implements the call itself.
    routes that do not exist.
 9. AWS managed IAM policies (e.g. AmazonRDSEnhancedMonitoringRole) exist only with
    MOTO_IAM_LOAD_MANAGED_POLICIES=true, which this launcher sets.
+10. S3 GetBucketVersioning answers with the root element
+   `<GetBucketVersioningResponse>`, which the SDK cannot parse. AWS answers
+   `<VersioningConfiguration>` with a `Status` (`Enabled` or `Suspended`), empty
+   when "the versioning state has never been set on a bucket":
+   https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html
 """
 
 import argparse
@@ -205,6 +210,23 @@ def patch_ec2() -> None:
     EC2Backend.delete_vpc_endpoints = delete_vpc_endpoints
 
 
+def patch_s3() -> None:
+    from moto.s3.responses import S3Response
+
+    # 10. GetBucketVersioning answers a VersioningConfiguration.
+    def get_bucket_versioning(self: S3Response):
+        status = self.backend.get_bucket_versioning(self.bucket_name)
+        inner = f"<Status>{status}</Status>" if status else ""
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            f"{inner}</VersioningConfiguration>"
+        )
+        return 200, {"Content-Type": "application/xml"}, body
+
+    S3Response.get_bucket_versioning = get_bucket_versioning
+
+
 # The patches above are written against this release (tests/moto/requirements.txt).
 MOTO_VERSION = "5.2.5"
 
@@ -238,6 +260,7 @@ def main() -> None:
     patch_elasticache()
     patch_rds()
     patch_ec2()
+    patch_s3()
 
     from moto.server import main as moto_main
 

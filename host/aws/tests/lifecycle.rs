@@ -942,6 +942,106 @@ async fn rds() {
 }
 
 #[tokio::test]
+async fn s3_bucket() {
+    let p = provider().await;
+    let key = create(
+        &p,
+        "bucket-key",
+        Spec::KmsKey(KmsKey {
+            description: "bucket".into(),
+            enable_key_rotation: false,
+            deletion_window_days: 7,
+            service_principals: vec![],
+            tags: vec![],
+        }),
+    )
+    .await;
+    let spec = S3Bucket {
+        name: "engine-test-exports".into(),
+        versioning: false,
+        default_encryption: true,
+        kms_key_id: None,
+        block_public_access: true,
+        expiration_days: 0,
+        tags: vec![tag("a", "1")],
+    };
+    // Every setting changes in place: versioning on, SSE-S3 to SSE-KMS, an
+    // expiration rule, the public access block off, other tags.
+    let updated = S3Bucket {
+        versioning: true,
+        kms_key_id: Some(lit(&s(&key, "arn"))),
+        block_public_access: false,
+        expiration_days: 30,
+        tags: vec![tag("a", "2"), tag("b", "3")],
+        ..spec.clone()
+    };
+    lifecycle(
+        &p,
+        "bucket",
+        Spec::S3Bucket(spec.clone()),
+        Spec::S3Bucket(updated),
+    )
+    .await;
+
+    // The attributes are the bucket's name, ARN and regional domain name.
+    let a = create(
+        &p,
+        "bucket-attrs",
+        Spec::S3Bucket(S3Bucket {
+            name: "engine-test-attrs".into(),
+            ..spec.clone()
+        }),
+    )
+    .await;
+    assert_eq!(s(&a, "id"), "engine-test-attrs");
+    assert_eq!(s(&a, "arn"), "arn:aws:s3:::engine-test-attrs");
+    assert_eq!(
+        s(&a, "domain-name"),
+        "engine-test-attrs.s3.us-east-1.amazonaws.com"
+    );
+    // A taken name is refused before anything is written (S3 itself answers 200
+    // in us-east-1 to a name the account owns).
+    let err = p
+        .create(
+            &addr("bucket-again"),
+            &Spec::S3Bucket(S3Bucket {
+                name: "engine-test-attrs".into(),
+                ..spec.clone()
+            }),
+            &cx(),
+        )
+        .await
+        .expect_err("taken");
+    assert!(
+        err.refused && err.kind == engine_aws::ErrorKind::Conflict,
+        "{err}"
+    );
+    // A bucket that holds objects is not deleted: the engine never deletes data.
+    let sdk = server().sdk_config().await;
+    aws_sdk_s3::Client::new(&sdk)
+        .put_object()
+        .bucket("engine-test-attrs")
+        .key("order.json")
+        .body(b"{}".to_vec().into())
+        .send()
+        .await
+        .expect("put object");
+    let err = p
+        .delete(
+            &addr("bucket-attrs"),
+            &Spec::S3Bucket(S3Bucket {
+                name: "engine-test-attrs".into(),
+                ..spec
+            }),
+            &a,
+            &cx(),
+        )
+        .await
+        .expect_err("not empty");
+    assert_eq!(err.code.as_deref(), Some("BucketNotEmpty"), "{err}");
+}
+
+#[tokio::test]
 async fn sns_topic() {
     let p = provider().await;
     let spec = SnsTopic {

@@ -230,6 +230,8 @@ macro_rules! for_each_kind {
             SnsTopic = "sns-topic", tagged { name: String, kms_key_id: Option<Text>, tags: Vec<Tag> }
             /// A CloudWatch metric alarm.
             MetricAlarm = "metric-alarm", tagged { name: String, description: String, namespace: String, metric_name: String, dimensions: Vec<Dimension>, statistic: Statistic, period_seconds: u32, evaluation_periods: u32, threshold: f64, comparison_operator: ComparisonOperator, treat_missing_data: String, alarm_actions: Vec<Text>, ok_actions: Vec<Text>, tags: Vec<Tag> }
+            /// An S3 bucket.
+            S3Bucket = "s3-bucket", tagged { name: String, versioning: bool, default_encryption: bool, kms_key_id: Option<Text>, block_public_access: bool, expiration_days: u32, tags: Vec<Tag> }
         }
     };
 }

@@ -109,7 +109,7 @@ const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Al
 /// `kinesis`: KMS key and alias, the transactions stream. `secrets`: the DB
 /// credentials secret. `cache`: security group, subnet group, Redis replication
 /// group. `database`: security group, DB subnet group, monitoring role, PostgreSQL
-/// instance. `monitoring`: SNS topic and two alarms. Outputs: the reference
+/// instance. `monitoring`: SNS topic, two alarms and an S3 archive bucket. Outputs: the reference
 /// README's ten.
 pub fn stack() -> Vec<Declaration> {
     let vpc_cidr = || r("network/vpc.cidr-block");
@@ -468,6 +468,19 @@ pub fn stack() -> Vec<Declaration> {
                         alarm_actions: vec![r("monitoring/alarms.arn")],
                         ok_actions: vec![r("monitoring/alarms.arn")],
                         tags: tags("japancart-db-cpu-dev"),
+                    }),
+                ),
+                res(
+                    "monitoring",
+                    "archive",
+                    Spec::S3Bucket(S3Bucket {
+                        name: "japancart-alarm-archive-dev".into(),
+                        versioning: true,
+                        default_encryption: true,
+                        kms_key_id: None,
+                        block_public_access: true,
+                        expiration_days: 365,
+                        tags: tags("japancart-alarm-archive-dev"),
                     }),
                 ),
             ],

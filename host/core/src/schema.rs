@@ -196,6 +196,14 @@ static SCHEMAS: &[KindSchema] = &[
         create_before_destroy: false,
         ..schema(Kind::MetricAlarm)
     },
+    KindSchema {
+        // S3 renames nothing: a bucket's name is fixed for its life.
+        replace_on: &["name"],
+        attributes: &[("id", S), ("arn", S), ("domain-name", S)],
+        name_property: Some("name"),
+        create_before_destroy: false,
+        ..schema(Kind::S3Bucket)
+    },
 ];
 
 impl Kind {

@@ -351,14 +351,29 @@ fn plugins_built_for_contract_0_1_0_keep_loading() {
         spec,
         unknown: vec![],
     };
-    let plan = [planned(
-        "app/alerts",
-        engine_core::Spec::SnsTopic(engine_core::model::SnsTopic {
-            name: "alerts".into(),
-            kms_key_id: None,
-            tags: vec![],
-        }),
-    )];
+    let plan = [
+        planned(
+            "app/alerts",
+            engine_core::Spec::SnsTopic(engine_core::model::SnsTopic {
+                name: "alerts".into(),
+                kms_key_id: None,
+                tags: vec![],
+            }),
+        ),
+        // A kind 0.1.0 does not know: the old policy is told nothing of it.
+        planned(
+            "app/exports",
+            engine_core::Spec::S3Bucket(engine_core::model::S3Bucket {
+                name: "exports".into(),
+                versioning: false,
+                default_encryption: false,
+                kms_key_id: None,
+                block_public_access: false,
+                expiration_days: 0,
+                tags: vec![],
+            }),
+        ),
+    ];
     let found = policy.check("test", "us-east-1", &plan).expect("checks");
     let seen: Vec<&str> = found
         .iter()

@@ -508,6 +508,35 @@
 //! );
 //! ```
 //!
+//! # Storage
+//!
+//! ## `s3-bucket`: [`S3Bucket`](crate::S3Bucket)
+//!
+//! Attributes: `id` (the name), `arn`, `domain-name`. Replaces: `name`. Since
+//! contract 0.2.0. `default-encryption` with a `kms-key-id` is SSE-KMS, without
+//! one SSE-S3; `block-public-access` sets all four public access block settings;
+//! `expiration-days` (0 for none) deletes objects that many days after writing.
+//!
+//! ```
+//! # use engine_sdk::*;
+//! # let ctx = Context::new("shop", "us-east-1", "dev");
+//! # let mut stack = Stack::new();
+//! let key = Handle::external("keys/data");
+//! let bucket = stack.add(
+//!     "exports",
+//!     S3Bucket {
+//!         name: ctx.named("shop-order-exports"),
+//!         versioning: true,
+//!         default_encryption: true,
+//!         kms_key_id: Some(key.attr("arn")),
+//!         block_public_access: true,
+//!         expiration_days: 90,
+//!         tags: ctx.tags(&[]),
+//!     },
+//! );
+//! stack.output("exports_bucket", "Where order exports land", bucket.output("id"));
+//! ```
+//!
 //! # Ordering without a reference
 //!
 //! A resource that must come after another it does not reference (a literal that
@@ -575,4 +604,5 @@ kinds!(
     DbInstance = "db-instance",
     SnsTopic = "sns-topic",
     MetricAlarm = "metric-alarm",
+    S3Bucket = "s3-bucket",
 );

@@ -3,7 +3,8 @@
 //!
 //! | Rule | Severity | A violation is |
 //! |---|---|---|
-//! | `encryption-at-rest` | mandatory | a Kinesis stream or SNS topic without `kms-key-id`, a Redis group without `at-rest-encryption`, a database without `storage-encrypted` |
+//! | `encryption-at-rest` | mandatory | a Kinesis stream or SNS topic without `kms-key-id`, a Redis group without `at-rest-encryption`, a database without `storage-encrypted`, an S3 bucket without `default-encryption` |
+//! | `s3-block-public-access` | mandatory | an S3 bucket without `block-public-access` |
 //! | `redis-transit-encryption` | mandatory | a Redis group without `transit-encryption` |
 //! | `private-data-stores` | mandatory | a publicly accessible database; a cache or DB subnet group with a public subnet |
 //! | `ingress-restricted` | mandatory on data ports, advisory elsewhere | a security-group ingress rule open to `0.0.0.0/0` or `::/0`, or to any block outside the VPC |
@@ -90,6 +91,7 @@ pub fn check(view: &PlanView) -> Vec<Violation> {
     let mut out = Vec::new();
     encryption_at_rest(&plan, &mut out);
     redis_transit_encryption(&plan, &mut out);
+    s3_block_public_access(&plan, &mut out);
     private_data_stores(&plan, &mut out);
     ingress_restricted(&plan, &mut out);
     backup_retention(&plan, &mut out);
@@ -333,6 +335,7 @@ pub const ENCRYPTION_AT_REST: &[(&str, Coverage)] = {
             "metric-alarm",
             Na("alarm configuration; the topic it notifies is checked"),
         ),
+        ("s3-bucket", Checked),
     ]
 };
 
@@ -366,6 +369,15 @@ fn encryption_at_rest(plan: &Plan, out: &mut Vec<Violation>) {
                 "Set `storage-encrypted` to true (this replaces the instance; to keep the \
                  data, restore an encrypted copy of a snapshot).",
             )),
+            ResourceSpec::S3Bucket(b) if !b.default_encryption => Some((
+                format!(
+                    "The S3 bucket `{}` declares no default encryption: \
+                     `default-encryption` is false.",
+                    b.name
+                ),
+                "Set `default-encryption` to true, with `kms-key-id` for SSE-KMS (a \
+                 customer-managed key) or without it for SSE-S3.",
+            )),
             ResourceSpec::SnsTopic(t) if !has_key(&t.kms_key_id) => Some((
                 format!(
                     "The SNS topic `{}` is not encrypted at rest: `kms-key-id` is not set.",
@@ -378,6 +390,27 @@ fn encryption_at_rest(plan: &Plan, out: &mut Vec<Violation>) {
         };
         if let Some((message, remediation)) = found {
             out.push(mandatory(ID, address, message, remediation));
+        }
+    }
+}
+
+/// `s3-block-public-access`: no bucket can be made public.
+fn s3_block_public_access(plan: &Plan, out: &mut Vec<Violation>) {
+    for (address, spec) in plan.specs() {
+        if let ResourceSpec::S3Bucket(b) = spec
+            && !b.block_public_access
+        {
+            out.push(mandatory(
+                "s3-block-public-access",
+                address,
+                format!(
+                    "The S3 bucket `{}` can be made public: `block-public-access` is false, \
+                     so a bucket policy or ACL may grant access to anyone.",
+                    b.name
+                ),
+                "Set `block-public-access` to true; share objects through presigned URLs \
+                 or a CloudFront distribution instead.",
+            ));
         }
     }
 }
@@ -769,6 +802,30 @@ mod tests {
             enable_dns_hostnames: true,
             tags: vec![],
         }
+    }
+
+    #[test]
+    fn an_unencrypted_or_public_bucket_is_a_mandatory_violation() {
+        let bucket = |default_encryption, block_public_access| S3Bucket {
+            name: "exports".into(),
+            versioning: true,
+            default_encryption,
+            kms_key_id: None,
+            block_public_access,
+            expiration_days: 0,
+            tags: vec![],
+        };
+        assert!(check(&view(vec![r("s/ok", bucket(true, true))])).is_empty());
+        assert_eq!(
+            found(&check(&view(vec![
+                r("s/plain", bucket(false, true)),
+                r("s/open", bucket(true, false)),
+            ]))),
+            vec![
+                ("encryption-at-rest".into(), "s/plain".into(), true),
+                ("s3-block-public-access".into(), "s/open".into(), true),
+            ]
+        );
     }
 
     #[test]

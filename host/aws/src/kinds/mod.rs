@@ -22,6 +22,7 @@ mod kms;
 mod metric_alarm;
 mod rds;
 mod route_table;
+mod s3_bucket;
 mod secret;
 mod security_group;
 mod sns_topic;
