@@ -28,7 +28,8 @@
 //!   subnet group and replication group, `rds` subnet group and instance,
 //!   `sns_topic`, `metric_alarm`); dispatch derived from the host's kind list.
 //! - `ec2`: what the EC2 kinds share (filters, chunked Describe calls, tags).
-//! - [`moto`]: test support, a moto server on a free loopback port.
+//! - `moto`: test support, a moto server on a free loopback port (compiled only
+//!   for tests: the `testing` feature).
 //!
 //! # What a batched read costs
 //! | kinds | calls for N resources |
@@ -44,6 +45,7 @@
 
 pub mod config;
 pub mod error;
+#[cfg(any(test, feature = "testing"))]
 pub mod moto;
 pub mod password;
 pub mod provider;

@@ -408,24 +408,6 @@ impl Provider for Aws {
         cx: &OpContext,
     ) -> Result<Attributes, ProviderError> {
         let attributes = self.create_kind(&Op::new(address, cx), spec).await?;
-        // A create that reports no id would leave a record nothing can find again.
-        let identified = ["id", "arn", "name"].iter().any(|k| {
-            attributes
-                .get(*k)
-                .and_then(Value::as_str)
-                .is_some_and(|v| !v.is_empty())
-        });
-        if !identified {
-            return Err(ProviderError::new(
-                ErrorKind::Other,
-                "create",
-                Some(address),
-                format!(
-                    "AWS reported the {} created but returned no id, ARN or name for it",
-                    spec.kind()
-                ),
-            ));
-        }
         Ok(attributes)
     }
 

@@ -106,12 +106,12 @@ enum Command {
     Destroy(commands::apply::DestroyArgs),
     /// Read live state (batched) and record what changed outside the engine.
     #[command(after_help = "Example:\n  engine refresh && engine plan plugins/*.wasm")]
-    Refresh(commands::apply::RefreshArgs),
+    Refresh(commands::refresh::RefreshArgs),
     /// Print the stack outputs.
     #[command(
         after_help = "Examples:\n  engine output\n  engine output --json | jq .redis_port\n  psql -h \"$(engine output rds_endpoint)\""
     )]
-    Output(commands::apply::OutputArgs),
+    Output(commands::output::OutputArgs),
     /// Print the dependency graph of the plugins' resources (Graphviz DOT).
     #[command(after_help = "Example:\n  engine graph plugins/*.wasm | dot -Tsvg > stack.svg")]
     Graph {
@@ -160,9 +160,9 @@ fn main() -> ExitCode {
         Command::State(cmd) => commands::state::run(&cli.globals, &cmd),
         Command::Apply(args) => commands::apply::apply(&cli.globals, &args),
         Command::Destroy(args) => commands::apply::destroy(&cli.globals, &args),
-        Command::Refresh(args) => commands::apply::refresh(&cli.globals, &args),
-        Command::Output(args) => commands::apply::output(&cli.globals, &args),
-        Command::Check(args) => commands::check::run(&cli.globals, &args),
+        Command::Refresh(args) => commands::refresh::refresh(&cli.globals, &args),
+        Command::Output(args) => commands::output::output(&cli.globals, &args),
+        Command::Check(args) => commands::check::check(&cli.globals, &args),
         Command::New(cmd) => commands::new::run(&cmd),
         Command::Build {
             path,

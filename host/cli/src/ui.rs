@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use engine_core::Diagnostic;
+use engine_core::{Diagnostic, style};
 
 /// Whether to colour a stream: never with `NO_COLOR`, else when it is a terminal.
 pub fn color(stdout: bool) -> bool {
@@ -26,10 +26,19 @@ pub fn diagnostics(diags: &[Diagnostic]) {
         let text = d.to_string();
         if color {
             let (code, rest) = text.split_once(':').unwrap_or((&text, ""));
-            let c = if d.is_error() { "31" } else { "33" };
+            let c = if d.is_error() {
+                style::BOLD_RED
+            } else {
+                style::BOLD_YELLOW
+            };
             eprintln!(
-                "\x1b[1;{c}m{code}\x1b[0m\x1b[1m:{}\x1b[0m",
-                rest.lines().next().unwrap_or("")
+                "{}{}",
+                style::paint(true, c, code),
+                style::paint(
+                    true,
+                    style::BOLD,
+                    &format!(":{}", rest.lines().next().unwrap_or(""))
+                )
             );
             for line in rest.lines().skip(1) {
                 eprintln!("{line}");

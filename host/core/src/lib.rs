@@ -10,7 +10,9 @@
 //! - [`state`]: the state model: what was applied, normalised JSON, versioned.
 //! - [`plan`](mod@plan): the planner: desired graph + state -> a plan, its steps, saved plans.
 //! - [`render`]: plans for people (Terraform-like, optional colour) and as JSON.
-//! - [`samples`]: a spec of every kind and a sample stack, for tests everywhere.
+//! - [`style`]: terminal colour, the one place that writes ANSI escapes.
+//! - `samples`: a spec of every kind and a sample stack, for tests everywhere
+//!   (compiled only for tests: the `testing` feature).
 
 pub mod address;
 pub mod diag;
@@ -18,9 +20,11 @@ pub mod graph;
 pub mod model;
 pub mod plan;
 pub mod render;
+#[cfg(any(test, feature = "testing"))]
 pub mod samples;
 pub mod schema;
 pub mod state;
+pub mod style;
 pub mod value;
 
 pub use address::Address;

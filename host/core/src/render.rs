@@ -53,18 +53,11 @@ struct Paint {
     color: bool,
 }
 
-const GREEN: &str = "32";
-const YELLOW: &str = "33";
-const RED: &str = "31";
-const BOLD: &str = "1";
+use crate::style::{BOLD, GREEN, RED, YELLOW};
 
 impl Paint {
     fn paint(self, code: &str, s: &str) -> String {
-        if self.color && !s.is_empty() {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
+        crate::style::paint(self.color, code, s)
     }
 
     fn sym(self, sym: Sym) -> String {

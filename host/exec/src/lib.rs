@@ -679,7 +679,7 @@ async fn run(
             }
             match provider.create(&address, &spec, &cx).await {
                 Ok(attributes) => Ok(Outcome::Created {
-                    attributes,
+                    attributes: identified(&address, &spec, attributes)?,
                     adopted: false,
                 }),
                 Err(e) if e.refused && e.kind == ErrorKind::Conflict => {
@@ -749,6 +749,28 @@ async fn run(
             }
         }
     }
+}
+
+/// The attributes of a created resource, which must identify it (an `id`, `arn` or
+/// `name`): a record with none could never be found again, so it is an error (the
+/// resource stays pending for adoption by its tags), never an empty id in the state.
+fn identified(
+    address: &Address,
+    spec: &Spec,
+    attributes: Attributes,
+) -> Result<Attributes, ProviderError> {
+    if display_id(&attributes).is_some_and(|id| !id.is_empty()) {
+        return Ok(attributes);
+    }
+    Err(ProviderError::new(
+        ErrorKind::Other,
+        "create",
+        Some(address),
+        format!(
+            "the provider reported the {} created but returned no id, ARN or name for it",
+            spec.kind()
+        ),
+    ))
 }
 
 /// Adopts a live resource whose name a create found taken, or that an interrupted

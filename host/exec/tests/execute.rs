@@ -47,6 +47,8 @@ struct FakeCloud {
     refuse: Mutex<BTreeSet<String>>,
     /// Operations that panic (a bug in a provider).
     panic: Mutex<BTreeSet<String>>,
+    /// Creates that report no attributes at all (a provider bug).
+    anonymous: Mutex<BTreeSet<String>>,
     delay: Mutex<Option<Duration>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -140,7 +142,15 @@ impl Provider for FakeCloud {
             return Err(e);
         }
         let n = self.next_id.fetch_add(1, Ordering::SeqCst);
-        let a = attributes(address, spec.kind(), spec, n);
+        let mut a = attributes(address, spec.kind(), spec, n);
+        if self
+            .anonymous
+            .lock()
+            .unwrap()
+            .contains(&format!("create {address}"))
+        {
+            a.clear();
+        }
         self.live.lock().unwrap().insert(
             address.clone(),
             (spec.clone(), a.clone(), owned_by(&cx.stack, address)),
@@ -740,4 +750,30 @@ async fn a_panicking_provider_fails_its_step_and_the_apply() {
     // The outcome of the create is unknown: it stays pending for adoption.
     assert_eq!(r.state.resources[&victim].status, ResourceStatus::Pending);
     assert!(r.state.outputs.is_empty());
+}
+
+#[tokio::test]
+async fn a_create_that_returns_no_id_fails_and_stays_pending() {
+    let cloud = Arc::new(FakeCloud::default());
+    let plan = plan_for(&State::empty());
+    let victim = plan.changes[0].address.clone();
+    cloud
+        .anonymous
+        .lock()
+        .unwrap()
+        .insert(format!("create {victim}"));
+    let r = run(&cloud, &plan, &State::empty(), 1, &Stop::default()).await;
+    assert_eq!(r.report.failed.len(), 1, "{:?}", r.report);
+    assert!(
+        r.report.failed[0]
+            .error
+            .to_string()
+            .contains("returned no id"),
+        "{}",
+        r.report.failed[0].error
+    );
+    // Never an empty record: the resource stays pending, found later by its tags.
+    let rec = &r.state.resources[&victim];
+    assert_eq!(rec.status, ResourceStatus::Pending);
+    assert!(rec.attributes.is_empty());
 }

@@ -90,6 +90,48 @@ pub struct PluginError {
     pub kind: PluginErrorKind,
 }
 
+impl PluginError {
+    /// The error as a diagnostic for people: the plugin, the resource, and a hint
+    /// for the common causes.
+    pub fn diagnostic(&self) -> engine_core::Diagnostic {
+        let e = self;
+        use PluginErrorKind as K;
+        let mut d = engine_core::Diagnostic::error(e.kind.to_string()).plugin(&e.plugin);
+        if let Some(a) = &e.address {
+            d = d.address(a);
+        }
+        let hint = match &e.kind {
+            K::NotWasm(_) => {
+                Some("pass the `.wasm` files that `just plugins` writes under plugins/")
+            }
+            K::CoreModule(_) => Some(
+                "build it with `engine build` (or `just plugins`), which turns the module into a component",
+            ),
+            K::ForbiddenImport(_) => {
+                Some("build for wasm32-unknown-unknown with engine-sdk; plugins may not use WASI")
+            }
+            K::Version { .. } => {
+                Some("rebuild the plugin against this engine's wit/ (`just plugins`)")
+            }
+            K::UnexpectedKind {
+                found: PluginKind::Policy,
+                ..
+            } => Some("pass policy plugins with `--policy`"),
+            K::Deadline { .. } => Some(
+                "a plugin must return quickly; raise [limits] deadline-ms in engine.toml if it truly needs longer",
+            ),
+            K::Memory { .. } => {
+                Some("raise [limits] memory-mb in engine.toml if the plugin truly needs more")
+            }
+            _ => None,
+        };
+        if let Some(h) = hint {
+            d = d.hint(h);
+        }
+        d
+    }
+}
+
 /// What happened to a plugin.
 #[derive(Debug, thiserror::Error)]
 pub enum PluginErrorKind {

@@ -31,6 +31,7 @@ use engine_core::Diagnostic;
 use engine_core::state::{State, StateFormatError};
 use serde::{Deserialize, Serialize};
 
+#[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 pub mod local;
 

@@ -1,19 +1,21 @@
-//! `engine apply`, `engine destroy`, `engine refresh` and `engine output`.
+//! `engine apply` and `engine destroy`, and what `engine refresh` shares with them
+//! (the state lock, the provider). Progress goes through [`super::progress`].
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use engine_aws::{Aws, CallCounter, ProviderOptions, SdkOptions, StackIdentity};
-use engine_core::plan::StepOp;
-use engine_core::{Address, Diagnostic, Graph, Plan, SavedPlan, State, render};
+use engine_core::{Diagnostic, Graph, Plan, SavedPlan, State, render};
 use engine_exec::{Event, Options, Report, Stop, StopLevel};
 use engine_state::{LockInfo, StateBackend, StateLock};
 use sha2::{Digest, Sha256};
 
+use crate::commands::output::print_outputs;
 use crate::commands::plan::{declare, header};
+use crate::commands::progress::Printer;
 use crate::config::{self, Config};
 use crate::{Globals, exit, ui};
 
@@ -51,37 +53,19 @@ pub struct DestroyArgs {
     pub run: RunArgs,
 }
 
-/// Options of `engine refresh`.
-#[derive(Debug, clap::Args)]
-pub struct RefreshArgs {
-    /// Print the drift as JSON on stdout
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Options of `engine output`.
-#[derive(Debug, clap::Args)]
-pub struct OutputArgs {
-    /// One output's name: prints its bare value (for scripts)
-    pub name: Option<String>,
-    /// Print JSON (numbers as numbers)
-    #[arg(long)]
-    pub json: bool,
-}
-
-fn report(diag: Diagnostic) -> u8 {
+pub(crate) fn report(diag: Diagnostic) -> u8 {
     ui::diagnostics(&[diag]);
     exit::ERROR
 }
 
-fn tokio() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn tokio() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
 }
 
 /// The AWS provider for the stack's region; every call is counted.
-async fn provider(cfg: &Config) -> (Arc<Aws>, CallCounter) {
+pub(crate) async fn provider(cfg: &Config) -> (Arc<Aws>, CallCounter) {
     let counter = CallCounter::new();
     let sdk = SdkOptions {
         region: Some(cfg.context.region.clone()),
@@ -94,14 +78,14 @@ async fn provider(cfg: &Config) -> (Arc<Aws>, CallCounter) {
     (Arc::new(Aws::from_env(&sdk, options).await), counter)
 }
 
-struct Locked {
-    backend: Box<dyn StateBackend>,
-    lock: StateLock,
-    state: State,
+pub(crate) struct Locked {
+    pub(crate) backend: Box<dyn StateBackend>,
+    pub(crate) lock: StateLock,
+    pub(crate) state: State,
 }
 
 #[allow(clippy::result_large_err)] // one diagnostic, printed once
-fn lock_state(g: &Globals, command: &str) -> Result<Locked, Diagnostic> {
+pub(crate) fn lock_state(g: &Globals, command: &str) -> Result<Locked, Diagnostic> {
     let backend = engine_state::open(&g.state).map_err(|e| e.diagnostic())?;
     let lock = backend
         .lock(LockInfo::current(command))
@@ -309,309 +293,4 @@ fn run(
     } else {
         exit::ERROR
     })
-}
-
-/// Shows progress: plain lines on stderr, or JSON events on stdout.
-struct Printer {
-    json: bool,
-    last: Mutex<BTreeMap<Address, Instant>>,
-}
-
-fn op_words(op: StepOp) -> (&'static str, &'static str) {
-    match op {
-        StepOp::Create => ("creating", "created"),
-        StepOp::Update => ("updating", "updated"),
-        StepOp::Delete => ("deleting", "deleted"),
-        StepOp::DeleteDeposed => ("deleting the old copy of", "deleted the old copy"),
-    }
-}
-
-/// `2m10s`, `4.2s`.
-pub fn elapsed(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 60 {
-        format!("{}m{:02}s", s / 60, s % 60)
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
-    }
-}
-
-impl Printer {
-    fn new(json: bool) -> Printer {
-        Printer {
-            json,
-            last: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    fn emit(&self, v: serde_json::Value) {
-        ui::out(&format!("{v}\n"));
-    }
-
-    fn event(&self, e: &Event) {
-        match e {
-            Event::Started { address, op, slow } => {
-                if self.json {
-                    self.emit(serde_json::json!({"event": "started", "address": address.to_string(), "op": op, "slow": slow}));
-                } else {
-                    eprintln!("{address}: {}...", op_words(*op).0);
-                }
-                self.last
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(address.clone(), Instant::now());
-            }
-            Event::Progress {
-                address,
-                message,
-                elapsed: took,
-            } => {
-                if self.json {
-                    self.emit(serde_json::json!({"event": "progress", "address": address.to_string(), "message": message, "elapsed_ms": took.as_millis() as u64}));
-                    return;
-                }
-                let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-                let due = last
-                    .get(address)
-                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(10));
-                if due {
-                    eprintln!("{address}: still working... [{}] {message}", elapsed(*took));
-                    last.insert(address.clone(), Instant::now());
-                }
-            }
-            Event::Finished {
-                address,
-                op,
-                elapsed: took,
-                id,
-                adopted,
-            } => {
-                if self.json {
-                    self.emit(serde_json::json!({"event": "finished", "address": address.to_string(), "op": op, "elapsed_ms": took.as_millis() as u64, "id": id, "adopted": adopted}));
-                } else {
-                    let id = id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
-                    let adopted = if *adopted {
-                        ", adopted from an interrupted apply"
-                    } else {
-                        ""
-                    };
-                    eprintln!(
-                        "{address}: {} [{}]{id}{adopted}",
-                        op_words(*op).1,
-                        elapsed(*took)
-                    );
-                }
-            }
-            Event::Forgotten { address, reason } => {
-                if self.json {
-                    self.emit(serde_json::json!({"event": "forgotten", "address": address.to_string(), "reason": reason}));
-                } else {
-                    eprintln!("{address}: forgotten, nothing deleted: {reason}");
-                }
-            }
-            Event::Failed { address, op, error } => {
-                let message = error.to_string();
-                if self.json {
-                    self.emit(serde_json::json!({"event": "failed", "address": address.to_string(), "op": op, "message": message}));
-                } else {
-                    ui::diagnostics(&[Diagnostic::error(format!(
-                        "{} `{address}` failed",
-                        op_words(*op).0
-                    ))
-                    .address(address)
-                    .detail(message)]);
-                }
-            }
-        }
-    }
-
-    fn summary(&self, r: &Report, verb: &str, took: Duration, calls: &CallCounter) {
-        let count = |op: StepOp| r.done.iter().filter(|d| d.op == op).count();
-        let mutating: usize = calls
-            .counts()
-            .iter()
-            .filter(|(op, _)| is_mutating(op))
-            .map(|(_, n)| n)
-            .sum();
-        if self.json {
-            self.emit(serde_json::json!({
-                "event": "summary",
-                "complete": r.complete(),
-                "created": count(StepOp::Create),
-                "updated": count(StepOp::Update),
-                "deleted": count(StepOp::Delete) + count(StepOp::DeleteDeposed),
-                "failed": r.failed.iter().map(|f| f.address.to_string()).collect::<Vec<_>>(),
-                "not_started": r.not_started.iter().map(|(a, _)| a.to_string()).collect::<Vec<_>>(),
-                "abandoned": r.abandoned.iter().map(|(a, _)| a.to_string()).collect::<Vec<_>>(),
-                "forgotten": r.forgotten.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "elapsed_ms": took.as_millis() as u64,
-                "aws_calls": calls.counts(),
-                "aws_mutating_calls": mutating,
-            }));
-            return;
-        }
-        let mut done = format!(
-            "{} created, {} updated, {} deleted",
-            count(StepOp::Create),
-            count(StepOp::Update),
-            count(StepOp::Delete) + count(StepOp::DeleteDeposed)
-        );
-        if !r.forgotten.is_empty() {
-            done.push_str(&format!(
-                ", {} pending records forgotten (nothing of this stack's behind them)",
-                r.forgotten.len()
-            ));
-        }
-        let calls_line = format!("{} AWS calls, {mutating} of them changes", calls.total());
-        if r.done.is_empty() && r.forgotten.is_empty() && r.complete() {
-            eprintln!("\nNothing to {verb} ({calls_line}).");
-            return;
-        }
-        if r.complete() {
-            eprintln!(
-                "\n{} complete in {}: {done} ({calls_line}).",
-                capitalise(verb),
-                elapsed(took)
-            );
-            return;
-        }
-        let mut lines = vec![format!("{} did not finish: {done}.", capitalise(verb))];
-        for f in &r.failed {
-            lines.push(format!("failed: {} ({})", f.address, op_words(f.op).0));
-        }
-        if !r.abandoned.is_empty() {
-            lines.push(format!(
-                "abandoned in flight (recorded as pending; the next apply adopts what exists): {}",
-                r.abandoned
-                    .iter()
-                    .map(|(a, _)| a.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        if !r.not_started.is_empty() {
-            lines.push(format!("not started: {} operations", r.not_started.len()));
-        }
-        if let Some(e) = &r.save_error {
-            lines.push(format!("the state could not be saved: {e}"));
-        }
-        ui::diagnostics(&[Diagnostic::error(lines.remove(0))
-            .detail(lines.join("\n"))
-            .hint(format!("everything done is recorded in the state; fix the cause and run `engine {verb}` again"))]);
-    }
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
-}
-
-/// Whether an AWS operation (as the call counter names it, `Service.Operation` or
-/// `Operation`) changes something.
-pub fn is_mutating(op: &str) -> bool {
-    let name = op.rsplit('.').next().unwrap_or(op);
-    const READS: &[&str] = &["Describe", "List", "Get", "Lookup", "Search", "Check"];
-    !READS.iter().any(|p| name.starts_with(p))
-}
-
-/// `engine refresh`.
-pub fn refresh(g: &Globals, a: &RefreshArgs) -> anyhow::Result<u8> {
-    let cwd = std::env::current_dir()?;
-    let cfg = config::load(&cwd, &g.overrides)?;
-    let mut locked = match lock_state(g, "engine refresh") {
-        Ok(l) => l,
-        Err(d) => return Ok(report(d)),
-    };
-    let rt = tokio()?;
-    let (aws, calls) = rt.block_on(provider(&cfg));
-    let drift = match rt.block_on(engine_exec::refresh(&mut locked.state, aws.as_ref())) {
-        Ok(d) => d,
-        Err(e) => {
-            return Ok(report(
-                Diagnostic::error("refreshing the state failed").detail(e.to_string()),
-            ));
-        }
-    };
-    if let Err(e) = locked.backend.write(&locked.lock, &mut locked.state) {
-        return Ok(report(e.diagnostic()));
-    }
-    if a.json {
-        let rows: Vec<_> = drift
-            .iter()
-            .map(|d| match &d.kind {
-                engine_exec::DriftKind::Deleted => serde_json::json!({"address": d.address.to_string(), "drift": "deleted"}),
-                engine_exec::DriftKind::Changed(f) => serde_json::json!({"address": d.address.to_string(), "drift": "changed", "fields": f}),
-            })
-            .collect();
-        ui::out(&format!("{}\n", serde_json::to_string_pretty(&rows)?));
-    } else if drift.is_empty() {
-        eprintln!(
-            "No drift: {} resources match the state ({} AWS calls).",
-            locked.state.resources.len(),
-            calls.total()
-        );
-    } else {
-        for d in &drift {
-            match &d.kind {
-                engine_exec::DriftKind::Deleted => {
-                    ui::out(&format!("{}: deleted outside the engine\n", d.address))
-                }
-                engine_exec::DriftKind::Changed(f) => ui::out(&format!(
-                    "{}: changed outside the engine: {}\n",
-                    d.address,
-                    f.join(", ")
-                )),
-            }
-        }
-        eprintln!("The state now records what exists; `engine plan` shows how to bring it back.");
-    }
-    Ok(exit::OK)
-}
-
-/// `engine output`.
-pub fn output(g: &Globals, a: &OutputArgs) -> anyhow::Result<u8> {
-    let (_, state) = match crate::commands::plan::read_state(g) {
-        Ok(x) => x,
-        Err(d) => return Ok(report(d)),
-    };
-    if let Some(name) = &a.name {
-        let Some(v) = state.outputs.get(name) else {
-            return Ok(report(
-                Diagnostic::error(format!("no output `{name}`")).hint("`engine output` lists them"),
-            ));
-        };
-        match (a.json, v) {
-            (false, serde_json::Value::String(s)) => ui::out(&format!("{s}\n")),
-            _ => ui::out(&format!("{v}\n")),
-        }
-        return Ok(exit::OK);
-    }
-    print_outputs(&state, a.json);
-    Ok(exit::OK)
-}
-
-fn print_outputs(state: &State, json: bool) {
-    if json {
-        let map: serde_json::Map<String, serde_json::Value> = state
-            .outputs
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        ui::out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&map).unwrap_or_default()
-        ));
-        return;
-    }
-    if state.outputs.is_empty() {
-        eprintln!("No outputs.");
-        return;
-    }
-    ui::out("\nOutputs:\n\n");
-    let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
-    for (k, v) in &state.outputs {
-        ui::out(&format!("{k:<width$} = {v}\n"));
-    }
 }

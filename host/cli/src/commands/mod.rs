@@ -4,5 +4,8 @@ pub mod apply;
 pub mod build;
 pub mod check;
 pub mod new;
+pub mod output;
 pub mod plan;
+pub mod progress;
+pub mod refresh;
 pub mod state;

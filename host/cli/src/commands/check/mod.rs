@@ -1,0 +1,126 @@
+//! `engine check`: policy plugins over a plan, and the gate `apply --policy` uses.
+//!
+//! A policy plugin sees every resource of the plan (no-ops included) with its
+//! planned action, its desired properties (the prior ones for a delete) and the
+//! paths of the values known only after apply, and returns violations. Running the
+//! policies happens in one place, `engine_policy::run_policies`, for both `engine check`
+//! and [`enforce`]: a policy plugin that cannot be loaded, is a component plugin, or
+//! fails in `check` (panic, deadline, memory cap) is a *failure*, which blocks like
+//! a mandatory violation and is never counted as a pass.
+//!
+//! # Layout
+//! - [`CheckArgs`] / [`check`]: the command; the report goes to stdout (it is the
+//!   command's data), plugin failures to stderr as diagnostics.
+//! - [`enforce`]: the gate before apply; everything to stderr.
+//! - [`policy_paths`]: `--policy` flags, then `policies` from engine.toml.
+//! - Evaluation (`run_policies` -> `Outcome`) is the `engine-policy` crate's.
+//! - [`report`]: the reports, `human`, `json` and `sarif` (SARIF 2.1.0, for code
+//!   scanning).
+
+pub mod report;
+
+use report::{human, json, sarif};
+
+use std::path::PathBuf;
+
+use engine_core::{Diagnostic, Plan};
+use engine_policy::{Outcome, unique};
+use engine_runtime::Runtime;
+
+use crate::config::Config;
+use crate::{Globals, exit, load, ui};
+
+/// Options of `engine check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Component plugins (.wasm)
+    #[arg(required = true, value_name = "PLUGIN")]
+    pub plugins: Vec<PathBuf>,
+    /// Print the result as JSON on stdout
+    #[arg(long, conflicts_with = "sarif")]
+    pub json: bool,
+    /// Print the result as SARIF 2.1.0 on stdout (for code scanning in CI)
+    #[arg(long)]
+    pub sarif: bool,
+}
+
+/// `engine check`. The policies are `--policy` (global, see [`Globals`]) plus
+/// `policies` from engine.toml ([`Config::policies`]). Exits 1 on a mandatory
+/// violation or a failing policy plugin, 0 otherwise (advisories are shown).
+pub fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
+    let Some((d, _prior, plan)) = crate::commands::plan::make_plan(g, &a.plugins)? else {
+        return Ok(exit::ERROR);
+    };
+    let policies = policy_paths(g, &d.cfg);
+    if policies.is_empty() {
+        ui::diagnostics(&[
+            Diagnostic::error("no policy plugins to check the plan with")
+                .detail("Checking against no policy would pass anything.")
+                .hint(
+                    "pass one with `--policy FILE` (for example `--policy policies/baseline.wasm`) \
+                     or list them in engine.toml: `policies = [\"policies/baseline.wasm\"]`",
+                ),
+        ]);
+        return Ok(exit::ERROR);
+    }
+    let outcome = run(&d.cfg, g.no_cache, &policies, &plan)?;
+    ui::diagnostics(&outcome.failures());
+    if a.sarif {
+        let sources = d.sources();
+        let v = sarif(&outcome, &sources);
+        ui::out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
+    } else if a.json {
+        let v = json(&d.cfg, &outcome);
+        ui::out(&format!("{}\n", serde_json::to_string_pretty(&v)?));
+    } else {
+        ui::out(&human(&d.cfg, &outcome, ui::color(true)));
+    }
+    Ok(if outcome.passed() {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
+}
+
+/// Runs `policies` over `plan` before an apply, printing the report (violations
+/// and failures) to stderr. Returns whether the apply may go on: no mandatory
+/// violation and no failing policy plugin.
+pub fn enforce(
+    g: &Globals,
+    cfg: &Config,
+    policies: &[PathBuf],
+    plan: &Plan,
+) -> anyhow::Result<bool> {
+    if policies.is_empty() {
+        return Ok(true);
+    }
+    let outcome = run(cfg, g.no_cache, policies, plan)?;
+    ui::diagnostics(&outcome.failures());
+    eprint!("{}", human(cfg, &outcome, ui::color(false)));
+    eprintln!();
+    Ok(outcome.passed())
+}
+
+/// Runs `policies` over `plan` in a runtime with the stack's limits.
+fn run(cfg: &Config, no_cache: bool, policies: &[PathBuf], plan: &Plan) -> anyhow::Result<Outcome> {
+    let runtime = Runtime::new(
+        cfg.limits.clone(),
+        if no_cache { None } else { load::cache_dir() },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot start the plugin runtime: {e:#}"))?;
+    let ctx = &cfg.context;
+    Ok(engine_policy::run_policies(
+        &runtime,
+        &ctx.stack,
+        &ctx.region,
+        policies,
+        plan,
+    )?)
+}
+
+/// The policy plugins to run: `--policy` flags first, then `policies` from the
+/// stack file; a file named twice runs once.
+pub fn policy_paths(g: &Globals, cfg: &Config) -> Vec<PathBuf> {
+    let all: Vec<PathBuf> = g.policies.iter().chain(&cfg.policies).cloned().collect();
+    unique(&all)
+}

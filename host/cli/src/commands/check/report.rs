@@ -1,0 +1,279 @@
+//! The reports of `engine check`: for people, as JSON, and as SARIF 2.1.0 (for
+//! code scanning).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use engine_policy::Outcome;
+use engine_runtime::Violation;
+use serde_json::{Value, json};
+
+use crate::config::Config;
+
+/// The report for people: the policies run, then the violations grouped by
+/// resource (in address order, mandatory first), then a verdict.
+pub fn human(cfg: &Config, o: &Outcome, color: bool) -> String {
+    let paint = |code: &str, s: &str| engine_core::style::paint(color, code, s);
+    let c = &cfg.context;
+    let mut s = String::new();
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let _ = writeln!(
+        s,
+        "Policy check of stack {} in {} (environment `{}`): {}, {}",
+        c.stack,
+        c.region,
+        c.environment,
+        plural(o.resources, "resource", "resources"),
+        plural(o.runs.len(), "policy plugin", "policy plugins"),
+    );
+    for r in &o.runs {
+        let version = r
+            .version
+            .as_deref()
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default();
+        let status = match &r.failure {
+            Some(d) => {
+                let summary: Vec<&str> = d.summary.lines().map(str::trim).collect();
+                paint("1;31", &format!("FAILED: {}", summary.join(" ")))
+            }
+            None if r.violations == 1 => "1 violation".into(),
+            None => format!("{} violations", r.violations),
+        };
+        let _ = writeln!(
+            s,
+            "  {}{version} ({}): {status}",
+            r.label(),
+            r.path.display()
+        );
+    }
+    let mut by_address: BTreeMap<&str, Vec<&Violation>> = BTreeMap::new();
+    for v in &o.violations {
+        by_address.entry(v.address.as_str()).or_default().push(v);
+    }
+    for (address, mut vs) in by_address {
+        vs.sort_by_key(|v| !v.mandatory);
+        let kind = o
+            .kinds
+            .get(address)
+            .map_or_else(|| "not in the plan".to_string(), Clone::clone);
+        let _ = writeln!(s, "\n{} ({kind})", paint("1", address));
+        for v in vs {
+            let level = if v.mandatory {
+                paint("1;31", "mandatory")
+            } else {
+                paint("1;33", "advisory")
+            };
+            let _ = writeln!(s, "  {level}: {} ({})", v.policy, v.plugin);
+            for line in v.message.lines() {
+                let _ = writeln!(s, "    {line}");
+            }
+            if !v.remediation.is_empty() {
+                let _ = writeln!(s, "    hint: {}", v.remediation);
+            }
+        }
+    }
+    let (mandatory, advisory, failed) = (o.mandatory(), o.advisory(), o.failed());
+    let mut counts = vec![
+        plural(mandatory, "mandatory violation", "mandatory violations"),
+        plural(advisory, "advisory", "advisories"),
+    ];
+    if failed > 0 {
+        counts.push(plural(
+            failed,
+            "policy plugin failed",
+            "policy plugins failed",
+        ));
+    }
+    let verdict = if o.passed() {
+        paint("1;32", "Passed")
+    } else {
+        paint("1;31", "Failed")
+    };
+    let _ = writeln!(s, "\n{verdict}: {}.", counts.join(", "));
+    s
+}
+
+fn severity(v: &Violation) -> &'static str {
+    if v.mandatory { "mandatory" } else { "advisory" }
+}
+
+/// The result as JSON: the verdict, each policy plugin's run, every violation.
+pub fn json(cfg: &Config, o: &Outcome) -> Value {
+    json!({
+        "passed": o.passed(),
+        "stack": cfg.context.stack,
+        "region": cfg.context.region,
+        "environment": cfg.context.environment,
+        "resources": o.resources,
+        "policies": o.runs.iter().map(|r| json!({
+            "name": r.name,
+            "version": r.version,
+            "path": r.path,
+            "passed": r.failure.is_none(),
+            "violations": r.violations,
+            "failure": r.failure,
+        })).collect::<Vec<_>>(),
+        "violations": o.violations.iter().map(|v| json!({
+            "plugin": v.plugin,
+            "policy": v.policy,
+            "severity": severity(v),
+            "address": v.address,
+            "kind": o.kinds.get(&v.address),
+            "message": v.message,
+            "remediation": v.remediation,
+        })).collect::<Vec<_>>(),
+        "summary": {
+            "mandatory": o.mandatory(),
+            "advisory": o.advisory(),
+            "failed_policies": o.failed(),
+        },
+    })
+}
+
+/// The result as a SARIF 2.1.0 log with one run.
+///
+/// - `tool.driver` is the engine; its `rules` are the policy ids reported (one rule
+///   per id, in order of first appearance, with the plugin that reported it), and
+///   `tool.extensions` lists the policy plugins.
+/// - Each violation is a result: `level` `error` (mandatory) or `warning`
+///   (advisory); the message, then the remediation; a logical location per
+///   resource address (`kind` `resource`), plus the physical location of the plugin
+///   file that declares the resource (code-scanning services need one).
+/// - A failing policy plugin makes `invocations[0].executionSuccessful` false, with
+///   an error notification naming it.
+///
+/// `sources` maps component plugin names to their files.
+pub fn sarif(o: &Outcome, sources: &BTreeMap<String, String>) -> Value {
+    let mut rule_index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut rules = Vec::new();
+    for v in &o.violations {
+        if !rule_index.contains_key(v.policy.as_str()) {
+            rule_index.insert(&v.policy, rules.len());
+            rules.push(json!({
+                "id": v.policy,
+                "name": v.policy,
+                "shortDescription": { "text": format!("Policy `{}` of the `{}` policy plugin", v.policy, v.plugin) },
+                "properties": { "plugin": v.plugin },
+            }));
+        }
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let results: Vec<Value> = o
+        .violations
+        .iter()
+        .map(|v| {
+            let mut location = json!({
+                "logicalLocations": [{
+                    "fullyQualifiedName": v.address,
+                    "name": v.address.split_once('/').map_or(v.address.as_str(), |(_, n)| n),
+                    "kind": "resource",
+                }],
+            });
+            let plugin = v.address.split_once('/').map(|(p, _)| p);
+            if let Some(file) = plugin.and_then(|p| sources.get(p)) {
+                location["physicalLocation"] =
+                    json!({ "artifactLocation": { "uri": artifact_uri(Path::new(file), &cwd) } });
+            }
+            let mut text = v.message.clone();
+            if !v.remediation.is_empty() {
+                text = format!("{text}\nRemediation: {}", v.remediation);
+            }
+            json!({
+                "ruleId": v.policy,
+                "ruleIndex": rule_index.get(v.policy.as_str()),
+                "level": if v.mandatory { "error" } else { "warning" },
+                "message": { "text": text },
+                "locations": [location],
+                "partialFingerprints": { "engineResource/v1": format!("{}:{}:{}", v.plugin, v.policy, v.address) },
+                "properties": {
+                    "plugin": v.plugin,
+                    "severity": severity(v),
+                    "address": v.address,
+                    "kind": o.kinds.get(&v.address),
+                    "remediation": v.remediation,
+                },
+            })
+        })
+        .collect();
+    let notifications: Vec<Value> = o
+        .runs
+        .iter()
+        .filter_map(|r| {
+            r.failure.as_ref().map(|d| {
+                json!({
+                    "level": "error",
+                    "message": { "text": format!("policy plugin `{}` failed: {}", r.label(), d.summary) },
+                    "properties": { "path": r.path },
+                })
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "engine",
+                    "semanticVersion": env!("CARGO_PKG_VERSION"),
+                    "rules": rules,
+                },
+                "extensions": o.runs.iter().map(|r| {
+                    let mut e = json!({ "name": r.label() });
+                    if let Some(v) = &r.version {
+                        e["semanticVersion"] = json!(v);
+                    }
+                    e
+                }).collect::<Vec<_>>(),
+            },
+            "invocations": [{
+                "executionSuccessful": o.failed() == 0,
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+        }],
+    })
+}
+
+/// A relative URI (forward slashes) for `file` when it lies under `cwd`, else a
+/// `file://` URI.
+fn artifact_uri(file: &Path, cwd: &Path) -> String {
+    let abs = if file.is_absolute() {
+        file.to_path_buf()
+    } else {
+        cwd.join(file)
+    };
+    match abs.strip_prefix(cwd) {
+        Ok(rel) => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => format!("file://{}", abs.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn artifact_uris_are_relative_under_the_working_directory() {
+        let cwd = Path::new("/work/stack");
+        assert_eq!(
+            artifact_uri(Path::new("plugins/rds.wasm"), cwd),
+            "plugins/rds.wasm"
+        );
+        assert_eq!(
+            artifact_uri(Path::new("/work/stack/plugins/rds.wasm"), cwd),
+            "plugins/rds.wasm"
+        );
+        assert_eq!(
+            artifact_uri(Path::new("/elsewhere/rds.wasm"), cwd),
+            "file:///elsewhere/rds.wasm"
+        );
+    }
+}

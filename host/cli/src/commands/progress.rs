@@ -1,0 +1,296 @@
+//! Progress of an apply or destroy: plain lines on stderr for people (a slow step
+//! repeats its status at most every 10 s), or typed JSON events on stdout for
+//! machines, one per line, ending with a `summary`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use engine_aws::CallCounter;
+use engine_core::plan::StepOp;
+use engine_core::{Address, Diagnostic};
+use engine_exec::{Event, Report};
+use serde::Serialize;
+
+use crate::ui;
+
+/// One JSON event of `apply --json` / `destroy --json`; `event` names the case.
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum JsonEvent<'a> {
+    /// A step started.
+    Started {
+        address: String,
+        op: StepOp,
+        slow: bool,
+    },
+    /// A slow step's status while the provider waits.
+    Progress {
+        address: String,
+        message: &'a str,
+        elapsed_ms: u64,
+    },
+    /// A step finished.
+    Finished {
+        address: String,
+        op: StepOp,
+        elapsed_ms: u64,
+        id: Option<&'a str>,
+        adopted: bool,
+    },
+    /// A pending record dropped with nothing of the stack's behind it.
+    Forgotten { address: String, reason: &'a str },
+    /// A step failed.
+    Failed {
+        address: String,
+        op: StepOp,
+        message: String,
+    },
+    /// The end: what was done, and the AWS calls it took.
+    Summary {
+        complete: bool,
+        created: usize,
+        updated: usize,
+        deleted: usize,
+        failed: Vec<String>,
+        not_started: Vec<String>,
+        abandoned: Vec<String>,
+        forgotten: Vec<String>,
+        elapsed_ms: u64,
+        aws_calls: BTreeMap<String, usize>,
+        aws_mutating_calls: usize,
+    },
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Shows progress: plain lines on stderr, or JSON events on stdout.
+pub(crate) struct Printer {
+    json: bool,
+    last: Mutex<BTreeMap<Address, Instant>>,
+}
+
+fn op_words(op: StepOp) -> (&'static str, &'static str) {
+    match op {
+        StepOp::Create => ("creating", "created"),
+        StepOp::Update => ("updating", "updated"),
+        StepOp::Delete => ("deleting", "deleted"),
+        StepOp::DeleteDeposed => ("deleting the old copy of", "deleted the old copy"),
+    }
+}
+
+/// `2m10s`, `4.2s`.
+pub fn elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+impl Printer {
+    pub(crate) fn new(json: bool) -> Printer {
+        Printer {
+            json,
+            last: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn emit(&self, e: &JsonEvent<'_>) {
+        ui::out(&format!(
+            "{}\n",
+            serde_json::to_string(e).unwrap_or_default()
+        ));
+    }
+
+    pub(crate) fn event(&self, e: &Event) {
+        match e {
+            Event::Started { address, op, slow } => {
+                if self.json {
+                    self.emit(&JsonEvent::Started {
+                        address: address.to_string(),
+                        op: *op,
+                        slow: *slow,
+                    });
+                } else {
+                    eprintln!("{address}: {}...", op_words(*op).0);
+                }
+                self.last
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(address.clone(), Instant::now());
+            }
+            Event::Progress {
+                address,
+                message,
+                elapsed: took,
+            } => {
+                if self.json {
+                    self.emit(&JsonEvent::Progress {
+                        address: address.to_string(),
+                        message,
+                        elapsed_ms: millis(*took),
+                    });
+                    return;
+                }
+                let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+                let due = last
+                    .get(address)
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(10));
+                if due {
+                    eprintln!("{address}: still working... [{}] {message}", elapsed(*took));
+                    last.insert(address.clone(), Instant::now());
+                }
+            }
+            Event::Finished {
+                address,
+                op,
+                elapsed: took,
+                id,
+                adopted,
+            } => {
+                if self.json {
+                    self.emit(&JsonEvent::Finished {
+                        address: address.to_string(),
+                        op: *op,
+                        elapsed_ms: millis(*took),
+                        id: id.as_deref(),
+                        adopted: *adopted,
+                    });
+                } else {
+                    let id = id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
+                    let adopted = if *adopted {
+                        ", adopted from an interrupted apply"
+                    } else {
+                        ""
+                    };
+                    eprintln!(
+                        "{address}: {} [{}]{id}{adopted}",
+                        op_words(*op).1,
+                        elapsed(*took)
+                    );
+                }
+            }
+            Event::Forgotten { address, reason } => {
+                if self.json {
+                    self.emit(&JsonEvent::Forgotten {
+                        address: address.to_string(),
+                        reason,
+                    });
+                } else {
+                    eprintln!("{address}: forgotten, nothing deleted: {reason}");
+                }
+            }
+            Event::Failed { address, op, error } => {
+                let message = error.to_string();
+                if self.json {
+                    self.emit(&JsonEvent::Failed {
+                        address: address.to_string(),
+                        op: *op,
+                        message: message.clone(),
+                    });
+                } else {
+                    ui::diagnostics(&[Diagnostic::error(format!(
+                        "{} `{address}` failed",
+                        op_words(*op).0
+                    ))
+                    .address(address)
+                    .detail(message)]);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn summary(&self, r: &Report, verb: &str, took: Duration, calls: &CallCounter) {
+        let count = |op: StepOp| r.done.iter().filter(|d| d.op == op).count();
+        let mutating: usize = calls
+            .counts()
+            .iter()
+            .filter(|(op, _)| is_mutating(op))
+            .map(|(_, n)| n)
+            .sum();
+        if self.json {
+            let addresses = |v: Vec<&Address>| v.into_iter().map(ToString::to_string).collect();
+            self.emit(&JsonEvent::Summary {
+                complete: r.complete(),
+                created: count(StepOp::Create),
+                updated: count(StepOp::Update),
+                deleted: count(StepOp::Delete) + count(StepOp::DeleteDeposed),
+                failed: addresses(r.failed.iter().map(|f| &f.address).collect()),
+                not_started: addresses(r.not_started.iter().map(|(a, _)| a).collect()),
+                abandoned: addresses(r.abandoned.iter().map(|(a, _)| a).collect()),
+                forgotten: addresses(r.forgotten.iter().collect()),
+                elapsed_ms: millis(took),
+                aws_calls: calls.counts(),
+                aws_mutating_calls: mutating,
+            });
+            return;
+        }
+        let mut done = format!(
+            "{} created, {} updated, {} deleted",
+            count(StepOp::Create),
+            count(StepOp::Update),
+            count(StepOp::Delete) + count(StepOp::DeleteDeposed)
+        );
+        if !r.forgotten.is_empty() {
+            done.push_str(&format!(
+                ", {} pending records forgotten (nothing of this stack's behind them)",
+                r.forgotten.len()
+            ));
+        }
+        let calls_line = format!("{} AWS calls, {mutating} of them changes", calls.total());
+        if r.done.is_empty() && r.forgotten.is_empty() && r.complete() {
+            eprintln!("\nNothing to {verb} ({calls_line}).");
+            return;
+        }
+        if r.complete() {
+            eprintln!(
+                "\n{} complete in {}: {done} ({calls_line}).",
+                capitalise(verb),
+                elapsed(took)
+            );
+            return;
+        }
+        let mut lines = vec![format!("{} did not finish: {done}.", capitalise(verb))];
+        for f in &r.failed {
+            lines.push(format!("failed: {} ({})", f.address, op_words(f.op).0));
+        }
+        if !r.abandoned.is_empty() {
+            lines.push(format!(
+                "abandoned in flight (recorded as pending; the next apply adopts what exists): {}",
+                r.abandoned
+                    .iter()
+                    .map(|(a, _)| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !r.not_started.is_empty() {
+            lines.push(format!("not started: {} operations", r.not_started.len()));
+        }
+        if let Some(e) = &r.save_error {
+            lines.push(format!("the state could not be saved: {e}"));
+        }
+        ui::diagnostics(&[Diagnostic::error(lines.remove(0))
+            .detail(lines.join("\n"))
+            .hint(format!("everything done is recorded in the state; fix the cause and run `engine {verb}` again"))]);
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
+/// Whether an AWS operation (as the call counter names it, `Service.Operation` or
+/// `Operation`) changes something.
+pub fn is_mutating(op: &str) -> bool {
+    let name = op.rsplit('.').next().unwrap_or(op);
+    const READS: &[&str] = &["Describe", "List", "Get", "Lookup", "Search", "Check"];
+    !READS.iter().any(|p| name.starts_with(p))
+}
