@@ -78,6 +78,10 @@ fn engine_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .env_remove("AWS_REGION")
         .env_remove("ENGINE_LOG")
         .env_remove("ENGINE_STATE")
+        // No test here may reach AWS, or look for credentials off this machine
+        // (a test's own `env` may point the SDK at its stand-in instead).
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .envs(env.iter().copied())
         .output()
         .expect("runs engine")

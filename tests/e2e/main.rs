@@ -680,3 +680,89 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Without credentials, nothing starts: one identity call fails, and the user sees
+/// one short error with a hint (no SDK dump). An account the stack does not allow
+/// is refused the same way.
+#[test]
+fn credentials_and_account_are_checked_before_any_change() {
+    let moto = MotoServer::start().expect("moto starts (run `./dev setup`)");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("engine.toml"), STACK_FILE).unwrap();
+    let plugins = plugins();
+    let endpoint = moto.endpoint().to_string();
+    let no_credentials = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(["apply", "--yes"])
+        .args(&plugins)
+        .current_dir(dir.path())
+        .env("ENGINE_CACHE_DIR", dir.path().join(".cache"))
+        .env("NO_COLOR", "1")
+        // Anything sent goes to the local emulator; nothing looks for credentials
+        // outside this process (no instance metadata, no profile files).
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_REGION")
+        .output()
+        .unwrap();
+    let stderr = text(&no_credentials.stderr);
+    assert_eq!(no_credentials.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot apply: no AWS credentials were found")
+            && stderr.contains("./dev up"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.lines().filter(|l| !l.trim().is_empty()).count() <= 6,
+        "one short error, not a dump:\n{stderr}"
+    );
+    assert!(!stderr.contains("creating..."), "{stderr}");
+
+    // A stack pinned to another account refuses, before any change.
+    let stack = Stack { dir, plugins, moto };
+    std::fs::write(
+        stack.dir.path().join("engine.toml"),
+        STACK_FILE.replace(
+            "environment = \"e2e\"",
+            "environment = \"e2e\"\nallowed-account-ids = [\"111111111111\"]",
+        ),
+    )
+    .unwrap();
+    let (_, stderr) = stack.run(&["apply", "--yes"], 1);
+    assert!(
+        stderr.contains(
+            "refusing to apply in AWS account 123456789012: this stack allows only 111111111111"
+        ),
+        "{stderr}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sdk = rt.block_on(stack.moto.sdk_config());
+    let vpcs = rt
+        .block_on(aws_sdk_ec2::Client::new(&sdk).describe_vpcs().send())
+        .unwrap();
+    assert!(
+        vpcs.vpcs().iter().all(|v| v.is_default() == Some(true)),
+        "nothing was created: {:?}",
+        vpcs.vpcs()
+    );
+
+    // The account the stack allows: the plan header names it.
+    std::fs::write(
+        stack.dir.path().join("engine.toml"),
+        STACK_FILE.replace(
+            "environment = \"e2e\"",
+            "environment = \"e2e\"\nallowed-account-ids = [\"123456789012\"]",
+        ),
+    )
+    .unwrap();
+    let (stdout, _) = stack.run(&["apply", "--yes"], 0);
+    assert!(
+        stdout.contains("AWS account 123456789012 as arn:aws:"),
+        "{stdout}"
+    );
+}

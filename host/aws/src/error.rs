@@ -26,24 +26,46 @@ where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
     R: fmt::Debug + Send + Sync + 'static,
 {
+    // The whole chain (raw responses, connector details) is for `-vv` logs only:
+    // what reaches a person is one readable line.
+    tracing::debug!(operation, error = %DisplayErrorContext(&err), "AWS call failed");
     let (kind, code, message) = match &err {
         SdkError::ServiceError(_) => {
             let code = err.code().map(Box::from);
             let message = err
                 .message()
                 .map(str::to_string)
-                .unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+                .unwrap_or_else(|| "AWS answered with an error and no message".to_string());
             (classify_code(code.as_deref().unwrap_or("")), code, message)
         }
         SdkError::TimeoutError(_) => (
             ErrorKind::Timeout,
             None,
-            DisplayErrorContext(&err).to_string(),
+            "no answer from AWS in time".to_string(),
+        ),
+        SdkError::ConstructionFailure(_) | SdkError::DispatchFailure(_) if is_credentials(&err) => {
+            (
+                ErrorKind::AccessDenied,
+                Some("NoCredentials".into()),
+                "no AWS credentials were found (environment, profile files, SSO, container or \
+             instance metadata)"
+                    .to_string(),
+            )
+        }
+        SdkError::ConstructionFailure(_) => (
+            ErrorKind::Other,
+            None,
+            format!("the request could not be made: {}", innermost(&err)),
+        ),
+        SdkError::DispatchFailure(_) => (
+            ErrorKind::Other,
+            None,
+            format!("AWS could not be reached: {}", innermost(&err)),
         ),
         _ => (
             ErrorKind::Other,
             err.code().map(Box::from),
-            DisplayErrorContext(&err).to_string(),
+            format!("an unexpected answer from AWS: {}", innermost(&err)),
         ),
     };
     ProviderError {
@@ -54,6 +76,40 @@ where
         address: address.cloned(),
         refused: false,
     }
+}
+
+/// The deepest cause's message, on one line (the useful part of a long chain).
+fn innermost(err: &(dyn StdError + 'static)) -> String {
+    let mut e: &(dyn StdError + 'static) = err;
+    while let Some(next) = e.source() {
+        e = next;
+    }
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or_default().trim();
+    const MAX: usize = 300;
+    if line.len() > MAX {
+        let mut end = MAX;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &line[..end])
+    } else {
+        line.to_string()
+    }
+}
+
+/// Whether an error that stopped a request before it was sent says the
+/// credentials could not be loaded.
+fn is_credentials(err: &(dyn StdError + 'static)) -> bool {
+    let mut e: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(x) = e {
+        let text = x.to_string().to_lowercase();
+        if text.contains("credential") {
+            return true;
+        }
+        e = x.source();
+    }
+    false
 }
 
 /// Classifies the SDK error of a call that creates a resource, marking it

@@ -18,7 +18,9 @@
 //! - [`config`]: loading the SDK config (standard chain, lean rustls client,
 //!   adjustable retries), [`ProviderOptions`] (timeouts, poll pacing, read page
 //!   size) and [`CallCounter`].
-//! - [`error`]: the classification of AWS error codes into [`ProviderError`]s.
+//! - [`error`]: the classification of AWS error codes into [`ProviderError`]s, one
+//!   readable line each (the whole chain goes to debug logs).
+//! - `identity`: [`CallerIdentity`], checked before an apply or destroy.
 //! - [`tags`]: ownership tags and tag diffs.
 //! - [`password`]: host-generated passwords and [`SecretString`].
 //! - `kinds`: one private module per kind or tight family, each implementing the
@@ -52,10 +54,12 @@ pub mod provider;
 pub mod tags;
 
 mod ec2;
+mod identity;
 mod kinds;
 
 pub use config::{CallCounter, ProviderOptions, SdkOptions, Timeouts, load_sdk_config};
 pub use error::{ErrorKind, ProviderError};
+pub use identity::CallerIdentity;
 pub use password::SecretString;
 pub use provider::{
     Attributes, Aws, Existing, OpContext, Owner, Ownership, Progress, ProgressSink, Provider,

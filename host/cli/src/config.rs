@@ -40,11 +40,14 @@ struct File {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct StackSection {
     name: Option<String>,
     region: Option<String>,
     environment: Option<String>,
+    /// The AWS accounts this stack may change; empty: any.
+    #[serde(default)]
+    allowed_account_ids: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,6 +83,9 @@ pub struct Config {
     pub limits: engine_runtime::Limits,
     /// Policy plugins from the stack file (relative to its directory).
     pub policies: Vec<PathBuf>,
+    /// `[stack] allowed-account-ids`: an apply or destroy in any other AWS account
+    /// is refused (empty: any account).
+    pub allowed_account_ids: Vec<String>,
 }
 
 /// Reads `engine.toml` (if present) and applies overrides.
@@ -145,5 +151,6 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
         },
         limits,
         policies,
+        allowed_account_ids: file.stack.allowed_account_ids,
     })
 }

@@ -203,26 +203,53 @@ fn run(
     verb: &str,
     aws: Option<(Arc<Aws>, CallCounter)>,
 ) -> anyhow::Result<u8> {
+    // Without --yes someone must answer: refuse at once when no one can, before
+    // any call.
+    if plan.has_changes() && !args.yes && !std::io::stdin().is_terminal() {
+        return Ok(report(
+            Diagnostic::error(format!("refusing to {verb} without confirmation"))
+                .detail("Standard input is not a terminal, so there is no one to ask.")
+                .hint(format!("pass --yes to {verb} without asking")),
+        ));
+    }
+    // Who the engine would act as, before anything else touches AWS: missing or
+    // expired credentials, or the wrong account, stop here with one clear error.
+    let (aws, calls) = match aws {
+        Some(x) => x,
+        None => rt.block_on(provider(cfg)),
+    };
+    let who = match rt.block_on(aws.caller_identity()) {
+        Ok(w) => w,
+        Err(e) => return Ok(report(credentials_diagnostic(&e, verb))),
+    };
+    if !cfg.allowed_account_ids.is_empty() && !cfg.allowed_account_ids.contains(&who.account) {
+        return Ok(report(
+            Diagnostic::error(format!(
+                "refusing to {verb} in AWS account {}: this stack allows only {}",
+                who.account,
+                cfg.allowed_account_ids.join(", ")
+            ))
+            .detail(format!("The credentials belong to {}.", who.arn))
+            .hint("use the credentials (profile) of an allowed account, or change `[stack] allowed-account-ids` in engine.toml"),
+        ));
+    }
     if args.json {
         ui::out(&render::json(plan));
     } else {
-        ui::out(&format!("{}\n", header(cfg, g, &locked.state)));
+        ui::out(&format!(
+            "{}AWS account {} as {}\n\n",
+            header(cfg, g, &locked.state),
+            who.account,
+            who.arn
+        ));
         ui::out(&render::human(plan, ui::color(true)));
     }
     let printer = Arc::new(Printer::new(args.json));
     if !plan.has_changes() {
-        let calls = aws.map(|(_, c)| c).unwrap_or_default();
         printer.summary(&Report::default(), verb, Duration::ZERO, &calls);
         return Ok(exit::OK);
     }
     if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Ok(report(
-                Diagnostic::error(format!("refusing to {verb} without confirmation"))
-                    .detail("Standard input is not a terminal, so there is no one to ask.")
-                    .hint(format!("pass --yes to {verb} without asking")),
-            ));
-        }
         eprint!(
             "\nDo you want to {verb} these changes to stack `{}`? Only `yes` is accepted: ",
             cfg.context.stack
@@ -238,10 +265,6 @@ fn run(
 
     let stop = Stop::default();
     let sink = printer.clone();
-    let (aws, calls) = match aws {
-        Some(x) => x,
-        None => rt.block_on(provider(cfg)),
-    };
     let started = Instant::now();
     let backend = &locked.backend;
     let lock = &locked.lock;
@@ -293,4 +316,23 @@ fn run(
     } else {
         exit::ERROR
     })
+}
+
+/// The one error shown when the engine cannot tell who it acts as.
+fn credentials_diagnostic(e: &engine_aws::ProviderError, verb: &str) -> Diagnostic {
+    let what = if e.code.as_deref() == Some("NoCredentials") {
+        e.message.clone()
+    } else {
+        format!(
+            "AWS did not say who these credentials are ({}: {})",
+            e.kind, e.message
+        )
+    };
+    Diagnostic::error(format!("cannot {verb}: {what}"))
+    .detail("Nothing was changed: the engine checks the credentials (STS GetCallerIdentity) before any change.")
+    .hint(
+        "sign in (`export AWS_PROFILE=NAME`, `aws sso login --profile NAME`, or \
+         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or deploy to the local emulator \
+         with `./dev up`",
+    )
 }
