@@ -1865,3 +1865,32 @@ fn bad_config_is_refused_naming_the_key() {
         );
     }
 }
+
+/// ARNs the plugins write themselves follow the region's partition (AWS: the
+/// partition is part of every ARN, `aws-cn` in China, `aws-us-gov` in GovCloud;
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html).
+#[test]
+fn arns_the_plugins_write_use_the_regions_partition() {
+    for (region, partition) in [
+        ("us-east-1", "aws"),
+        ("cn-north-1", "aws-cn"),
+        ("us-gov-west-1", "aws-us-gov"),
+    ] {
+        let decls = declare_ok(&context("dev", region, &[]));
+        let role = decls
+            .iter()
+            .flat_map(|d| &d.resources)
+            .find_map(|r| match &r.spec {
+                engine_core::Spec::IamRole(role) => Some(role.clone()),
+                _ => None,
+            })
+            .expect("the monitoring role");
+        assert_eq!(
+            role.managed_policy_arns,
+            [format!(
+                "arn:{partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+            )],
+            "{region}"
+        );
+    }
+}

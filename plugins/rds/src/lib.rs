@@ -18,9 +18,14 @@ struct Database;
 
 /// The PostgreSQL port (the stack output `rds_port`).
 const PORT: u16 = 5432;
-/// The AWS managed policy that lets RDS publish enhanced monitoring metrics.
-const ENHANCED_MONITORING_POLICY: &str =
-    "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole";
+/// The AWS managed policy that lets RDS publish enhanced monitoring metrics, in
+/// the region's partition (`arn:aws-cn:...` in China).
+fn enhanced_monitoring_policy(ctx: &Context) -> String {
+    format!(
+        "arn:{}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+        ctx.partition()
+    )
+}
 
 impl ComponentPlugin for Database {
     fn info() -> PluginInfo {
@@ -93,7 +98,7 @@ impl ComponentPlugin for Database {
                     description: "Lets RDS publish enhanced monitoring metrics for JapanCart"
                         .into(),
                     assume_role_policy: service_trust_policy("monitoring.rds.amazonaws.com"),
-                    managed_policy_arns: vec![ENHANCED_MONITORING_POLICY.into()],
+                    managed_policy_arns: vec![enhanced_monitoring_policy(ctx)],
                     tags: ctx.tags(&[("Name", &ctx.named("japancart-rds-monitoring"))]),
                 },
             )

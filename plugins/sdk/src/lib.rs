@@ -533,6 +533,19 @@ pub trait ContextExt {
     /// The common tags (`project`, `environment`, `managed-by`) plus `extra`.
     fn tags(&self, extra: &[(&str, &str)]) -> Vec<Tag>;
 
+    /// The AWS partition of the stack's region, for ARNs a plugin writes itself
+    /// (`arn:{partition}:iam::aws:policy/...`): `aws-cn` in China, `aws-us-gov` in
+    /// GovCloud, `aws-iso`/`aws-iso-b` in the isolated regions, else `aws`. See
+    /// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html>.
+    ///
+    /// ```
+    /// # use engine_sdk::*;
+    /// assert_eq!(Context::new("s", "cn-north-1", "dev").partition(), "aws-cn");
+    /// assert_eq!(Context::new("s", "us-gov-west-1", "dev").partition(), "aws-us-gov");
+    /// assert_eq!(Context::new("s", "ap-northeast-1", "dev").partition(), "aws");
+    /// ```
+    fn partition(&self) -> &'static str;
+
     /// A comma-separated config value as a list (items trimmed, empty items
     /// dropped), or `default`.
     fn config_list(&self, key: &str, default: &[&str]) -> Vec<String> {
@@ -722,6 +735,21 @@ impl std::fmt::Display for Ipv4Cidr {
 }
 
 impl ContextExt for Context {
+    fn partition(&self) -> &'static str {
+        let r = self.region.as_str();
+        if r.starts_with("cn-") {
+            "aws-cn"
+        } else if r.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else if r.starts_with("us-isob-") {
+            "aws-iso-b"
+        } else if r.starts_with("us-iso-") {
+            "aws-iso"
+        } else {
+            "aws"
+        }
+    }
+
     fn config(&self, key: &str) -> Option<&str> {
         self.config
             .iter()
