@@ -41,6 +41,9 @@ Keep them few and faithful; remove one when moto implements the call itself.
    `<VersioningConfiguration>` with a `Status` (`Enabled` or `Suspended`), empty
    when "the versioning state has never been set on a bucket":
    https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html
+11. Kinesis CreateStream ignores `Tags`. AWS: "A set of up to 50 key-value pairs to
+   use to create the tags", applied with the stream:
+   https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html
 """
 
 import argparse
@@ -227,6 +230,24 @@ def patch_s3() -> None:
     S3Response.get_bucket_versioning = get_bucket_versioning
 
 
+def patch_kinesis() -> None:
+    from moto.kinesis.responses import KinesisResponse
+
+    original = KinesisResponse.create_stream
+
+    # 11. CreateStream applies its Tags.
+    def create_stream(self: KinesisResponse):
+        result = original(self)
+        tags = self._get_param("Tags")
+        if tags:
+            self.kinesis_backend.add_tags_to_stream(
+                stream_arn=None, stream_name=self._get_param("StreamName"), tags=tags
+            )
+        return result
+
+    KinesisResponse.create_stream = create_stream
+
+
 # The patches above are written against this release (tests/moto/requirements.txt).
 MOTO_VERSION = "5.2.5"
 
@@ -261,6 +282,7 @@ def main() -> None:
     patch_rds()
     patch_ec2()
     patch_s3()
+    patch_kinesis()
 
     from moto.server import main as moto_main
 

@@ -668,6 +668,45 @@ async fn kms_key_and_alias() {
     lifecycle(&p, "alias", Spec::KmsAlias(spec), Spec::KmsAlias(updated)).await;
 }
 
+/// A stream is tagged by CreateStream itself, so none can exist without its
+/// ownership tags: no AddTagsToStream (which needs the stream ACTIVE) on create.
+/// https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html
+#[tokio::test]
+async fn a_stream_is_tagged_by_its_create() {
+    let counter = CallCounter::new();
+    let p = provider_with(ProviderOptions {
+        call_counter: Some(counter.clone()),
+        ..fast_options()
+    })
+    .await;
+    let spec = KinesisStream {
+        name: "engine-test-tagged-stream".into(),
+        shard_count: 1,
+        retention_period_hours: 24,
+        kms_key_id: None,
+        shard_level_metrics: vec![],
+        tags: vec![tag("team", "data")],
+    };
+    let address = addr("tagged-stream");
+    let a = create(&p, "tagged-stream", Spec::KinesisStream(spec.clone())).await;
+    let calls = counter.counts();
+    assert!(
+        !calls.keys().any(|k| k.contains("AddTagsToStream")),
+        "{calls:?}"
+    );
+    let ReadResult::Found {
+        spec: live, owner, ..
+    } = read(&p, &address, &Spec::KinesisStream(spec.clone()), &a).await
+    else {
+        panic!("gone")
+    };
+    assert_eq!(live, Spec::KinesisStream(spec.clone()));
+    assert_eq!(me().judge(owner.as_ref(), &address, false), Ownership::Ours);
+    p.delete(&address, &Spec::KinesisStream(spec), &a, &cx())
+        .await
+        .expect("delete");
+}
+
 #[tokio::test]
 async fn kinesis_stream() {
     let p = provider().await;

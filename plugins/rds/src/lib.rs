@@ -1,4 +1,4 @@
-//! The JapanCart database: PostgreSQL 15.4 on db.t3.micro, Multi-AZ, storage
+//! The JapanCart database: PostgreSQL 15 on db.t3.micro, Multi-AZ, storage
 //! encrypted, 7-day backups, enhanced monitoring every 60 s, not publicly
 //! accessible, on the private subnets, reachable on 5432 from inside the VPC only.
 //!
@@ -108,7 +108,7 @@ impl ComponentPlugin for Database {
             DbInstance {
                 identifier: identifier.clone(),
                 engine: "postgres".into(),
-                engine_version: ctx.config_or("rds-engine-version", "15.4"),
+                engine_version: ctx.config_or("rds-engine-version", "15"),
                 instance_class: ctx.config_or("rds-instance-class", "db.t3.micro"),
                 allocated_storage_gb: ctx.config_in("rds-allocated-storage-gb", 20, 20..=65_536)?,
                 storage_type: ctx.config_or("rds-storage-type", "gp3"),

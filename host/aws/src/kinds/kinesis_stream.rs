@@ -100,16 +100,24 @@ impl Aws {
                     e.to_string(),
                 )
             })?;
+        // Tagged by the create itself: a stream can never exist without its
+        // ownership tags (tagging afterwards needs the stream ACTIVE, and a failure
+        // there would leave a stream no apply could prove its own).
+        // https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html
+        let tags = op
+            .tags(&s.tags)
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect();
         self.kinesis
             .create_stream()
             .stream_name(&s.name)
             .shard_count(i32::try_from(s.shard_count).unwrap_or(i32::MAX))
             .stream_mode_details(mode)
+            .set_tags(Some(tags))
             .send()
             .await
             .map_err(op.refused("CreateStream"))?;
-        self.stream_retag(op, &s.name, &[], &op.tags(&s.tags))
-            .await?;
         let summary = self.stream_wait_active(op, &s.name).await?;
         let blank = KinesisStream {
             shard_count: s.shard_count,

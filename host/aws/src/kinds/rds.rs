@@ -572,12 +572,7 @@ fn live_instance(prior: &DbInstance, i: &LiveInstance) -> Found {
         .and_then(|p| p.as_u64())
         .and_then(|p| u16::try_from(p).ok());
     let engine_version = match i.engine_version() {
-        Some(v)
-            if v == prior.engine_version
-                || v.starts_with(&format!("{}.", prior.engine_version)) =>
-        {
-            prior.engine_version.clone()
-        }
+        Some(v) if not_behind(&prior.engine_version, v) => prior.engine_version.clone(),
         Some(v) => v.to_string(),
         None => prior.engine_version.clone(),
     };
@@ -702,5 +697,36 @@ impl AwsKind for DbInstance {
 
     async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
         aws.db_instance_delete(op, self).await
+    }
+}
+
+/// Whether the live engine version `live` satisfies the declared `declared`: the
+/// same version, a minor of a declared major (`15` and `15.7`), or a newer minor of
+/// the same major (`15.4` and `15.7`). AWS upgrades instances past minor versions
+/// it retires and refuses downgrades, so a newer minor is no drift and is never
+/// "updated" back down.
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.PostgreSQL.html>
+fn not_behind(declared: &str, live: &str) -> bool {
+    let parse = |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse().ok()).collect() };
+    match (parse(declared), parse(live)) {
+        (Some(d), Some(l)) => d.first() == l.first() && l >= d,
+        _ => declared == live,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_behind;
+
+    #[test]
+    fn a_newer_minor_of_the_same_major_is_no_drift() {
+        assert!(not_behind("15", "15.7"));
+        assert!(not_behind("15.4", "15.7"));
+        assert!(not_behind("15.4", "15.4"));
+        assert!(not_behind("15.4", "15.10"), "numbers, not text");
+        assert!(!not_behind("15.7", "15.4"), "older is drift");
+        assert!(!not_behind("15", "16.1"), "another major is drift");
+        assert!(!not_behind("14.9", "15.1"));
+        assert!(not_behind("custom", "custom"));
     }
 }
