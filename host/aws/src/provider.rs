@@ -254,6 +254,16 @@ impl<'a> Op<'a> {
         tags::update_diff(self.stack, self.address, old, new)
     }
 
+    /// An adapter for an error found before calling AWS (a request that cannot be
+    /// built from the spec): [`ErrorKind::Invalid`], about this resource.
+    pub(crate) fn invalid<E: fmt::Display>(
+        &self,
+        what: &'static str,
+    ) -> impl FnOnce(E) -> ProviderError + 'a {
+        let address = self.address;
+        move |e| ProviderError::new(ErrorKind::Invalid, what, Some(address), e.to_string())
+    }
+
     /// An SDK error adapter for the call that creates the resource: a 4xx answer
     /// marks the error [`refused`](ProviderError::refused) (nothing was created).
     pub(crate) fn refused<E>(

@@ -17,11 +17,6 @@ pub fn cache_dir() -> Option<PathBuf> {
     Some(base.join("engine").join("code"))
 }
 
-/// A diagnostic for a plugin failure.
-pub fn plugin_diagnostic(e: &PluginError) -> Diagnostic {
-    e.diagnostic()
-}
-
 /// Plugins loaded and their declarations, plus every problem found.
 pub struct Loaded {
     /// Component plugins that loaded, in argument order.
@@ -51,7 +46,7 @@ pub fn declare_all(runtime: &Runtime, paths: &[PathBuf], ctx: &engine_core::Cont
             }
             Err(e) => {
                 out.failed += 1;
-                out.diagnostics.push(plugin_diagnostic(&e));
+                out.diagnostics.push(e.diagnostic());
             }
         }
     }

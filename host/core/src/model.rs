@@ -269,10 +269,6 @@ macro_rules! kinds {
             pub fn as_str(self) -> &'static str { match self { $(Kind::$v => $s),* } }
             /// Parses a WIT name.
             pub fn parse(s: &str) -> Option<Kind> { match s { $($s => Some(Kind::$v),)* _ => None } }
-            /// Whether resources of this kind take tags.
-            pub fn takes_tags(self) -> bool {
-                match self { $(Kind::$v => tags_field!($tags, true).unwrap_or(false)),* }
-            }
         }
 
         impl Spec {
@@ -461,7 +457,7 @@ mod tests {
             enable_dns_hostnames: true,
             tags: vec![],
         });
-        assert!(Kind::Vpc.takes_tags() && vpc.tags().is_some());
+        assert!(vpc.tags().is_some());
         vpc.tags_mut().unwrap().push(Tag {
             key: "a".into(),
             value: "b".into(),
@@ -472,8 +468,11 @@ mod tests {
             destination_cidr_block: "0.0.0.0/0".into(),
             gateway_id: "igw-1".into(),
         });
-        assert!(!Kind::Route.takes_tags() && route.tags().is_none());
-        let taggable = Kind::ALL.iter().filter(|k| k.takes_tags()).count();
+        assert!(route.tags().is_none());
+        let taggable = Kind::ALL
+            .iter()
+            .filter(|k| crate::samples::spec(**k).tags().is_some())
+            .count();
         assert_eq!(
             taggable,
             Kind::ALL.len() - 3,

@@ -732,13 +732,13 @@ async fn run(
                     Ok(Outcome::Deleted)
                 }
                 Ownership::Theirs(why) => {
-                    let name = ownership::display_name(spec.kind(), &spec, &found.attributes);
+                    let name = ownership::display_name(&spec, &found.attributes);
                     Ok(Outcome::Forgotten(format!(
                         "{name} {why}, so the create this stack recorded never made it"
                     )))
                 }
                 Ownership::Unproven(why) => {
-                    let name = ownership::display_name(spec.kind(), &spec, &found.attributes);
+                    let name = ownership::display_name(&spec, &found.attributes);
                     Err(ProviderError::new(
                         ErrorKind::Conflict,
                         "prove ownership",
@@ -784,7 +784,7 @@ async fn adopt_existing(
     cx: &OpContext,
 ) -> Result<Outcome, ProviderError> {
     let verdict = cx.stack.judge(found.owner.as_ref(), address, false);
-    let name = ownership::display_name(spec.kind(), spec, &found.attributes);
+    let name = ownership::display_name(spec, &found.attributes);
     if let Some(message) = ownership::collision(&name, &verdict) {
         let mut e = ProviderError::new(
             ErrorKind::Conflict,
@@ -874,6 +874,7 @@ fn record(
     }
 }
 
+/// The `id` (or `arn`, or `name`) attribute: what identifies a created resource.
 fn display_id(a: &Attributes) -> Option<String> {
     ["id", "arn", "name"]
         .iter()

@@ -22,21 +22,19 @@ use engine_provider::{
 use serde_json::Value;
 
 /// How a user recognises a resource in AWS: its name, else its id or ARN.
-pub(crate) fn display_name(kind: Kind, spec: &Spec, attributes: &Attributes) -> String {
+pub(crate) fn display_name(spec: &Spec, attributes: &Attributes) -> String {
     let props = spec.properties();
-    let named = kind
+    let named = spec
+        .kind()
         .schema()
         .name_property
         .and_then(|p| props.get(p))
         .and_then(Value::as_str)
-        .filter(|n| !n.is_empty());
-    let id = ["id", "arn", "name"]
-        .iter()
-        .find_map(|k| attributes.get(*k).and_then(Value::as_str));
-    match named.or(id) {
-        Some(n) => n.to_string(),
-        None => format!("the live {kind}"),
-    }
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    named
+        .or_else(|| crate::display_id(attributes))
+        .unwrap_or_else(|| format!("the live {}", spec.kind()))
 }
 
 /// The message for a create whose name another stack holds, or whose live
@@ -124,7 +122,7 @@ pub(crate) async fn preflight(
             Ok(None) => {}
             Ok(Some(Existing { attributes, owner })) => {
                 let verdict = me.judge(owner.as_ref(), address, false);
-                let name = display_name(rec.kind, &spec, &attributes);
+                let name = display_name(&spec, &attributes);
                 let message = match (step.op, &verdict) {
                     // Deleting a pending record whose name another stack holds: the
                     // create never made anything of ours; the record is dropped.
@@ -150,7 +148,7 @@ pub(crate) async fn preflight(
                         continue;
                     };
                     let verdict = me.judge(owner.as_ref(), &request.address, true);
-                    let name = display_name(kind, &request.prior, &attributes);
+                    let name = display_name(&request.prior, &attributes);
                     refusals.extend(not_ours(&name, steps[i].op, &verdict).map(|m| (i, m)));
                 }
             }

@@ -240,11 +240,7 @@ impl Aws {
         old: &[Tag],
         new: &[Tag],
     ) -> Result<(), ProviderError> {
-        let (set, remove) = if old.is_empty() {
-            (new.to_vec(), vec![])
-        } else {
-            op.tag_diff(old, new)
-        };
+        let (set, remove) = op.tag_diff(old, new);
         // Both calls take at most 10 tags.
         for part in remove.chunks(10) {
             self.kinesis

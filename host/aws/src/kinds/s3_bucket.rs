@@ -19,7 +19,7 @@ use engine_core::model::{S3Bucket, Tag};
 use engine_core::{Address, Kind, Spec};
 use serde_json::json;
 
-use crate::error::{ErrorKind, ProviderError, from_sdk};
+use crate::error::{ProviderError, from_sdk};
 use crate::kinds::AwsKind;
 use crate::provider::{
     Attributes, Aws, Found, Op, ReadRequest, already_exists, client, live_kms, wrong_kind,
@@ -78,25 +78,11 @@ impl Aws {
             .iter()
             .map(|t| S3Tag::builder().key(&t.key).value(&t.value).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                ProviderError::new(
-                    ErrorKind::Invalid,
-                    "build tags",
-                    Some(op.address),
-                    e.to_string(),
-                )
-            })?;
+            .map_err(op.invalid("build tags"))?;
         let tagging = Tagging::builder()
             .set_tag_set(Some(set))
             .build()
-            .map_err(|e| {
-                ProviderError::new(
-                    ErrorKind::Invalid,
-                    "build tags",
-                    Some(op.address),
-                    e.to_string(),
-                )
-            })?;
+            .map_err(op.invalid("build tags"))?;
         self.s3()
             .put_bucket_tagging()
             .bucket(name)
@@ -165,14 +151,7 @@ impl Aws {
                     .sse_algorithm(ServerSideEncryption::Aes256),
             }
             .build()
-            .map_err(|e| {
-                ProviderError::new(
-                    ErrorKind::Invalid,
-                    "build encryption",
-                    Some(op.address),
-                    e.to_string(),
-                )
-            })?;
+            .map_err(op.invalid("build encryption"))?;
             let config = ServerSideEncryptionConfiguration::builder()
                 .rules(
                     ServerSideEncryptionRule::builder()
@@ -181,14 +160,7 @@ impl Aws {
                         .build(),
                 )
                 .build()
-                .map_err(|e| {
-                    ProviderError::new(
-                        ErrorKind::Invalid,
-                        "build encryption",
-                        Some(op.address),
-                        e.to_string(),
-                    )
-                })?;
+                .map_err(op.invalid("build encryption"))?;
             s3.put_bucket_encryption()
                 .bucket(name)
                 .server_side_encryption_configuration(config)
@@ -217,25 +189,11 @@ impl Aws {
                             .build(),
                     )
                     .build()
-                    .map_err(|e| {
-                        ProviderError::new(
-                            ErrorKind::Invalid,
-                            "build lifecycle",
-                            Some(op.address),
-                            e.to_string(),
-                        )
-                    })?;
+                    .map_err(op.invalid("build lifecycle"))?;
                 let config = BucketLifecycleConfiguration::builder()
                     .rules(rule)
                     .build()
-                    .map_err(|e| {
-                        ProviderError::new(
-                            ErrorKind::Invalid,
-                            "build lifecycle",
-                            Some(op.address),
-                            e.to_string(),
-                        )
-                    })?;
+                    .map_err(op.invalid("build lifecycle"))?;
                 s3.put_bucket_lifecycle_configuration()
                     .bucket(name)
                     .lifecycle_configuration(config)

@@ -13,7 +13,7 @@ use engine_build::{BuildError, TARGET, Toolchain};
 use engine_core::Diagnostic;
 use engine_runtime::{Limits, Runtime};
 
-use crate::{exit, load, ui};
+use crate::{exit, ui};
 
 /// Builds the workspace at `path` and reports each component.
 pub fn run(path: &Path, out: Option<&Path>, packages: &[String]) -> anyhow::Result<u8> {
@@ -74,7 +74,7 @@ pub fn run(path: &Path, out: Option<&Path>, packages: &[String]) -> anyhow::Resu
                 ));
             }
             Err(e) => {
-                let d = load::plugin_diagnostic(&e).detail(format!(
+                let d = e.diagnostic().detail(format!(
                     "It was built from crate `{}` to {}, but does not load in this engine.",
                     b.crate_name,
                     b.component.display()
