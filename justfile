@@ -33,6 +33,7 @@ test: setup
     cargo test --workspace --no-fail-fast
     cd plugins && cargo test -p engine-sdk
     cd policies && cargo test
+    python3 -m unittest discover -s tests/moto -p 'test_*.py' -v
 
 # Guest SDK API docs (warnings are errors).
 doc:

@@ -2,6 +2,7 @@
 """Starts a moto server for engine's tests, with a few documented gaps patched.
 
 Usage: python3 tests/moto/launcher.py --port N [--host 127.0.0.1]
+           [--realistic [--scale F] [--throttle-rate R] [--seed S]]
 
 The server exits by itself when its standard input closes, so a test process that
 dies (or never drops its handle) cannot leak it: the Rust helper
@@ -44,15 +45,113 @@ Keep them few and faithful; remove one when moto implements the call itself.
 11. Kinesis CreateStream ignores `Tags`. AWS: "A set of up to 50 key-value pairs to
    use to create the tags", applied with the stream:
    https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html
+
+Realistic profile
+-----------------
+Without `--realistic` the server is the fast profile above: everything answers at
+once and moto forgives. With it (implemented in realistic.py), the server also
+reproduces, as AWS documents them, behaviours that moto forgives, with durations
+scaled down: every duration below is the default at `--scale 1` and is multiplied
+by `--scale F`. A phase runs on wall-clock time from the call that started it;
+statuses are worked out lazily before each request. `GET /engine-realistic/profile`
+answers the active durations (after scale) as JSON, `GET /engine-realistic/stats`
+the calls and injected throttles per service (also printed to stderr on exit).
+
+R1. RDS DB instance phases. CreateDBInstance answers `creating`; Describe shows
+   `creating` for 4 s, `backing-up` for 2 s, then `available`. ModifyDBInstance:
+   `modifying` for 2 s. DeleteDBInstance: `deleting` for 3 s, then gone
+   (DBInstanceNotFound). Modify and Delete of an instance that is not `available`
+   answer InvalidDBInstanceState (HTTP 400) "Instance X is not in available state."
+   ("Instance X is already being deleted." while `deleting`; a `stopped` instance
+   can be deleted):
+   https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html
+   https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html
+R2. RDS engine versions. A retired postgres minor (15.2 to 15.5), or any minor not
+   offered, is refused: InvalidParameterCombination "Cannot find version 15.4 for
+   postgres". A major version (`15`) is its newest offered minor (15.12), which
+   Describe reports; no version is the newest offered. DescribeDBEngineVersions
+   (HTTP 500 in moto) lists the offered ones (realistic.AVAILABLE):
+   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_UpgradeDBInstance.PostgreSQL.MinorUpgrade.html
+   https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/postgresql-release-calendar.html
+R3. IAM propagation. CreateDBInstance or ModifyDBInstance whose MonitoringRoleArn
+   names a role created less than 3 s ago (or no role at all) answers InvalidParameterValue
+   (HTTP 400) "IAM role ARN value is invalid or does not include the required
+   permissions for: ENHANCED_MONITORING"; IAM changes are eventually consistent:
+   https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+R4. ElastiCache replication group phases: `creating` 4 s, then `available`;
+   ModifyReplicationGroup: `modifying` 2 s; DeleteReplicationGroup: `deleting` 3 s,
+   then gone (ReplicationGroupNotFoundFault), and its cache subnet group stays in
+   use meanwhile (CacheSubnetGroupInUse, patch 1). While not `available`,
+   ModifyReplicationGroup, DeleteReplicationGroup and ListTagsForResource,
+   AddTagsToResource, RemoveTagsFromResource on its ARN answer
+   InvalidReplicationGroupState (HTTP 400):
+   https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_ListTagsForResource.html
+   https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_DeleteReplicationGroup.html
+R5. Kinesis stream phases: `CREATING` 2 s, then `ACTIVE`; StartStreamEncryption,
+   StopStreamEncryption, UpdateShardCount, Increase/DecreaseStreamRetentionPeriod:
+   `UPDATING` 2 s; DeleteStream: `DELETING` 2 s, then gone (ResourceNotFoundException).
+   Unless the stream is ACTIVE, those calls and AddTagsToStream, RemoveTagsFromStream,
+   Enable/DisableEnhancedMonitoring answer ResourceInUseException (HTTP 400) "Stream X
+   under account A not ACTIVE, instead in state S":
+   https://docs.aws.amazon.com/kinesis/latest/APIReference/API_StartStreamEncryption.html
+   https://docs.aws.amazon.com/kinesis/latest/APIReference/API_AddTagsToStream.html
+R6. VPC endpoint phases: `pending` 2 s, then `available`; DeleteVpcEndpoints:
+   `deleting` 2 s, then `deleted` (still listed, as in the fast profile). Until an
+   interface endpoint is `deleted`, DeleteSubnet of its subnets ("The subnet 'X' has
+   dependencies and cannot be deleted.") and DeleteSecurityGroup of its groups
+   ("resource X has a dependent object") answer DependencyViolation (its network
+   interfaces are still in use):
+   https://docs.aws.amazon.com/vpc/latest/privatelink/delete-interface-endpoint.html
+   https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSubnet.html
+R7. Secrets Manager. CreateSecret of a name scheduled for deletion answers
+   InvalidRequestException "You can't create this secret because a secret with this
+   name is already scheduled for deletion." (moto: ResourceExistsException);
+   DeleteSecret of a secret scheduled for deletion (without
+   ForceDeleteWithoutRecovery) answers InvalidRequestException "You can't perform
+   this operation on the secret because it was marked for deletion." ListSecrets is
+   eventually consistent: a secret created less than 3 s ago is not listed yet
+   (DescribeSecret sees it at once, with DeletedDate once scheduled):
+   https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html
+   https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_ListSecrets.html
+R8. KMS ListAliases lags: an alias created less than 3 s ago is not listed yet (KMS
+   is eventually consistent). ScheduleKeyDeletion leaves the key PendingDeletion
+   (moto already does):
+   https://docs.aws.amazon.com/kms/latest/developerguide/accessing-kms.html#programming-eventual-consistency
+R9. EC2 eventual consistency. For 1 s after CreateVpc, CreateSubnet,
+   CreateSecurityGroup, CreateRouteTable or CreateInternetGateway, the mutating calls
+   AuthorizeSecurityGroupIngress/Egress, RevokeSecurityGroupIngress/Egress,
+   CreateTags, ModifyVpcAttribute, AttachInternetGateway, CreateRoute,
+   AssociateRouteTable and ModifySubnetAttribute naming the new id answer its
+   NotFound code (HTTP 400, EC2 XML): InvalidVpcID.NotFound, InvalidSubnetID.NotFound,
+   InvalidGroup.NotFound, InvalidRouteTableID.NotFound,
+   InvalidInternetGatewayID.NotFound:
+   https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html
+R10. Throttling. With `--throttle-rate R` (default 0) a random fraction R of the
+   signed AWS calls (seeded by `--seed`; never /moto-api/) is refused with the
+   service's throttling error, in its protocol. EC2: RequestLimitExceeded (HTTP 503,
+   EC2 XML): https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-throttling.html
+   Query services (IAM, STS, RDS, ElastiCache, SNS, CloudWatch): Throttling "Rate
+   exceeded" (HTTP 400, ErrorResponse XML, Type Sender):
+   https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/CommonErrors.html
+   Kinesis: LimitExceededException (HTTP 400, JSON `__type` and x-amzn-ErrorType):
+   https://docs.aws.amazon.com/kinesis/latest/APIReference/API_DescribeStreamSummary.html
+   KMS: ThrottlingException "You have exceeded the rate at which you may call KMS.
+   Reduce the frequency of your calls.":
+   https://docs.aws.amazon.com/kms/latest/developerguide/throttling.html
+   Secrets Manager (and any other JSON service): ThrottlingException:
+   https://docs.aws.amazon.com/secretsmanager/latest/apireference/CommonErrors.html
+   S3: SlowDown "Please reduce your request rate." (HTTP 503, S3 XML):
+   https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
 """
 
 import argparse
+import atexit
 import os
 import sys
 import threading
 
 
-def exit_when_stdin_closes() -> None:
+def exit_when_stdin_closes(before_exit=None) -> None:
     """Ends the process once the parent closes our stdin (or dies)."""
 
     def watch() -> None:
@@ -60,6 +159,8 @@ def exit_when_stdin_closes() -> None:
             while sys.stdin.buffer.read(4096):
                 pass
         finally:
+            if before_exit:
+                before_exit()
             os._exit(0)
 
     threading.Thread(target=watch, daemon=True).start()
@@ -261,7 +362,26 @@ def main() -> None:
         action="store_true",
         help="run until killed, instead of until stdin closes (for `./dev up`)",
     )
+    parser.add_argument(
+        "--realistic",
+        action="store_true",
+        help="the realistic profile (R1-R10 above) instead of the fast one",
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiplies every realistic duration"
+    )
+    parser.add_argument(
+        "--throttle-rate",
+        type=float,
+        default=0.0,
+        help="fraction of calls refused with a throttling error (realistic only)",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the throttling choice")
     args = parser.parse_args()
+    if not args.realistic and (args.scale != 1.0 or args.throttle_rate or args.seed != 1):
+        parser.error("--scale, --throttle-rate and --seed need --realistic")
+    if args.scale < 0 or not 0 <= args.throttle_rate <= 1:
+        parser.error("--scale must be >= 0 and --throttle-rate within [0, 1]")
 
     try:
         import moto
@@ -276,13 +396,21 @@ def main() -> None:
     # 9. AWS managed IAM policies.
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
 
-    if not args.keep_running:
-        exit_when_stdin_closes()
     patch_elasticache()
     patch_rds()
     patch_ec2()
     patch_s3()
     patch_kinesis()
+    before_exit = None
+    if args.realistic:
+        from realistic import Profile, Realistic
+
+        realistic = Realistic(Profile(args.scale, args.throttle_rate, args.seed))
+        realistic.install()
+        before_exit = realistic.report
+        atexit.register(realistic.report)
+    if not args.keep_running:
+        exit_when_stdin_closes(before_exit)
 
     from moto.server import main as moto_main
 

@@ -1,0 +1,900 @@
+"""The realistic profile of `launcher.py --realistic`.
+
+The launcher's docstring (section "Realistic profile") describes each behaviour,
+R1 to R10, with the AWS page it follows; the function for each says which one it
+is. Statuses move on with wall-clock time from the call that started a phase, and
+are worked out lazily: before each request, `Timelines.advance` applies the status
+every resource with a phase should have by now (no background thread). Where
+moto's model has no place for what AWS remembers (when something was created), a
+side table keyed by (service, account, region, id) keeps it (R9, which reads ids
+off the wire, keys by (service, region, id)).
+"""
+
+import io
+import json
+import random
+import re
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+# Phase durations in seconds at --scale 1 (every one is multiplied by --scale).
+DEFAULT_DURATIONS = {
+    "rds.creating": 4.0,
+    "rds.backing-up": 2.0,
+    "rds.modifying": 2.0,
+    "rds.deleting": 3.0,
+    "iam.propagation": 3.0,
+    "elasticache.creating": 4.0,
+    "elasticache.modifying": 2.0,
+    "elasticache.deleting": 3.0,
+    "kinesis.creating": 2.0,
+    "kinesis.updating": 2.0,
+    "kinesis.deleting": 2.0,
+    "vpc-endpoint.pending": 2.0,
+    "vpc-endpoint.deleting": 2.0,
+    "secretsmanager.list-lag": 3.0,
+    "kms.list-lag": 3.0,
+    "ec2.consistency": 1.0,
+}
+
+# R2. RDS for PostgreSQL minor versions that can be created: a subset of those in
+# standard support after the February 2025 minor releases (17.4, 16.8, 15.12,
+# 14.17, 13.20), from the RDS for PostgreSQL release calendar:
+# https://docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes/
+#   postgresql-release-calendar.html
+AVAILABLE = {
+    "postgres": [
+        "13.15", "13.16", "13.18", "13.20",
+        "14.12", "14.13", "14.15", "14.17",
+        "15.7", "15.8", "15.10", "15.12",
+        "16.3", "16.4", "16.6", "16.8",
+        "17.2", "17.4",
+    ],
+}  # fmt: skip
+# Minor versions past their end of standard support: CreateDBInstance refuses them
+# (as it refuses any version that is not AVAILABLE).
+RETIRED = {"postgres": {"15.2", "15.3", "15.4", "15.5"}}
+
+
+class Profile:
+    """The active durations (after --scale) and the throttling settings."""
+
+    def __init__(self, scale: float, throttle_rate: float, seed: int):
+        self.scale = scale
+        self.throttle_rate = throttle_rate
+        self.seed = seed
+        self.durations = {name: seconds * scale for name, seconds in DEFAULT_DURATIONS.items()}
+
+    def __getitem__(self, name: str) -> float:
+        return self.durations[name]
+
+    def as_json(self) -> dict:
+        return {
+            "scale": self.scale,
+            "throttle_rate": self.throttle_rate,
+            "seed": self.seed,
+            "durations": self.durations,
+        }
+
+
+# --- Phases by elapsed time ---------------------------------------------------------
+
+
+def phase_at(elapsed: float, steps: list[tuple[str, float]], final: str | None) -> str | None:
+    """The status `elapsed` seconds into `steps` ([(status, seconds), ...]), then
+    `final` (None: the resource is gone)."""
+    for status, seconds in steps:
+        if elapsed < seconds:
+            return status
+        elapsed -= seconds
+    return final
+
+
+class Timeline:
+    def __init__(self, steps, final, apply: Callable[[str | None], None]):
+        self.started = time.monotonic()
+        self.steps = steps
+        self.final = final
+        self.apply = apply
+
+    def now(self) -> str | None:
+        return phase_at(time.monotonic() - self.started, self.steps, self.final)
+
+
+class Timelines:
+    """Resources whose status moves on with time, keyed by (service, account,
+    region, id); a new phase of a resource replaces its current one."""
+
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.timelines: dict[tuple, Timeline] = {}
+
+    def start(self, key: tuple, steps, final, apply) -> None:
+        with self.lock:
+            timeline = Timeline(steps, final, apply)
+            self.timelines[key] = timeline
+            apply(timeline.now())
+
+    def advance(self) -> None:
+        with self.lock:
+            for key, timeline in list(self.timelines.items()):
+                status = timeline.now()
+                timeline.apply(status)
+                if status == timeline.final:
+                    del self.timelines[key]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.timelines.clear()
+
+
+class Ages:
+    """When resources were created (monotonic clock), keyed by (service, ..., id)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.created: dict[tuple, float] = {}
+
+    def mark(self, key: tuple) -> None:
+        with self.lock:
+            self.created[key] = time.monotonic()
+
+    def younger_than(self, key: tuple, seconds: float) -> bool:
+        with self.lock:
+            created = self.created.get(key)
+        return created is not None and time.monotonic() - created < seconds
+
+    def clear(self) -> None:
+        with self.lock:
+            self.created.clear()
+
+
+def status_setter(store: dict, key: str, obj, attr: str = "status"):
+    """Applies a status to `obj` (stored at `store[key]`); None removes it."""
+
+    def apply(status: str | None) -> None:
+        if status is None:
+            if store.get(key) is obj:
+                del store[key]
+        else:
+            setattr(obj, attr, status)
+
+    return apply
+
+
+# --- R1, R2, R3: RDS ------------------------------------------------------------------
+
+
+def rds_error(code: str, message: str):
+    from moto.rds.exceptions import RDSClientError
+
+    return RDSClientError(code, message)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def resolve_engine_version(engine: str, version: str | None) -> str:
+    """R2. A major version (`15`) is its newest available minor; no version is the
+    newest available; a retired or unknown minor is refused."""
+    available = sorted(AVAILABLE[engine], key=version_key)
+    if not version:
+        return available[-1]
+    if "." not in version:
+        minors = [v for v in available if v.split(".")[0] == version]
+        if minors:
+            return minors[-1]
+    elif version in available and version not in RETIRED.get(engine, set()):
+        return version
+    raise rds_error("InvalidParameterCombination", f"Cannot find version {version} for {engine}")
+
+
+def check_engine_version(db_kwargs, engine: str | None) -> None:
+    """R2 for CreateDBInstance and ModifyDBInstance (non-Aurora engines we model)."""
+    if engine in AVAILABLE and not db_kwargs.get("db_cluster_identifier"):
+        version = db_kwargs.get("engine_version")
+        db_kwargs["engine_version"] = resolve_engine_version(engine, version)
+
+
+def check_monitoring_role(
+    account_id: str, region: str, role_arn: str | None, window: float
+) -> None:
+    """R3. An enhanced-monitoring role that IAM has not propagated yet (created less
+    than `window` seconds ago), or that does not exist, is refused."""
+    if not role_arn:
+        return
+    from moto.core.utils import utcnow
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    try:
+        role = iam_backends[account_id][get_partition(region)].get_role_by_arn(role_arn)
+    except Exception:
+        role = None
+    if role is None or (utcnow() - role.create_date).total_seconds() < window:
+        raise rds_error(
+            "InvalidParameterValue",
+            "IAM role ARN value is invalid or does not include the required permissions "
+            "for: ENHANCED_MONITORING",
+        )
+
+
+def rds_checks(profile: Profile) -> None:
+    """R2 and R3: CreateDBInstance and ModifyDBInstance validate the engine version
+    and the monitoring role."""
+    from moto.rds.models import RDSBackend
+
+    create, modify = RDSBackend.create_db_instance, RDSBackend.modify_db_instance
+
+    def check_role(backend, db_kwargs) -> None:
+        role, window = db_kwargs.get("monitoring_role_arn"), profile["iam.propagation"]
+        check_monitoring_role(backend.account_id, backend.region_name, role, window)
+
+    def create_db_instance(self, db_kwargs):
+        check_engine_version(db_kwargs, db_kwargs.get("engine"))
+        check_role(self, db_kwargs)
+        return create(self, db_kwargs)
+
+    def modify_db_instance(self, db_instance_identifier, db_kwargs):
+        db = self.describe_db_instances(db_instance_identifier)[0]
+        if db_kwargs.get("engine_version"):
+            check_engine_version(db_kwargs, db.engine)
+        check_role(self, db_kwargs)
+        return modify(self, db_instance_identifier, db_kwargs)
+
+    RDSBackend.create_db_instance = create_db_instance
+    RDSBackend.modify_db_instance = modify_db_instance
+
+
+def rds_engine_versions() -> None:
+    """R2. DescribeDBEngineVersions (moto answers 500) lists AVAILABLE."""
+    from moto.core.responses import ActionResult
+    from moto.rds.responses import RDSResponse
+
+    def describe_db_engine_versions(self: RDSResponse) -> ActionResult:
+        engine = self.params.get("Engine")
+        wanted = self.params.get("EngineVersion")
+        family = self.params.get("DBParameterGroupFamily")
+        found = []
+        for name, versions in AVAILABLE.items():
+            if engine and engine != name:
+                continue
+            for version in sorted(versions, key=version_key):
+                major = version.split(".")[0]
+                if wanted and wanted not in (version, major):
+                    continue
+                if family and family != f"{name}{major}":
+                    continue
+                found.append(
+                    {
+                        "Engine": name,
+                        "EngineVersion": version,
+                        "MajorEngineVersion": major,
+                        "DBParameterGroupFamily": f"{name}{major}",
+                        "DBEngineDescription": "PostgreSQL",
+                        "DBEngineVersionDescription": f"PostgreSQL {version}-R1",
+                        "Status": "available",
+                    }
+                )
+        if self.params.get("DefaultOnly") and found:
+            found = [found[-1]]
+        return ActionResult({"DBEngineVersions": found})
+
+    RDSResponse.describe_db_engine_versions = describe_db_engine_versions
+
+
+def rds_instance_phases(profile: Profile, timelines: Timelines) -> None:
+    """R1. creating -> backing-up -> available; modifying; deleting -> gone.
+    Modify and Delete need an available instance."""
+    from moto.rds.models import RDSBackend
+
+    create, modify, delete = (
+        RDSBackend.create_db_instance,
+        RDSBackend.modify_db_instance,
+        RDSBackend.delete_db_instance,
+    )
+
+    def phases(backend, db, steps, final="available", key=None) -> None:
+        # (moto keys an instance by the identifier as given, which may not be lower case.)
+        key = key or next(k for k, v in backend.databases.items() if v is db)
+        timelines.start(
+            ("rds", backend.account_id, backend.region_name, key),
+            steps,
+            final,
+            status_setter(backend.databases, key, db),
+        )
+
+    def require_available(db, deleting: bool) -> None:
+        name = db.db_instance_identifier
+        if deleting and db.status == "deleting":
+            raise rds_error("InvalidDBInstanceState", f"Instance {name} is already being deleted.")
+        # A stopped instance can be deleted, not modified.
+        if db.status != "available" and not (deleting and db.status == "stopped"):
+            raise rds_error("InvalidDBInstanceState", f"Instance {name} is not in available state.")
+
+    def create_db_instance(self, db_kwargs):
+        db = create(self, db_kwargs)
+        steps = [("creating", profile["rds.creating"]), ("backing-up", profile["rds.backing-up"])]
+        phases(self, db, steps)
+        return db
+
+    def modify_db_instance(self, db_instance_identifier, db_kwargs):
+        require_available(self.describe_db_instances(db_instance_identifier)[0], deleting=False)
+        db = modify(self, db_instance_identifier, db_kwargs)
+        phases(self, db, [("modifying", profile["rds.modifying"])])
+        return db
+
+    def delete_db_instance(self, db_instance_identifier, *args, **kwargs):
+        require_available(self.describe_db_instances(db_instance_identifier)[0], deleting=True)
+        db = delete(self, db_instance_identifier, *args, **kwargs)
+        # moto forgets it at once; AWS shows it `deleting` first.
+        self.databases[db_instance_identifier] = db
+        steps = [("deleting", profile["rds.deleting"])]
+        phases(self, db, steps, final=None, key=db_instance_identifier)
+        return db
+
+    RDSBackend.create_db_instance = create_db_instance
+    RDSBackend.modify_db_instance = modify_db_instance
+    RDSBackend.delete_db_instance = delete_db_instance
+
+
+# --- R4: ElastiCache ------------------------------------------------------------------
+
+
+def elasticache_phases(profile: Profile, timelines: Timelines) -> None:
+    """R4. Replication groups: creating -> available; modifying; deleting -> gone.
+    Modify, Delete and the tag calls on the group need it available."""
+    from moto.elasticache.exceptions import ElastiCacheException
+    from moto.elasticache.models import ElastiCacheBackend
+
+    class InvalidReplicationGroupState(ElastiCacheException):
+        code = "InvalidReplicationGroupState"
+
+    def phases(backend, group, steps, final="available") -> None:
+        key = group.replication_group_id
+        set_status = status_setter(backend.replication_groups, key, group)
+
+        def apply(status):
+            set_status(status)
+            for node_group in group.node_groups if status else []:
+                node_group["status"] = status
+
+        timelines.start(
+            ("elasticache", backend.account_id, backend.region_name, key), steps, final, apply
+        )
+
+    def require_available(backend, group_id: str) -> None:
+        group = backend.replication_groups.get(group_id)
+        if group is not None and group.status != "available":
+            raise InvalidReplicationGroupState(
+                "InvalidReplicationGroupState",
+                f"Replication group {group_id} is not in the available state "
+                f"(it is {group.status}).",
+            )
+
+    def group_of_arn(arn: str) -> str:
+        return arn.split(":replicationgroup:")[1] if ":replicationgroup:" in (arn or "") else ""
+
+    create = ElastiCacheBackend.create_replication_group
+    modify = ElastiCacheBackend.modify_replication_group
+    delete = ElastiCacheBackend.delete_replication_group
+
+    def create_replication_group(self, *args, **kwargs):
+        group = create(self, *args, **kwargs)
+        phases(self, group, [("creating", profile["elasticache.creating"])])
+        return group
+
+    def modify_replication_group(self, replication_group_id, *args, **kwargs):
+        require_available(self, replication_group_id)
+        group = modify(self, replication_group_id, *args, **kwargs)
+        phases(self, group, [("modifying", profile["elasticache.modifying"])])
+        return group
+
+    def delete_replication_group(self, replication_group_id, retain_primary_cluster):
+        require_available(self, replication_group_id)
+        group = delete(self, replication_group_id, retain_primary_cluster)
+        # Patch 3 removes it at once; here it stays `deleting` for the phase (and so
+        # keeps its cache subnet group in use).
+        self.replication_groups[replication_group_id] = group
+        phases(self, group, [("deleting", profile["elasticache.deleting"])], final=None)
+        return group
+
+    ElastiCacheBackend.create_replication_group = create_replication_group
+    ElastiCacheBackend.modify_replication_group = modify_replication_group
+    ElastiCacheBackend.delete_replication_group = delete_replication_group
+
+    for name in ("list_tags_for_resource", "add_tags_to_resource", "remove_tags_from_resource"):
+        original = getattr(ElastiCacheBackend, name)
+
+        def tagging(self, arn, *args, _original=original):
+            require_available(self, group_of_arn(arn))
+            return _original(self, arn, *args)
+
+        setattr(ElastiCacheBackend, name, tagging)
+
+
+# --- R5: Kinesis ----------------------------------------------------------------------
+
+# Calls that need an ACTIVE stream, and the phase each one starts.
+KINESIS_GATED = {
+    "add_tags_to_stream": None,
+    "remove_tags_from_stream": None,
+    "enable_enhanced_monitoring": None,
+    "disable_enhanced_monitoring": None,
+    "start_stream_encryption": "UPDATING",
+    "stop_stream_encryption": "UPDATING",
+    "update_shard_count": "UPDATING",
+    "increase_stream_retention_period": "UPDATING",
+    "decrease_stream_retention_period": "UPDATING",
+    "delete_stream": "DELETING",
+}
+
+
+def kinesis_phases(profile: Profile, timelines: Timelines) -> None:
+    """R5. CREATING -> ACTIVE; UPDATING; DELETING -> gone. The calls of
+    KINESIS_GATED need an ACTIVE stream (ResourceInUseException)."""
+    from moto.kinesis.exceptions import ResourceInUseError
+    from moto.kinesis.responses import KinesisResponse
+
+    def phases(backend, stream, status: str, seconds: float, final="ACTIVE") -> None:
+        name = stream.stream_name
+        timelines.start(
+            ("kinesis", backend.account_id, backend.region_name, name),
+            [(status, seconds)],
+            final,
+            status_setter(backend.streams, name, stream),
+        )
+
+    def stream_of(response):
+        return response.kinesis_backend.describe_stream(
+            response._get_param("StreamARN"), response._get_param("StreamName")
+        )
+
+    create = KinesisResponse.create_stream
+
+    def create_stream(self):
+        result = create(self)
+        stream = self.kinesis_backend.streams[self._get_param("StreamName")]
+        phases(self.kinesis_backend, stream, "CREATING", profile["kinesis.creating"])
+        return result
+
+    KinesisResponse.create_stream = create_stream
+
+    for name, starts in KINESIS_GATED.items():
+        original = getattr(KinesisResponse, name)
+
+        def gated(self, _original=original, _starts=starts):
+            backend = self.kinesis_backend
+            stream = stream_of(self)
+            if stream.status != "ACTIVE":
+                raise ResourceInUseError(
+                    f"Stream {stream.stream_name} under account {backend.account_id} "
+                    f"not ACTIVE, instead in state {stream.status}"
+                )
+            result = _original(self)
+            if _starts == "UPDATING":
+                phases(backend, stream, "UPDATING", profile["kinesis.updating"])
+            elif _starts == "DELETING":
+                backend.streams[stream.stream_name] = stream  # moto forgets it at once
+                phases(backend, stream, "DELETING", profile["kinesis.deleting"], final=None)
+            return result
+
+        setattr(KinesisResponse, name, gated)
+
+
+# --- R6: VPC endpoints ----------------------------------------------------------------
+
+
+def vpc_endpoint_phases(profile: Profile, timelines: Timelines) -> None:
+    """R6. pending -> available; deleting -> deleted. An interface endpoint not yet
+    deleted keeps its subnets and security groups in use (DependencyViolation)."""
+    from moto.ec2.exceptions import DependencyViolationError
+    from moto.ec2.models import EC2Backend
+
+    def phases(backend, endpoint, status: str, seconds: float, final: str) -> None:
+        timelines.start(
+            ("ec2", backend.account_id, backend.region_name, endpoint.id),
+            [(status, seconds)],
+            final,
+            status_setter(backend.vpc_end_points, endpoint.id, endpoint, attr="state"),
+        )
+
+    def endpoint_using(backend, subnet_id=None, group_id=None):
+        for endpoint in backend.vpc_end_points.values():
+            if (endpoint.vpc_endpoint_type or "").lower() != "interface":
+                continue
+            if endpoint.state == "deleted":
+                continue
+            if subnet_id in (endpoint.subnet_ids or []) or group_id in endpoint.security_group_ids:
+                return endpoint
+        return None
+
+    create = EC2Backend.create_vpc_endpoint
+    delete = EC2Backend.delete_vpc_endpoints
+    delete_subnet = EC2Backend.delete_subnet
+    delete_security_group = EC2Backend.delete_security_group
+
+    def create_vpc_endpoint(self, *args, **kwargs):
+        endpoint = create(self, *args, **kwargs)
+        phases(self, endpoint, "pending", profile["vpc-endpoint.pending"], "available")
+        return endpoint
+
+    def delete_vpc_endpoints(self, vpce_ids=None):
+        live = [
+            vpce_id
+            for vpce_id in vpce_ids or []
+            if vpce_id in self.vpc_end_points
+            and self.vpc_end_points[vpce_id].state not in ("deleting", "deleted")
+        ]
+        delete(self, live)
+        for vpce_id in live:
+            endpoint = self.vpc_end_points[vpce_id]
+            phases(self, endpoint, "deleting", profile["vpc-endpoint.deleting"], "deleted")
+
+    def delete_subnet_checked(self, subnet_id):
+        if endpoint_using(self, subnet_id=subnet_id):
+            raise DependencyViolationError(
+                f"The subnet '{subnet_id}' has dependencies and cannot be deleted."
+            )
+        return delete_subnet(self, subnet_id)
+
+    def delete_security_group_checked(self, name=None, group_id=None):
+        group = self.get_security_group_by_name_or_id(group_id or name)
+        if group is not None and endpoint_using(self, group_id=group.id):
+            raise DependencyViolationError(f"resource {group.id} has a dependent object")
+        return delete_security_group(self, name=name, group_id=group_id)
+
+    EC2Backend.create_vpc_endpoint = create_vpc_endpoint
+    EC2Backend.delete_vpc_endpoints = delete_vpc_endpoints
+    EC2Backend.delete_subnet = delete_subnet_checked
+    EC2Backend.delete_security_group = delete_security_group_checked
+
+
+# --- R7: Secrets Manager --------------------------------------------------------------
+
+
+def secrets_manager(profile: Profile, ages: Ages) -> None:
+    """R7. A name scheduled for deletion can be neither created nor deleted again
+    (without ForceDeleteWithoutRecovery); ListSecrets lags behind CreateSecret."""
+    from moto.secretsmanager.exceptions import InvalidRequestException
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    create = SecretsManagerBackend.create_secret
+    delete = SecretsManagerBackend.delete_secret
+    list_secrets = SecretsManagerBackend.list_secrets
+
+    def scheduled(backend, secret_id: str) -> bool:
+        # (`in` and [] resolve names and ARNs; the store's .get does not.)
+        if secret_id not in backend.secrets:
+            return False
+        return getattr(backend.secrets[secret_id], "deleted_date", None) is not None
+
+    def create_secret(self, name, *args, **kwargs):
+        if scheduled(self, name):
+            raise InvalidRequestException(
+                "You can't create this secret because a secret with this name is already "
+                "scheduled for deletion."
+            )
+        new = name not in self.secrets
+        result = create(self, name, *args, **kwargs)
+        if new:
+            ages.mark(("secretsmanager", self.account_id, self.region_name, self.secrets[name].arn))
+        return result
+
+    def delete_secret(self, secret_id, recovery_window_in_days, force_delete_without_recovery):
+        if not force_delete_without_recovery and scheduled(self, secret_id):
+            raise InvalidRequestException(
+                "You can't perform this operation on the secret because it was marked for deletion."
+            )
+        return delete(self, secret_id, recovery_window_in_days, force_delete_without_recovery)
+
+    def listed(self, *args, **kwargs):
+        secrets, next_token = list_secrets(self, *args, **kwargs)
+        lag = profile["secretsmanager.list-lag"]
+        secrets = [
+            secret
+            for secret in secrets
+            if not ages.younger_than(
+                ("secretsmanager", self.account_id, self.region_name, secret["ARN"]), lag
+            )
+        ]
+        return secrets, next_token
+
+    SecretsManagerBackend.create_secret = create_secret
+    SecretsManagerBackend.delete_secret = delete_secret
+    SecretsManagerBackend.list_secrets = listed
+
+
+# --- R8: KMS --------------------------------------------------------------------------
+
+
+def kms_alias_lag(profile: Profile, ages: Ages) -> None:
+    """R8. ListAliases lags behind CreateAlias."""
+    from moto.kms.models import KmsBackend
+
+    create, list_aliases = KmsBackend.create_alias, KmsBackend.list_aliases
+
+    def create_alias(self, target_key_id, alias_name):
+        alias = create(self, target_key_id, alias_name)
+        ages.mark(("kms", self.account_id, self.region_name, alias_name))
+        return alias
+
+    def listed(self, key_id=None):
+        lag = profile["kms.list-lag"]
+        for alias in list_aliases(self, key_id=key_id):
+            key = ("kms", self.account_id, self.region_name, alias.alias_name)
+            if not ages.younger_than(key, lag):
+                yield alias
+
+    KmsBackend.create_alias = create_alias
+    KmsBackend.list_aliases = listed
+
+
+# --- R9: EC2 eventual consistency (on the wire) ---------------------------------------
+
+# The element of each Create* answer that names the new resource.
+EC2_CREATES = {
+    "CreateVpc": "vpcId",
+    "CreateSubnet": "subnetId",
+    "CreateSecurityGroup": "groupId",
+    "CreateRouteTable": "routeTableId",
+    "CreateInternetGateway": "internetGatewayId",
+}
+# Mutating calls that do not see a young resource yet.
+EC2_MUTATIONS = {
+    "AuthorizeSecurityGroupIngress",
+    "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress",
+    "RevokeSecurityGroupEgress",
+    "CreateTags",
+    "ModifyVpcAttribute",
+    "AttachInternetGateway",
+    "CreateRoute",
+    "AssociateRouteTable",
+    "ModifySubnetAttribute",
+}
+# What they answer, by the prefix of the id they name.
+EC2_NOT_FOUND = {
+    "vpc-": ("InvalidVpcID.NotFound", "The vpc ID '{}' does not exist"),
+    "subnet-": ("InvalidSubnetID.NotFound", "The subnet ID '{}' does not exist"),
+    "sg-": ("InvalidGroup.NotFound", "The security group '{}' does not exist"),
+    "rtb-": ("InvalidRouteTableID.NotFound", "The routeTable ID '{}' does not exist"),
+    "igw-": ("InvalidInternetGatewayID.NotFound", "The internetGateway ID '{}' does not exist"),
+}
+
+
+class Ec2Consistency:
+    """R9. For a moment after a Create*, mutating calls naming the new id answer
+    its NotFound code. Ids are read from the Create* answers, so the resources
+    moto makes by itself (default VPC, a VPC's main route table) are not young."""
+
+    def __init__(self, profile: Profile, ages: Ages):
+        self.window = profile["ec2.consistency"]
+        self.ages = ages
+
+    def refusal(self, region: str, params: dict[str, str]):
+        if params.get("Action") not in EC2_MUTATIONS:
+            return None
+        for value in params.values():
+            if self.ages.younger_than(("ec2", region, value), self.window):
+                code, message = next(
+                    found for prefix, found in EC2_NOT_FOUND.items() if value.startswith(prefix)
+                )
+                return 400, ec2_error(code, message.format(value))
+        return None
+
+    def record(self, region: str, action: str | None, body: bytes) -> None:
+        element = EC2_CREATES.get(action or "")
+        if element:
+            found = re.search(rf"<{element}>([^<]+)</{element}>".encode(), body)
+            if found:
+                self.ages.mark(("ec2", region, found.group(1).decode()))
+
+
+# --- R10: throttling ------------------------------------------------------------------
+
+# The documented throttling error of the JSON services (others: see throttle_answer).
+JSON_THROTTLING = {
+    "kinesis": ("LimitExceededException", "Rate exceeded"),
+    "kms": (
+        "ThrottlingException",
+        "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.",
+    ),
+}
+
+
+def ec2_error(code: str, message: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        f"</Errors><RequestID>{uuid.uuid4()}</RequestID></Response>"
+    ).encode()
+
+
+def throttle_answer(service: str, content_type: str) -> tuple[int, dict[str, str], bytes]:
+    """R10. The service's throttling error, in the protocol of the request."""
+    request_id = str(uuid.uuid4())
+    if service == "ec2":
+        return (
+            503,
+            {"Content-Type": "text/xml"},
+            ec2_error("RequestLimitExceeded", "Request limit exceeded."),
+        )
+    if service == "s3":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
+            "<Message>Please reduce your request rate.</Message>"
+            f"<RequestId>{request_id}</RequestId></Error>"
+        )
+        return 503, {"Content-Type": "application/xml"}, body.encode()
+    if "json" in content_type:
+        code, message = JSON_THROTTLING.get(service, ("ThrottlingException", "Rate exceeded"))
+        headers = {
+            "Content-Type": content_type.split(";")[0] or "application/x-amz-json-1.1",
+            "x-amzn-ErrorType": code,
+            "x-amzn-RequestId": request_id,
+        }
+        return 400, headers, json.dumps({"__type": code, "message": message}).encode()
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+        f"<Message>Rate exceeded</Message></Error><RequestId>{request_id}</RequestId>"
+        "</ErrorResponse>"
+    )
+    return 400, {"Content-Type": "text/xml"}, body.encode()
+
+
+class Throttle:
+    """R10. Refuses a seeded random fraction of the calls, and counts them."""
+
+    def __init__(self, profile: Profile):
+        self.rate = profile.throttle_rate
+        self.random = random.Random(profile.seed)
+        self.lock = threading.Lock()
+        self.calls: Counter = Counter()
+        self.throttled: Counter = Counter()
+
+    def refuses(self, service: str) -> bool:
+        with self.lock:
+            self.calls[service] += 1
+            refused = self.rate > 0 and self.random.random() < self.rate
+            if refused:
+                self.throttled[service] += 1
+            return refused
+
+    def stats(self) -> dict:
+        with self.lock:
+            return {
+                "calls": dict(self.calls),
+                "throttled": dict(self.throttled),
+                "total_calls": sum(self.calls.values()),
+                "total_throttled": sum(self.throttled.values()),
+            }
+
+    def summary(self) -> str:
+        stats = self.stats()
+        per_service = ", ".join(f"{s}={n}" for s, n in sorted(stats["throttled"].items()))
+        return (
+            f"engine-realistic: throttled {stats['total_throttled']} of "
+            f"{stats['total_calls']} calls ({per_service or 'none'})"
+        )
+
+
+# --- The WSGI layer -------------------------------------------------------------------
+
+
+def signing_scope(environ) -> tuple[str, str] | None:
+    """(service, region) from the SigV4 credential scope of the Authorization header."""
+    found = re.search(
+        r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/aws4_request", environ.get("HTTP_AUTHORIZATION", "")
+    )
+    return (found.group(2).lower(), found.group(1)) if found else None
+
+
+def query_params(environ) -> dict[str, str]:
+    """The query-protocol parameters (form body and query string); the body is put
+    back for moto."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    params = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        params.update(parse_qsl(body.decode("utf-8", "replace")))
+    return params
+
+
+def respond(start_response, status: int, headers: dict[str, str], body: bytes):
+    reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable"}
+    headers = {**headers, "Content-Length": str(len(body))}
+    start_response(f"{status} {reasons.get(status, '')}", list(headers.items()))
+    return [body]
+
+
+class Realistic:
+    """Everything the profile keeps, and the WSGI middleware in front of moto."""
+
+    def __init__(self, profile: Profile):
+        self.profile = profile
+        self.timelines = Timelines()
+        self.ages = Ages()
+        self.throttle = Throttle(profile)
+        self.ec2 = Ec2Consistency(profile, self.ages)
+        self.reported = False
+
+    def install(self) -> None:
+        rds_checks(self.profile)
+        rds_engine_versions()
+        rds_instance_phases(self.profile, self.timelines)
+        elasticache_phases(self.profile, self.timelines)
+        kinesis_phases(self.profile, self.timelines)
+        vpc_endpoint_phases(self.profile, self.timelines)
+        secrets_manager(self.profile, self.ages)
+        kms_alias_lag(self.profile, self.ages)
+
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+        moto_call = DomainDispatcherApplication.__call__
+        realistic = self
+
+        def __call__(app, environ, start_response):
+            return realistic(environ, start_response, lambda e, s: moto_call(app, e, s))
+
+        DomainDispatcherApplication.__call__ = __call__
+
+    def report(self) -> None:
+        if not self.reported:
+            self.reported = True
+            print(self.throttle.summary(), file=sys.stderr, flush=True)
+
+    def __call__(self, environ, start_response, moto):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/engine-realistic/"):
+            return self.own_api(path, start_response)
+        if path == "/moto-api/reset":
+            self.timelines.clear()
+            self.ages.clear()
+        self.timelines.advance()
+        scope = signing_scope(environ)
+        if path.startswith("/moto-api") or scope is None:  # not an SDK call
+            return moto(environ, start_response)
+        service, region = scope
+        if self.throttle.refuses(service):
+            answer = throttle_answer(service, environ.get("CONTENT_TYPE", ""))
+            return respond(start_response, *answer)
+        if service != "ec2":
+            return moto(environ, start_response)
+        return self.ec2_call(region, environ, start_response, moto)
+
+    def ec2_call(self, region, environ, start_response, moto):
+        params = query_params(environ)
+        refusal = self.ec2.refusal(region, params)
+        if refusal:
+            status, body = refusal
+            return respond(start_response, status, {"Content-Type": "text/xml"}, body)
+        if params.get("Action") not in EC2_CREATES:
+            return moto(environ, start_response)
+        answered = {}
+
+        def capture(status, headers, exc_info=None):
+            answered["status"] = status
+            return start_response(status, headers, exc_info)
+
+        body = b"".join(moto(environ, capture))
+        if answered.get("status", "").startswith("200"):
+            self.ec2.record(region, params.get("Action"), body)
+        return [body]
+
+    def own_api(self, path: str, start_response):
+        if path == "/engine-realistic/profile":
+            answer = self.profile.as_json()
+        elif path == "/engine-realistic/stats":
+            answer = self.throttle.stats()
+        else:
+            return respond(start_response, 404, {"Content-Type": "text/plain"}, b"not found")
+        body = json.dumps(answer).encode()
+        return respond(start_response, 200, {"Content-Type": "application/json"}, body)
