@@ -31,7 +31,8 @@ pub struct SdkOptions {
     /// (used by tests against the emulator).
     pub static_credentials: Option<(String, String)>,
     /// Attempts per call, including the first (throttling, 5xx and connection errors
-    /// are retried with exponential backoff). `None` keeps the SDK default (3).
+    /// are retried with exponential backoff, and the adaptive mode slows every call
+    /// of a client down once it is throttled). `None`: [`DEFAULT_MAX_ATTEMPTS`].
     pub max_attempts: Option<u32>,
     /// First retry delay. `None` keeps the SDK default (1 s).
     pub initial_backoff: Option<Duration>,
@@ -39,6 +40,11 @@ pub struct SdkOptions {
     /// retried). `None` keeps the SDK default (no limit).
     pub attempt_timeout: Option<Duration>,
 }
+
+/// Attempts per call by default: enough for a large stack's burst of calls to ride
+/// out throttling (the SDK's own default of 3 is not; AWS asks clients to back off
+/// and retry: <https://docs.aws.amazon.com/AWSEC2/latest/APIReference/throttling.html>).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 10;
 
 /// Loads the SDK configuration with the lean HTTP client (rustls with ring; it also
 /// speaks plain HTTP to an emulator).
@@ -48,10 +54,10 @@ pub async fn load_sdk_config(options: &SdkOptions) -> SdkConfig {
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    let mut retry = RetryConfig::standard();
-    if let Some(n) = options.max_attempts {
-        retry = retry.with_max_attempts(n.max(1));
-    }
+    // Adaptive: exponential backoff with jitter, plus a client-side rate limiter
+    // that slows the client's calls down after a throttling answer.
+    let mut retry = RetryConfig::adaptive()
+        .with_max_attempts(options.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS).max(1));
     if let Some(d) = options.initial_backoff {
         retry = retry.with_initial_backoff(d);
     }
@@ -98,6 +104,11 @@ pub struct Timeouts {
     /// depends on the resource (a VPC whose subnets are still draining, a security
     /// group still used by a deleting database's network interfaces).
     pub dependency: Duration,
+    /// How long a call about a resource created moments ago keeps being retried
+    /// while AWS has not yet caught up: EC2 `*.NotFound` for a new id, RDS refusing
+    /// an IAM role that has not propagated. AWS documents both as eventual
+    /// consistency that clears within seconds to minutes.
+    pub eventual_consistency: Duration,
 }
 
 impl Default for Timeouts {
@@ -107,6 +118,7 @@ impl Default for Timeouts {
             cache_replication_group: Duration::from_secs(60 * 60),
             kinesis_stream: Duration::from_secs(10 * 60),
             dependency: Duration::from_secs(15 * 60),
+            eventual_consistency: Duration::from_secs(2 * 60),
         }
     }
 }
@@ -118,7 +130,8 @@ pub struct ProviderOptions {
     pub timeouts: Timeouts,
     /// First delay between status checks (the first check is immediate).
     pub poll_initial: Duration,
-    /// Longest delay between status checks (delays double up to this).
+    /// Longest delay between status checks (delays double up to this). Each check
+    /// reports progress, so a slow step shows its AWS status at least this often.
     pub poll_max: Duration,
     /// Resources per Describe/List call in batched reads (ids per filter, records per
     /// page); capped by each API's own maximum.
@@ -132,7 +145,7 @@ impl Default for ProviderOptions {
         ProviderOptions {
             timeouts: Timeouts::default(),
             poll_initial: Duration::from_secs(1),
-            poll_max: Duration::from_secs(15),
+            poll_max: Duration::from_secs(5),
             read_page_size: 100,
             call_counter: None,
         }

@@ -105,26 +105,32 @@ impl Aws {
     ) -> Result<(), ProviderError> {
         let (set, remove) = op.tag_diff(old, new);
         if !remove.is_empty() {
-            let keys = remove
+            let keys: Vec<Ec2Tag> = remove
                 .iter()
                 .map(|k| Ec2Tag::builder().key(k).build())
                 .collect();
-            self.ec2
-                .delete_tags()
-                .resources(id)
-                .set_tags(Some(keys))
-                .send()
-                .await
-                .map_err(op.err("DeleteTags"))?;
+            self.ec2_fresh(op, || async {
+                self.ec2
+                    .delete_tags()
+                    .resources(id)
+                    .set_tags(Some(keys.clone()))
+                    .send()
+                    .await
+                    .map_err(op.err("DeleteTags"))
+            })
+            .await?;
         }
         if !set.is_empty() {
-            self.ec2
-                .create_tags()
-                .resources(id)
-                .set_tags(Some(set.iter().map(ec2_tag).collect()))
-                .send()
-                .await
-                .map_err(op.err("CreateTags"))?;
+            self.ec2_fresh(op, || async {
+                self.ec2
+                    .create_tags()
+                    .resources(id)
+                    .set_tags(Some(set.iter().map(ec2_tag).collect()))
+                    .send()
+                    .await
+                    .map_err(op.err("CreateTags"))
+            })
+            .await?;
         }
         Ok(())
     }

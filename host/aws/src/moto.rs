@@ -26,6 +26,53 @@ use crate::config::{SdkOptions, load_sdk_config};
 /// The region tests use.
 pub const REGION: &str = "us-east-1";
 
+/// How the emulator behaves (`tests/moto/launcher.py` documents each behaviour).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Profile {
+    /// Answers at once and forgives: for unit-level provider tests.
+    Fast,
+    /// AWS's documented behaviour with durations scaled down: creating, modifying
+    /// and deleting phases, calls refused while busy, an IAM propagation window,
+    /// lists that lag, retired engine versions, EC2 eventual consistency, and
+    /// throttling at `throttle_rate` (seeded).
+    Realistic {
+        /// Multiplies every phase duration of the profile (1.0: RDS creates in
+        /// about 6 s).
+        scale: f64,
+        /// Fraction of calls refused with the service's throttling error.
+        throttle_rate: f64,
+        /// Seed of the throttling choice.
+        seed: u64,
+    },
+}
+
+impl Profile {
+    /// The realistic profile at `scale`, without throttling.
+    pub fn realistic(scale: f64) -> Profile {
+        Profile::Realistic {
+            scale,
+            throttle_rate: 0.0,
+            seed: 1,
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        match self {
+            Profile::Fast => Vec::new(),
+            Profile::Realistic {
+                scale,
+                throttle_rate,
+                seed,
+            } => vec![
+                "--realistic".into(),
+                format!("--scale={scale}"),
+                format!("--throttle-rate={throttle_rate}"),
+                format!("--seed={seed}"),
+            ],
+        }
+    }
+}
+
 /// A running moto server.
 #[derive(Debug)]
 pub struct MotoServer {
@@ -40,8 +87,14 @@ pub struct MotoServer {
 pub struct MotoError(String);
 
 impl MotoServer {
-    /// Starts a server of its own on a free port and waits until it answers.
+    /// Starts a server of its own (fast profile) on a free port and waits until it
+    /// answers.
     pub fn start() -> Result<MotoServer, MotoError> {
+        MotoServer::start_with(&Profile::Fast)
+    }
+
+    /// Starts a server of its own with `profile`.
+    pub fn start_with(profile: &Profile) -> Result<MotoServer, MotoError> {
         let port = free_port().map_err(|e| MotoError(format!("no free port: {e}")))?;
         let python = std::env::var("ENGINE_PYTHON").unwrap_or_else(|_| "python3".into());
         let launcher = std::env::var_os("ENGINE_MOTO_LAUNCHER")
@@ -57,6 +110,7 @@ impl MotoServer {
             .arg(&launcher)
             .arg("--port")
             .arg(port.to_string())
+            .args(profile.args())
             .stdin(Stdio::piped())
             .stdout(log_file)
             .stderr(err_file)
@@ -137,6 +191,13 @@ impl MotoServer {
     /// server while other tests run.
     pub fn reset(&self) -> Result<(), MotoError> {
         self.request("POST", "/moto-api/reset").map(|_| ())
+    }
+
+    /// `GET` of one of the server's own paths (`/moto-api/...`, and with the
+    /// realistic profile `/engine-realistic/profile` and `/engine-realistic/stats`,
+    /// the throttling it injected); returns the body.
+    pub fn get(&self, path: &str) -> Result<String, MotoError> {
+        self.request("GET", path)
     }
 
     /// A minimal HTTP/1.0 request to the server's own API; returns the body.

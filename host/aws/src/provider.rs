@@ -115,8 +115,11 @@ impl Aws {
     }
 
     /// Polls `check` until it reports done: first check at once, then with delays
-    /// doubling from `poll_initial` up to `poll_max`, emitting progress while
-    /// pending, and failing with [`ErrorKind::Timeout`] after `timeout`.
+    /// doubling from `poll_initial` up to `poll_max`, emitting progress (with the
+    /// status AWS reported) after every pending check. A check that fails with a
+    /// transient error (throttling, 5xx, no answer) counts as pending: a long wait
+    /// does not die of one bad poll. A terminal status fails at once; the limit is
+    /// `timeout` ([`ErrorKind::Timeout`]).
     pub(crate) async fn wait_for<T, F, Fut>(
         &self,
         op: &Op<'_>,
@@ -131,69 +134,146 @@ impl Aws {
         let start = Instant::now();
         let mut delay = self.options.poll_initial;
         loop {
-            match check().await? {
-                Check::Done(v) => return Ok(v),
-                Check::Pending(status) => {
-                    let elapsed = start.elapsed();
-                    if elapsed >= timeout {
-                        return Err(ProviderError::new(
-                            ErrorKind::Timeout,
-                            format!("waiting until {what}"),
-                            Some(op.address),
-                            format!(
-                                "still `{status}` after {}s (the limit for this kind; raise it in the provider timeouts)",
-                                elapsed.as_secs()
-                            ),
-                        ));
-                    }
-                    (op.progress)(&Progress {
-                        address: op.address.clone(),
-                        message: format!("waiting until {what} (now {status})"),
-                        elapsed,
-                    });
-                    tracing::debug!(address = %op.address, %status, "waiting until {what}");
-                    tokio::time::sleep(delay.min(timeout.saturating_sub(elapsed))).await;
-                    delay = (delay * 2).min(self.options.poll_max);
+            let status = match check().await {
+                Ok(Check::Done(v)) => return Ok(v),
+                Ok(Check::Pending(status)) => status,
+                Ok(Check::Failed(status)) => {
+                    let mut e = ProviderError::new(
+                        ErrorKind::Other,
+                        format!("waiting until {what}"),
+                        Some(op.address),
+                        format!(
+                            "AWS reports status `{status}`, which it does not leave by itself; \
+                             see the resource's events in the AWS console"
+                        ),
+                    );
+                    e.code = Some(status.into());
+                    return Err(e);
                 }
+                Err(e) if e.is_transient() && start.elapsed() < timeout => {
+                    tracing::debug!(address = %op.address, error = %e, "poll failed; polling again");
+                    format!("unknown ({})", e.code.as_deref().unwrap_or("no answer"))
+                }
+                Err(e) => return Err(e),
+            };
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                return Err(ProviderError::new(
+                    ErrorKind::Timeout,
+                    format!("waiting until {what}"),
+                    Some(op.address),
+                    format!(
+                        "still `{status}` after {}s (the limit for this kind; raise it in the provider timeouts)",
+                        elapsed.as_secs()
+                    ),
+                ));
             }
+            (op.progress)(&Progress {
+                address: op.address.clone(),
+                message: format!("status {status}, waiting until {what}"),
+                elapsed,
+            });
+            tracing::debug!(address = %op.address, %status, "waiting until {what}");
+            tokio::time::sleep(delay.min(timeout.saturating_sub(elapsed))).await;
+            delay = (delay * 2).min(self.options.poll_max);
         }
     }
 
-    /// Runs a delete call, treating "not found" as done and retrying with backoff
-    /// while AWS reports a dependency (bounded by `timeouts.dependency`).
-    pub(crate) async fn delete_retrying<F, Fut>(
+    /// Runs `call` until it succeeds, retrying with backoff (bounded by `limit`)
+    /// while `passing` says its error clears with time: AWS's eventual consistency
+    /// (a resource created moments ago not yet visible to the next call, an IAM role
+    /// not yet propagated) or a resource busy in a transition. Each retry is
+    /// reported as progress, naming the error.
+    pub(crate) async fn retrying<T, F, Fut>(
         &self,
         op: &Op<'_>,
+        limit: Duration,
+        passing: impl Fn(&ProviderError) -> bool,
         mut call: F,
-    ) -> Result<(), ProviderError>
+    ) -> Result<T, ProviderError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<(), ProviderError>>,
+        Fut: Future<Output = Result<T, ProviderError>>,
     {
         let start = Instant::now();
         let mut delay = self.options.poll_initial;
         loop {
             match call().await {
-                Ok(()) => return Ok(()),
-                Err(e) if e.is_not_found() => return Ok(()),
-                Err(e)
-                    if e.is_dependency() && start.elapsed() < self.options.timeouts.dependency =>
-                {
+                Err(e) if passing(&e) && start.elapsed() < limit => {
                     (op.progress)(&Progress {
                         address: op.address.clone(),
                         message: format!(
-                            "waiting for dependencies to go ({})",
-                            e.code.as_deref().unwrap_or("")
+                            "{} refused ({}), retrying",
+                            e.operation,
+                            e.code.as_deref().unwrap_or(e.kind.as_str())
                         ),
                         elapsed: start.elapsed(),
                     });
-                    tokio::time::sleep(delay).await;
+                    tracing::debug!(address = %op.address, error = %e, "retrying");
+                    tokio::time::sleep(delay.min(limit.saturating_sub(start.elapsed()))).await;
                     delay = (delay * 2).min(self.options.poll_max);
                 }
-                Err(e) => return Err(e),
+                r => return r,
             }
         }
     }
+
+    /// Runs a call on an EC2 resource the engine may have created moments ago:
+    /// its `*.NotFound` answer is retried for a while, since "if you use an ID
+    /// immediately after creation you might get NotFound"
+    /// (<https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html>).
+    pub(crate) async fn ec2_fresh<T, F, Fut>(
+        &self,
+        op: &Op<'_>,
+        call: F,
+    ) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.retrying(
+            op,
+            self.options.timeouts.eventual_consistency,
+            unknown_id,
+            call,
+        )
+        .await
+    }
+
+    /// Runs a delete call, treating "not found" as done and retrying with backoff
+    /// while AWS reports a dependency or a transition (bounded by
+    /// `timeouts.dependency`).
+    pub(crate) async fn delete_retrying<F, Fut>(
+        &self,
+        op: &Op<'_>,
+        call: F,
+    ) -> Result<(), ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), ProviderError>>,
+    {
+        match self
+            .retrying(
+                op,
+                self.options.timeouts.dependency,
+                ProviderError::is_dependency,
+                call,
+            )
+            .await
+        {
+            Err(e) if e.is_not_found() => Ok(()),
+            r => r,
+        }
+    }
+}
+
+/// Whether EC2 says an id it was given does not exist (`InvalidVpcID.NotFound`,
+/// `InvalidGroup.NotFound`, ...), as opposed to something inside a resource
+/// (`InvalidPermission.NotFound`, `InvalidRoute.NotFound`).
+fn unknown_id(e: &ProviderError) -> bool {
+    e.code.as_deref().is_some_and(|c| {
+        c.ends_with("ID.NotFound") || c.ends_with("Id.NotFound") || c == "InvalidGroup.NotFound"
+    })
 }
 
 /// The result of one status check while waiting.
@@ -202,6 +282,9 @@ pub(crate) enum Check<T> {
     Done(T),
     /// Not yet; the current status for progress messages.
     Pending(String),
+    /// A status the resource does not leave by itself (`failed`,
+    /// `incompatible-network`, ...): the wait fails at once with it.
+    Failed(String),
 }
 
 /// Per-operation context inside the provider.
@@ -209,6 +292,8 @@ pub(crate) struct Op<'a> {
     pub address: &'a Address,
     pub stack: &'a StackIdentity,
     pub progress: &'a ProgressSink,
+    /// The delete makes way for a replacement ([`OpContext::replacing`]).
+    pub replacing: bool,
 }
 
 impl<'a> Op<'a> {
@@ -217,6 +302,7 @@ impl<'a> Op<'a> {
             address,
             stack: &cx.stack,
             progress: &cx.progress,
+            replacing: cx.replacing,
         }
     }
 
@@ -566,7 +652,10 @@ mod tests {
         let events = events.lock().expect("lock").clone();
         assert_eq!(events.len(), 3);
         assert_eq!(events[0].address, address);
-        assert_eq!(events[0].message, "waiting until available (now creating)");
+        assert_eq!(
+            events[0].message,
+            "status creating, waiting until available"
+        );
         assert!(
             events[0].elapsed < Duration::from_millis(5),
             "first check is immediate"
@@ -597,6 +686,87 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::Timeout);
         assert_eq!(err.address, Some(address));
         assert!(err.message.contains("still `modifying`"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn waits_fail_at_once_on_a_terminal_status_and_poll_through_transient_errors() {
+        let aws = offline(quick());
+        let address = Address::new("db", "main");
+        let cx = OpContext::new(StackIdentity::new("dev", "id"));
+        let op = Op::new(&address, &cx);
+        let mut throttled = ProviderError::new(
+            ErrorKind::Throttled,
+            "DescribeDBInstances",
+            None,
+            "slow down",
+        );
+        throttled.code = Some("Throttling".into());
+        let mut calls = 0;
+        let start = Instant::now();
+        let err = aws
+            .wait_for(&op, "available", Duration::from_secs(60), || {
+                calls += 1;
+                let r = match calls {
+                    1 => Err(throttled.clone()),
+                    2 => Ok(Check::Pending("creating".into())),
+                    _ => Ok(Check::<()>::Failed("incompatible-network".into())),
+                };
+                async move { r }
+            })
+            .await
+            .expect_err("a terminal status fails");
+        assert_eq!(calls, 3, "the throttled poll was polled again");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "not polled to the limit"
+        );
+        assert_eq!(err.code.as_deref(), Some("incompatible-network"));
+        assert!(err.to_string().contains("`incompatible-network`"), "{err}");
+
+        let denied = ProviderError::new(ErrorKind::AccessDenied, "Describe", None, "no");
+        let err = aws
+            .wait_for(&op, "available", Duration::from_secs(60), || async {
+                Err::<Check<()>, _>(denied.clone())
+            })
+            .await
+            .expect_err("not transient");
+        assert_eq!(err.kind, ErrorKind::AccessDenied);
+    }
+
+    #[tokio::test]
+    async fn fresh_ec2_ids_are_retried_while_not_found_then_the_error_stands() {
+        let mut options = quick();
+        options.timeouts.eventual_consistency = Duration::from_millis(200);
+        let aws = offline(options);
+        let address = Address::new("net", "sg");
+        let cx = OpContext::new(StackIdentity::new("dev", "id"));
+        let op = Op::new(&address, &cx);
+        let mut missing = ProviderError::new(
+            ErrorKind::NotFound,
+            "AuthorizeSecurityGroupIngress",
+            Some(&address),
+            "The security group 'sg-1' does not exist",
+        );
+        missing.code = Some("InvalidGroup.NotFound".into());
+        let mut calls = 0;
+        let v = aws
+            .ec2_fresh(&op, || {
+                calls += 1;
+                let r = if calls < 3 {
+                    Err(missing.clone())
+                } else {
+                    Ok(calls)
+                };
+                async move { r }
+            })
+            .await
+            .expect("visible after a while");
+        assert_eq!(v, 3);
+        let err = aws
+            .ec2_fresh(&op, || async { Err::<(), _>(missing.clone()) })
+            .await
+            .expect_err("bounded");
+        assert!(err.is_not_found());
     }
 
     #[tokio::test]

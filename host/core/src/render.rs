@@ -159,6 +159,27 @@ pub fn human(plan: &Plan, color: bool) -> String {
     out
 }
 
+/// The properties a delete of the resource would act on: for a delete or a
+/// replacement (which deletes the old copy), the applied ones; otherwise the
+/// desired ones.
+fn delete_props(c: &ResourceChange) -> Value {
+    let mut props = c
+        .after
+        .clone()
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    if matches!(c.action, Action::Delete | Action::Replace)
+        && let Some(map) = props.as_object_mut()
+    {
+        for f in &c.fields {
+            match &f.before {
+                Some(v) => map.insert(f.path.clone(), v.clone()),
+                None => map.remove(&f.path),
+            };
+        }
+    }
+    props
+}
+
 fn legend(out: &mut String, p: Paint, changes: &[&ResourceChange]) {
     let has = |f: &dyn Fn(&ResourceChange) -> bool| changes.iter().any(|c| f(c));
     let _ = writeln!(out, "Resource actions are shown with these symbols:");
@@ -213,6 +234,13 @@ fn resource_block(out: &mut String, p: Paint, c: &ResourceChange) {
     );
     if let Some(reason) = &c.reason {
         let _ = writeln!(out, "  # because {reason}");
+    }
+    // What a delete keeps or loses: on a delete or replacement, from the resource
+    // as it is; on a create or update, from the resource as it will be.
+    if let Some(note) = c.kind.schema().delete_note
+        && let Some(note) = note(&delete_props(c))
+    {
+        let _ = writeln!(out, "  # {note}");
     }
     let pad = " ".repeat(3 - sym.width());
     let _ = writeln!(out, "{pad}{} {} \"{}\" {{", p.sym(sym), c.kind, c.address);
@@ -697,6 +725,28 @@ mod tests {
             human(&p, true),
             "\x1b[1mNo changes. The stack matches the plugins.\x1b[0m\n"
         );
+    }
+
+    #[test]
+    fn db_instances_say_what_a_delete_keeps() {
+        // The sample skips the final snapshot; a change of that flag shows both
+        // ways: the update says what a later delete keeps.
+        let address = samples::stack()
+            .iter()
+            .flat_map(|d| d.resources.iter())
+            .find(|r| r.spec.kind() == crate::Kind::DbInstance)
+            .map(|r| r.address.to_string())
+            .unwrap();
+        let keep = plan_with(|d| set(d, &address, "skip-final-snapshot", json!(false)));
+        let out = human(&keep, false);
+        assert!(
+            out.contains("# on delete: a final snapshot `")
+                && out.contains("-final-<time>` is kept"),
+            "{out}"
+        );
+        let gone = plan_with(|d| d.retain(|x| x.plugin != "database" && x.plugin != "monitoring"));
+        let out = human(&gone, false);
+        assert!(out.contains("its data is lost with it"), "{out}");
     }
 
     #[test]

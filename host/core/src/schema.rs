@@ -34,6 +34,9 @@ pub struct KindSchema {
     pub create_before_destroy: bool,
     /// Whether creation takes minutes on AWS (the CLI shows progress).
     pub slow: bool,
+    /// What deleting the resource keeps or loses, from its properties (the plan
+    /// shows it on every change that deletes or may later delete it).
+    pub delete_note: Option<fn(&serde_json::Value) -> Option<String>>,
 }
 
 use AttrType::{Number as N, String as S};
@@ -46,7 +49,29 @@ const fn schema(kind: Kind) -> KindSchema {
         name_property: None,
         create_before_destroy: true,
         slow: false,
+        delete_note: None,
     }
+}
+
+/// A DB instance's delete: a final snapshot is kept unless `skip-final-snapshot`.
+/// A kept snapshot is billed as backup storage until someone deletes it
+/// (<https://aws.amazon.com/rds/postgresql/pricing/>, "Backup Storage"); a skipped
+/// one means the data is gone with the instance
+/// (<https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html>).
+fn db_instance_delete_note(props: &serde_json::Value) -> Option<String> {
+    let skip = props.get("skip-final-snapshot")?.as_bool()?;
+    let id = props
+        .get("identifier")
+        .and_then(|v| v.as_str())
+        .unwrap_or("the instance");
+    Some(if skip {
+        format!("on delete: no final snapshot of {id}; its data is lost with it")
+    } else {
+        format!(
+            "on delete: a final snapshot `{id}-final-<time>` is kept, billed as backup \
+             storage until you delete it"
+        )
+    })
 }
 
 static SCHEMAS: &[KindSchema] = &[
@@ -180,6 +205,7 @@ static SCHEMAS: &[KindSchema] = &[
         name_property: Some("identifier"),
         create_before_destroy: false,
         slow: true,
+        delete_note: Some(db_instance_delete_note),
         ..schema(Kind::DbInstance)
     },
     KindSchema {

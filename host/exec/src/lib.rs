@@ -326,7 +326,10 @@ pub async fn execute(
                 halted = true;
                 break;
             }
-            let slow = plan.changes[step.change].kind.schema().slow;
+            let change = &plan.changes[step.change];
+            let slow = change.kind.schema().slow;
+            let replacing = change.action == engine_core::Action::Replace
+                && matches!(step.op, StepOp::Delete | StepOp::DeleteDeposed);
             events(&Event::Started {
                 address: step.address.clone(),
                 op: step.op,
@@ -334,13 +337,15 @@ pub async fn execute(
             });
             let started_at = Instant::now();
             let sink = events.clone();
-            let cx = OpContext::new(options.stack.clone()).with_progress(move |p| {
-                sink(&Event::Progress {
-                    address: p.address.clone(),
-                    message: p.message.clone(),
-                    elapsed: p.elapsed,
+            let cx = OpContext::new(options.stack.clone())
+                .with_progress(move |p| {
+                    sink(&Event::Progress {
+                        address: p.address.clone(),
+                        message: p.message.clone(),
+                        elapsed: p.elapsed,
+                    })
                 })
-            });
+                .replacing(replacing);
             let provider = provider.clone();
             let (work, inputs, deposed_old) = (job.work, job.inputs, job.deposed_old);
             let handle = running.spawn(async move { (i, run(provider, work, cx).await) });

@@ -116,6 +116,31 @@ impl ProviderError {
         matches!(self.kind, ErrorKind::Throttled | ErrorKind::Timeout)
     }
 
+    /// Whether the error is passing by nature: throttling, a timeout, AWS
+    /// unreachable, or a server-side failure. A poll inside a long wait that fails
+    /// so is polled again rather than failing the wait.
+    pub fn is_transient(&self) -> bool {
+        const SERVER: &[&str] = &[
+            "InternalError",
+            "InternalFailure",
+            "InternalServerError",
+            "ServiceUnavailable",
+            "ServiceUnavailableException",
+            "Unavailable",
+        ];
+        match self.kind {
+            ErrorKind::Throttled | ErrorKind::Timeout => true,
+            // No code: the request never got an answer (connection reset, refused).
+            ErrorKind::Other => self.code.as_deref().is_none_or(|c| SERVER.contains(&c)),
+            _ => false,
+        }
+    }
+
+    /// Whether the error carries the AWS error code `code`.
+    pub fn has_code(&self, code: &str) -> bool {
+        self.code.as_deref() == Some(code)
+    }
+
     /// Whether the error says the resource does not exist.
     pub fn is_not_found(&self) -> bool {
         self.kind == ErrorKind::NotFound

@@ -53,6 +53,10 @@ pub struct OpContext {
     pub stack: StackIdentity,
     /// Where progress events go.
     pub progress: ProgressSink,
+    /// Whether this delete makes way for a replacement of the same resource (a
+    /// delete-before-create replacement), so that a name the replacement needs
+    /// must be released at once rather than after a recovery window.
+    pub replacing: bool,
 }
 
 impl OpContext {
@@ -61,7 +65,15 @@ impl OpContext {
         OpContext {
             stack,
             progress: Arc::new(|_| {}),
+            replacing: false,
         }
+    }
+
+    /// The same context, for the delete of a replacement (see
+    /// [`replacing`](OpContext::replacing)).
+    pub fn replacing(mut self, replacing: bool) -> Self {
+        self.replacing = replacing;
+        self
     }
 
     /// The same context, sending progress events to `sink`.

@@ -57,33 +57,45 @@ fn group_attrs(g: &ReplicationGroup) -> Attributes {
 }
 
 impl Aws {
+    /// The tags of a resource, or `None` while AWS cannot list them: a
+    /// replication group's tags cannot be listed while it is snapshotting or
+    /// modifying (`InvalidReplicationGroupState`,
+    /// <https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_ListTagsForResource.html>).
     async fn ec_tags(
         &self,
         address: &Address,
         arn: &str,
-    ) -> Result<Vec<(String, String)>, ProviderError> {
+    ) -> Result<Option<Vec<(String, String)>>, ProviderError> {
         if arn.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Some(Vec::new()));
         }
-        let out = self
+        let out = match self
             .elasticache
             .list_tags_for_resource()
             .resource_name(arn)
             .send()
             .await
-            .map_err(sdk_err("ListTagsForResource", Some(address)))?;
-        Ok(out
-            .tag_list()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect())
+            .map_err(sdk_err("ListTagsForResource", Some(address)))
+        {
+            Ok(out) => out,
+            Err(e) if busy(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(
+            out.tag_list()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect(),
+        ))
     }
 
+    /// Sets the tag changes; calls refused while the resource is busy are retried
+    /// until it is not.
     async fn ec_retag(
         &self,
         op: &Op<'_>,
@@ -92,23 +104,32 @@ impl Aws {
         new: &[Tag],
     ) -> Result<(), ProviderError> {
         let (set, remove) = op.tag_diff(old, new);
+        let limit = self.options.timeouts.cache_replication_group;
         if !remove.is_empty() {
-            self.elasticache
-                .remove_tags_from_resource()
-                .resource_name(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(op.err("RemoveTagsFromResource"))?;
+            self.retrying(op, limit, busy, || async {
+                self.elasticache
+                    .remove_tags_from_resource()
+                    .resource_name(arn)
+                    .set_tag_keys(Some(remove.clone()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("RemoveTagsFromResource"))
+            })
+            .await?;
         }
         if !set.is_empty() {
-            self.elasticache
-                .add_tags_to_resource()
-                .resource_name(arn)
-                .set_tags(Some(set.iter().map(ec_tag).collect()))
-                .send()
-                .await
-                .map_err(op.err("AddTagsToResource"))?;
+            self.retrying(op, limit, busy, || async {
+                self.elasticache
+                    .add_tags_to_resource()
+                    .resource_name(arn)
+                    .set_tags(Some(set.iter().map(ec_tag).collect()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("AddTagsToResource"))
+            })
+            .await?;
         }
         Ok(())
     }
@@ -197,7 +218,8 @@ impl Aws {
                 continue;
             };
             let arn = g.arn().unwrap_or_default();
-            let (tags, owner) = tags::split(self.ec_tags(&r.address, arn).await?, &prior.tags);
+            let live_tags = self.ec_tags(&r.address, arn).await?.unwrap_or_default();
+            let (tags, owner) = tags::split(live_tags, &prior.tags);
             let subnets = g
                 .subnets()
                 .iter()
@@ -291,23 +313,36 @@ impl Aws {
         }
     }
 
-    /// Waits until the group is `available` with no pending changes.
+    /// Waits until the group is `available` with no pending changes, and, when
+    /// `desired` is given (after a modify), until it shows the change (or
+    /// `timeouts.eventual_consistency` has passed). A terminal status fails at once.
     async fn replication_group_wait(
         &self,
         op: &Op<'_>,
         id: &str,
+        desired: Option<&CacheReplicationGroup>,
     ) -> Result<ReplicationGroup, ProviderError> {
+        let start = std::time::Instant::now();
         self.wait_for(
             op,
             "the replication group is available",
             self.options.timeouts.cache_replication_group,
             || async {
-                match self.replication_group(op.address, id).await? {
-                    Some(g) if g.status() == Some("available") && !has_pending(&g) => {
-                        Ok(Check::Done(g))
-                    }
-                    Some(g) => Ok(Check::Pending(g.status().unwrap_or("unknown").to_string())),
-                    None => Ok(Check::Pending("not yet visible".into())),
+                let Some(g) = self.replication_group(op.address, id).await? else {
+                    return Ok(Check::Pending("not yet visible".into()));
+                };
+                let status = g.status().unwrap_or("unknown");
+                if TERMINAL.contains(&status) {
+                    return Ok(Check::Failed(status.to_string()));
+                }
+                if status != "available" || has_pending(&g) {
+                    return Ok(Check::Pending(status.to_string()));
+                }
+                let shown = desired.is_none_or(|d| applied(d, &g));
+                if shown || start.elapsed() >= self.options.timeouts.eventual_consistency {
+                    Ok(Check::Done(g))
+                } else {
+                    Ok(Check::Pending("available, the change not yet shown".into()))
                 }
             },
         )
@@ -340,7 +375,7 @@ impl Aws {
             .send()
             .await
             .map_err(op.refused("CreateReplicationGroup"))?;
-        let g = self.replication_group_wait(op, &s.id).await?;
+        let g = self.replication_group_wait(op, &s.id, None).await?;
         Ok(group_attrs(&g))
     }
 
@@ -434,11 +469,15 @@ impl Aws {
                 out.push(None);
                 continue;
             };
-            let (tags, owner) = tags::split(
-                self.ec_tags(&r.address, g.arn().unwrap_or_default())
-                    .await?,
-                &prior.tags,
-            );
+            // Busy (snapshotting, modifying): the recorded tags stand, and the
+            // ownership rests on the recorded id.
+            let (tags, owner) = match self
+                .ec_tags(&r.address, g.arn().unwrap_or_default())
+                .await?
+            {
+                Some(live) => tags::split(live, &prior.tags),
+                None => (prior.tags.clone(), None),
+            };
             // Engine version, subnet group and security groups are reported on the
             // member clusters. (moto keeps no member clusters: the prior values stand.)
             let cluster = member.get(prior.id.as_str());
@@ -510,6 +549,9 @@ impl Aws {
         a: &Attributes,
     ) -> Result<Attributes, ProviderError> {
         let id = n.id.as_str();
+        // A modify is refused (InvalidReplicationGroupState) unless the group is
+        // available.
+        self.replication_group_wait(op, id, None).await?;
         let changed = o.description != n.description
             || o.engine_version != n.engine_version
             || o.node_type != n.node_type
@@ -544,10 +586,20 @@ impl Aws {
             if o.snapshot_retention_days != n.snapshot_retention_days {
                 call = call.snapshot_retention_limit(i32_of(n.snapshot_retention_days));
             }
-            call.send()
-                .await
-                .map_err(op.err("ModifyReplicationGroup"))?;
-            self.replication_group_wait(op, id).await?;
+            self.retrying(
+                op,
+                self.options.timeouts.cache_replication_group,
+                busy,
+                || async {
+                    call.clone()
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(op.err("ModifyReplicationGroup"))
+                },
+            )
+            .await?;
+            self.replication_group_wait(op, id, Some(n)).await?;
         }
         if o.num_cache_clusters != n.num_cache_clusters {
             let replicas = i32_of(n.num_cache_clusters.saturating_sub(1));
@@ -570,7 +622,7 @@ impl Aws {
                     .await
                     .map_err(op.err("DecreaseReplicaCount"))?;
             }
-            self.replication_group_wait(op, id).await?;
+            self.replication_group_wait(op, id, None).await?;
         }
         let arn = a
             .get("arn")
@@ -578,7 +630,7 @@ impl Aws {
             .unwrap_or_default()
             .to_string();
         self.ec_retag(op, &arn, &o.tags, &n.tags).await?;
-        let g = self.replication_group_wait(op, id).await?;
+        let g = self.replication_group_wait(op, id, None).await?;
         Ok(group_attrs(&g))
     }
 
@@ -587,30 +639,29 @@ impl Aws {
         op: &Op<'_>,
         s: &CacheReplicationGroup,
     ) -> Result<(), ProviderError> {
-        match self
-            .elasticache
-            .delete_replication_group()
-            .replication_group_id(&s.id)
-            .retain_primary_cluster(false)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) => {
-                let e = crate::error::from_sdk("DeleteReplicationGroup", Some(op.address), e);
-                if e.is_not_found() {
-                    return Ok(());
-                }
-                // Already deleting (or still modifying): wait below, or retry.
-                let deleting = self
+        // Refused (InvalidReplicationGroupState) while the group is creating,
+        // modifying or snapshotting: retried until it can be deleted. One already
+        // deleting is being deleted.
+        self.delete_retrying(op, || async {
+            let Err(e) = self
+                .elasticache
+                .delete_replication_group()
+                .replication_group_id(&s.id)
+                .retain_primary_cluster(false)
+                .send()
+                .await
+            else {
+                return Ok(());
+            };
+            let e = crate::error::from_sdk("DeleteReplicationGroup", Some(op.address), e);
+            let deleting = busy(&e)
+                && self
                     .replication_group(op.address, &s.id)
                     .await?
                     .is_some_and(|g| g.status() == Some("deleting"));
-                if !deleting {
-                    return Err(e);
-                }
-            }
-        }
+            if deleting { Ok(()) } else { Err(e) }
+        })
+        .await?;
         self.wait_for(
             op,
             "the replication group is deleted",
@@ -624,6 +675,27 @@ impl Aws {
         )
         .await
     }
+}
+
+/// Statuses a replication group does not leave by itself ("creating, available,
+/// modifying, deleting, create-failed, snapshotting":
+/// <https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_ReplicationGroup.html>;
+/// its clusters can also be `incompatible-network` or `restore-failed`).
+const TERMINAL: &[&str] = &["create-failed", "incompatible-network", "restore-failed"];
+
+/// Whether AWS refused because the replication group (or its cluster) is in a
+/// transition that does not allow the call.
+fn busy(e: &ProviderError) -> bool {
+    e.has_code("InvalidReplicationGroupState") || e.has_code("InvalidCacheClusterState")
+}
+
+/// Whether the live group shows the changes `desired` asks for, among those the
+/// group reports itself.
+fn applied(desired: &CacheReplicationGroup, g: &ReplicationGroup) -> bool {
+    g.description() == Some(desired.description.as_str())
+        && g.cache_node_type().is_none_or(|t| t == desired.node_type)
+        && g.snapshot_retention_limit()
+            .is_none_or(|d| i64::from(d) == i64::from(desired.snapshot_retention_days))
 }
 
 fn has_pending(g: &ReplicationGroup) -> bool {

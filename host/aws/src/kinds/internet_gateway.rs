@@ -36,13 +36,16 @@ impl Aws {
             .and_then(|g| g.internet_gateway_id())
             .unwrap_or_default()
             .to_string();
-        self.ec2
-            .attach_internet_gateway()
-            .internet_gateway_id(&id)
-            .vpc_id(&vpc)
-            .send()
-            .await
-            .map_err(op.err("AttachInternetGateway"))?;
+        self.ec2_fresh(op, || async {
+            self.ec2
+                .attach_internet_gateway()
+                .internet_gateway_id(&id)
+                .vpc_id(&vpc)
+                .send()
+                .await
+                .map_err(op.err("AttachInternetGateway"))
+        })
+        .await?;
         Ok(attrs([("id", json!(id)), ("vpc-id", json!(vpc))]))
     }
 

@@ -1,8 +1,13 @@
 //! Amazon Kinesis Data Streams (provisioned mode).
 //!
-//! Creation waits until the stream is `ACTIVE`, then sets retention, encryption and
-//! enhanced monitoring (each change that puts the stream in `UPDATING` is waited
-//! for). Kinesis has no batch describe: a read costs `DescribeStreamSummary` and
+//! Creation tags the stream with the create call, waits until it is `ACTIVE`, then
+//! sets retention, encryption and enhanced monitoring. Kinesis refuses every
+//! mutating call (`ResourceInUseException`) unless the stream is `ACTIVE`
+//! (<https://docs.aws.amazon.com/kinesis/latest/APIReference/API_StartStreamEncryption.html>,
+//! `API_AddTagsToStream.html`, `API_DeleteStream.html`), and several of them put it
+//! in `UPDATING`, so each such call goes through [`Aws::stream_mutate`]: wait for
+//! `ACTIVE`, call, and wait again if another change got in between. Kinesis has no
+//! batch describe: a read costs `DescribeStreamSummary` and
 //! `ListTagsForStream` per stream.
 
 use crate::kinds::AwsKind;
@@ -84,6 +89,30 @@ impl Aws {
         .await
     }
 
+    /// Runs one mutating call once the stream is `ACTIVE`; a
+    /// `ResourceInUseException` (the stream left `ACTIVE` in between) waits again.
+    async fn stream_mutate<F, Fut>(
+        &self,
+        op: &Op<'_>,
+        name: &str,
+        mut call: F,
+    ) -> Result<(), ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<(), ProviderError>>,
+    {
+        let start = std::time::Instant::now();
+        loop {
+            self.stream_wait_active(op, name).await?;
+            match call().await {
+                Err(e)
+                    if e.has_code("ResourceInUseException")
+                        && start.elapsed() < self.options.timeouts.kinesis_stream => {}
+                r => return r,
+            }
+        }
+    }
+
     pub(crate) async fn stream_create(
         &self,
         op: &Op<'_>,
@@ -128,6 +157,8 @@ impl Aws {
             name: s.name.clone(),
         };
         self.stream_apply(op, &blank, s).await?;
+        // Done means settled: the last change may have left the stream UPDATING.
+        self.stream_wait_active(op, &s.name).await?;
         Ok(attrs([
             ("name", json!(s.name)),
             ("arn", json!(summary.stream_arn)),
@@ -145,57 +176,74 @@ impl Aws {
         if o.retention_period_hours != n.retention_period_hours {
             let hours = i32::try_from(n.retention_period_hours).unwrap_or(i32::MAX);
             if n.retention_period_hours > o.retention_period_hours {
-                self.kinesis
-                    .increase_stream_retention_period()
-                    .stream_name(name)
-                    .retention_period_hours(hours)
-                    .send()
-                    .await
-                    .map_err(op.err("IncreaseStreamRetentionPeriod"))?;
+                self.stream_mutate(op, name, || async {
+                    self.kinesis
+                        .increase_stream_retention_period()
+                        .stream_name(name)
+                        .retention_period_hours(hours)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(op.err("IncreaseStreamRetentionPeriod"))
+                })
+                .await?;
             } else {
-                self.kinesis
-                    .decrease_stream_retention_period()
-                    .stream_name(name)
-                    .retention_period_hours(hours)
-                    .send()
-                    .await
-                    .map_err(op.err("DecreaseStreamRetentionPeriod"))?;
+                self.stream_mutate(op, name, || async {
+                    self.kinesis
+                        .decrease_stream_retention_period()
+                        .stream_name(name)
+                        .retention_period_hours(hours)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(op.err("DecreaseStreamRetentionPeriod"))
+                })
+                .await?;
             }
         }
         if o.shard_count != n.shard_count {
-            self.kinesis
-                .update_shard_count()
-                .stream_name(name)
-                .target_shard_count(i32::try_from(n.shard_count).unwrap_or(i32::MAX))
-                .scaling_type(ScalingType::UniformScaling)
-                .send()
-                .await
-                .map_err(op.err("UpdateShardCount"))?;
-            self.stream_wait_active(op, name).await?;
+            self.stream_mutate(op, name, || async {
+                self.kinesis
+                    .update_shard_count()
+                    .stream_name(name)
+                    .target_shard_count(i32::try_from(n.shard_count).unwrap_or(i32::MAX))
+                    .scaling_type(ScalingType::UniformScaling)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("UpdateShardCount"))
+            })
+            .await?;
         }
         let (ok, nk) = (op.opt(&o.kms_key_id)?, op.opt(&n.kms_key_id)?);
         if ok != nk {
             if let Some(old) = &ok {
-                self.kinesis
-                    .stop_stream_encryption()
-                    .stream_name(name)
-                    .encryption_type(EncryptionType::Kms)
-                    .key_id(old)
-                    .send()
-                    .await
-                    .map_err(op.err("StopStreamEncryption"))?;
-                self.stream_wait_active(op, name).await?;
+                self.stream_mutate(op, name, || async {
+                    self.kinesis
+                        .stop_stream_encryption()
+                        .stream_name(name)
+                        .encryption_type(EncryptionType::Kms)
+                        .key_id(old)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(op.err("StopStreamEncryption"))
+                })
+                .await?;
             }
             if let Some(new) = &nk {
-                self.kinesis
-                    .start_stream_encryption()
-                    .stream_name(name)
-                    .encryption_type(EncryptionType::Kms)
-                    .key_id(new)
-                    .send()
-                    .await
-                    .map_err(op.err("StartStreamEncryption"))?;
-                self.stream_wait_active(op, name).await?;
+                self.stream_mutate(op, name, || async {
+                    self.kinesis
+                        .start_stream_encryption()
+                        .stream_name(name)
+                        .encryption_type(EncryptionType::Kms)
+                        .key_id(new)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(op.err("StartStreamEncryption"))
+                })
+                .await?;
             }
         }
         let (om, nm) = (
@@ -211,24 +259,30 @@ impl Aws {
             .map(|m| MetricsName::from(m.as_str()))
             .collect();
         if !disable.is_empty() {
-            self.kinesis
-                .disable_enhanced_monitoring()
-                .stream_name(name)
-                .set_shard_level_metrics(Some(disable))
-                .send()
-                .await
-                .map_err(op.err("DisableEnhancedMonitoring"))?;
-            self.stream_wait_active(op, name).await?;
+            self.stream_mutate(op, name, || async {
+                self.kinesis
+                    .disable_enhanced_monitoring()
+                    .stream_name(name)
+                    .set_shard_level_metrics(Some(disable.clone()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("DisableEnhancedMonitoring"))
+            })
+            .await?;
         }
         if !enable.is_empty() {
-            self.kinesis
-                .enable_enhanced_monitoring()
-                .stream_name(name)
-                .set_shard_level_metrics(Some(enable))
-                .send()
-                .await
-                .map_err(op.err("EnableEnhancedMonitoring"))?;
-            self.stream_wait_active(op, name).await?;
+            self.stream_mutate(op, name, || async {
+                self.kinesis
+                    .enable_enhanced_monitoring()
+                    .stream_name(name)
+                    .set_shard_level_metrics(Some(enable.clone()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("EnableEnhancedMonitoring"))
+            })
+            .await?;
         }
         Ok(())
     }
@@ -243,26 +297,34 @@ impl Aws {
         let (set, remove) = op.tag_diff(old, new);
         // Both calls take at most 10 tags.
         for part in remove.chunks(10) {
-            self.kinesis
-                .remove_tags_from_stream()
-                .stream_name(name)
-                .set_tag_keys(Some(part.to_vec()))
-                .send()
-                .await
-                .map_err(op.err("RemoveTagsFromStream"))?;
+            self.stream_mutate(op, name, || async {
+                self.kinesis
+                    .remove_tags_from_stream()
+                    .stream_name(name)
+                    .set_tag_keys(Some(part.to_vec()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("RemoveTagsFromStream"))
+            })
+            .await?;
         }
         for part in set.chunks(10) {
             let map: HashMap<String, String> = part
                 .iter()
                 .map(|t| (t.key.clone(), t.value.clone()))
                 .collect();
-            self.kinesis
-                .add_tags_to_stream()
-                .stream_name(name)
-                .set_tags(Some(map))
-                .send()
-                .await
-                .map_err(op.err("AddTagsToStream"))?;
+            self.stream_mutate(op, name, || async {
+                self.kinesis
+                    .add_tags_to_stream()
+                    .stream_name(name)
+                    .set_tags(Some(map.clone()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("AddTagsToStream"))
+            })
+            .await?;
         }
         Ok(())
     }
@@ -349,10 +411,10 @@ impl Aws {
         n: &KinesisStream,
         a: &Attributes,
     ) -> Result<Attributes, ProviderError> {
-        self.stream_wait_active(op, &n.name).await?;
         self.stream_apply(op, o, n).await?;
         self.stream_retag(op, &n.name, &op.tags(&o.tags), &op.tags(&n.tags))
             .await?;
+        self.stream_wait_active(op, &n.name).await?;
         Ok(a.clone())
     }
 

@@ -1,12 +1,12 @@
 //! AWS KMS: customer-managed keys and aliases.
 //!
 //! KMS has no batch describe: a key read costs `DescribeKey`, `GetKeyRotationStatus`
-//! and `ListResourceTags` per key. Aliases are read with one `ListAliases` call per
-//! page of every alias in the account.
+//! and `ListResourceTags` per key. Aliases are read with `DescribeKey` by alias name
+//! (plus the target key's tags for ownership), never from `ListAliases`, which lags
+//! behind a new alias. Adoption never picks a key pending deletion.
 
 use crate::kinds::AwsKind;
 use async_trait::async_trait;
-use std::collections::HashMap;
 
 use aws_sdk_kms::types::{KeyState, Tag as KmsTag};
 use engine_core::model::{KmsAlias, KmsKey, Tag};
@@ -233,6 +233,11 @@ impl Aws {
             {
                 continue;
             }
+            // A key of this stack that a destroy scheduled for deletion keeps its
+            // tags until it is deleted; it can never be used again.
+            if self.kms_key_pending_deletion(address, id).await? {
+                continue;
+            }
             let found = attrs([
                 ("id", json!(id)),
                 ("arn", json!(k.key_arn().unwrap_or_default())),
@@ -244,6 +249,26 @@ impl Aws {
             }
         }
         Ok(old_style)
+    }
+
+    /// Whether the key is scheduled for deletion (or gone).
+    async fn kms_key_pending_deletion(
+        &self,
+        address: &Address,
+        id: &str,
+    ) -> Result<bool, ProviderError> {
+        match self.kms.describe_key().key_id(id).send().await {
+            Ok(o) => Ok(o.key_metadata().is_none_or(|m| {
+                matches!(
+                    m.key_state(),
+                    Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+                )
+            })),
+            Err(e) => {
+                let e = crate::error::from_sdk("DescribeKey", Some(address), e);
+                if e.is_not_found() { Ok(true) } else { Err(e) }
+            }
+        }
     }
 
     pub(crate) async fn kms_key_update(
@@ -362,7 +387,10 @@ impl Aws {
             .send()
             .await
             .map_err(op.refused("CreateAlias"))?;
-        // CreateAlias answers nothing; the ARN comes from the listing.
+        // CreateAlias answers nothing, and ListAliases may not show the alias yet
+        // (KMS is eventually consistent:
+        // https://docs.aws.amazon.com/kms/latest/developerguide/accessing-kms.html#programming-eventual-consistency):
+        // the alias is read back by name with DescribeKey, which does not lag.
         let found = self
             .kms_alias_read(&[ReadRequest {
                 address: op.address.clone(),
@@ -376,44 +404,47 @@ impl Aws {
                 ErrorKind::Other,
                 "CreateAlias",
                 Some(op.address),
-                "the alias was created but is not listed",
+                "the alias was created but DescribeKey does not find it",
             )),
         }
     }
 
+    /// Reads each alias with `DescribeKey` by its name (one call per alias), which
+    /// names the key it points at; `ListAliases` would cost one listing of every
+    /// alias in the account and may lag behind a new alias.
     pub(crate) async fn kms_alias_read(
         &self,
         reqs: &[ReadRequest],
     ) -> Result<Vec<Option<Found>>, ProviderError> {
-        let aliases: Vec<_> = self
-            .kms
-            .list_aliases()
-            .into_paginator()
-            .page_size(i32::try_from(self.page(100)).unwrap_or(100))
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(sdk_err("ListAliases", None))?;
-        let by_name: HashMap<&str, _> = aliases
-            .iter()
-            .filter_map(|a| Some((a.alias_name()?, a)))
-            .collect();
         let mut out = Vec::with_capacity(reqs.len());
         for r in reqs {
             let Spec::KmsAlias(prior) = &r.prior else {
                 return Err(wrong_kind(&r.address, Kind::KmsAlias, &r.prior));
             };
-            let Some(a) = by_name.get(prior.name.as_str()) else {
+            let meta = match self.kms.describe_key().key_id(&prior.name).send().await {
+                Ok(o) => o.key_metadata,
+                Err(e) => {
+                    let e = crate::error::from_sdk("DescribeKey", Some(&r.address), e);
+                    if e.is_not_found() {
+                        out.push(None);
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            let Some(target) = meta.as_ref().map(|m| m.key_id().to_string()) else {
                 out.push(None);
                 continue;
             };
-            let Some(target) = a.target_key_id() else {
-                out.push(None);
-                continue;
-            };
+            // The alias ARN is the key's, with `alias/NAME` for `key/ID`.
+            let alias_arn = meta
+                .as_ref()
+                .and_then(|m| m.arn())
+                .and_then(|arn| arn.rsplit_once(":key/"))
+                .map(|(prefix, _)| format!("{prefix}:{}", prior.name))
+                .unwrap_or_default();
             // An alias takes no tags: it belongs to whoever owns the key it names.
-            let owner = match self.kms_key_tags(&r.address, target).await {
+            let owner = match self.kms_key_tags(&r.address, &target).await {
                 Ok(t) => tags::owner_via(
                     t.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                     format!("target key {target}"),
@@ -426,7 +457,7 @@ impl Aws {
                 }
                 Err(e) => return Err(e),
             };
-            out.push(Some(alias_found(prior, a, target, owner)));
+            out.push(Some(alias_found(prior, &alias_arn, &target, owner)));
         }
         Ok(out)
     }
@@ -467,12 +498,7 @@ impl Aws {
 }
 
 /// A listed alias as a read result.
-fn alias_found(
-    prior: &KmsAlias,
-    a: &aws_sdk_kms::types::AliasListEntry,
-    target: &str,
-    owner: Option<Owner>,
-) -> Found {
+fn alias_found(prior: &KmsAlias, alias_arn: &str, target: &str, owner: Option<Owner>) -> Found {
     let prior_target = lit_or_empty(&prior.target_key_id);
     let target = if same_kms_key(&prior_target, target) && !prior_target.starts_with("alias/") {
         prior.target_key_id.clone()
@@ -486,10 +512,7 @@ fn alias_found(
         }),
         attributes: attrs([
             ("name", json!(prior.name)),
-            (
-                "arn",
-                Value::String(a.alias_arn().unwrap_or_default().to_string()),
-            ),
+            ("arn", Value::String(alias_arn.to_string())),
         ]),
         owner,
     }

@@ -276,25 +276,76 @@ impl Aws {
         }
     }
 
-    /// Waits until the instance is `available` with no pending changes.
-    async fn db_instance_wait(&self, op: &Op<'_>, id: &str) -> Result<LiveInstance, ProviderError> {
+    /// Waits until the instance is `available` with no pending changes, and, when
+    /// `desired` is given (after a modify), until the live instance shows the
+    /// change: right after `ModifyDBInstance` an instance may still read
+    /// `available` with the old values. A change that has not shown within
+    /// `timeouts.eventual_consistency` is taken as applied once the instance is
+    /// available. A terminal status fails at once.
+    async fn db_instance_wait(
+        &self,
+        op: &Op<'_>,
+        id: &str,
+        desired: Option<&DbInstance>,
+    ) -> Result<LiveInstance, ProviderError> {
+        let start = std::time::Instant::now();
         self.wait_for(
             op,
             "the DB instance is available",
             self.options.timeouts.db_instance,
             || async {
-                match self.db_instance(op.address, id).await? {
-                    Some(i) if i.db_instance_status() == Some("available") && !has_pending(&i) => {
-                        Ok(Check::Done(i))
-                    }
-                    Some(i) => Ok(Check::Pending(
-                        i.db_instance_status().unwrap_or("unknown").to_string(),
-                    )),
-                    None => Ok(Check::Pending("not yet visible".into())),
+                let Some(i) = self.db_instance(op.address, id).await? else {
+                    return Ok(Check::Pending("not yet visible".into()));
+                };
+                let status = i.db_instance_status().unwrap_or("unknown");
+                if TERMINAL.contains(&status) {
+                    return Ok(Check::Failed(status.to_string()));
+                }
+                if status != "available" || has_pending(&i) {
+                    return Ok(Check::Pending(status.to_string()));
+                }
+                let shown = desired.is_none_or(|d| applied(d, &i));
+                if shown || start.elapsed() >= self.options.timeouts.eventual_consistency {
+                    Ok(Check::Done(i))
+                } else {
+                    Ok(Check::Pending("available, the change not yet shown".into()))
                 }
             },
         )
         .await
+    }
+
+    /// Why AWS refused `version` of `engine`: the versions it offers, for the error.
+    async fn db_versions_hint(&self, engine: &str, version: &str) -> Option<String> {
+        let out = self
+            .rds
+            .describe_db_engine_versions()
+            .engine(engine)
+            .send()
+            .await
+            .ok()?;
+        let all: Vec<&str> = out
+            .db_engine_versions()
+            .iter()
+            .filter_map(|v| v.engine_version())
+            .collect();
+        if all.contains(&version) {
+            return None;
+        }
+        let major = version.split('.').next().unwrap_or(version);
+        let same: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|v| v.split('.').next() == Some(major))
+            .collect();
+        let offered = if same.is_empty() { all } else { same };
+        (!offered.is_empty()).then(|| {
+            format!(
+                "AWS offers {engine} {} in this region (a major version alone, such as `{major}`, \
+                 takes its newest minor)",
+                offered.join(", ")
+            )
+        })
     }
 
     /// The master password the spec points at.
@@ -315,34 +366,62 @@ impl Aws {
     ) -> Result<Attributes, ProviderError> {
         let password = self.master_password(op, s).await?;
         let monitoring_role = op.opt(&s.monitoring_role_arn)?;
-        self.rds
-            .create_db_instance()
-            .db_instance_identifier(&s.identifier)
-            .engine(&s.engine)
-            .engine_version(&s.engine_version)
-            .db_instance_class(&s.instance_class)
-            .allocated_storage(i32_of(s.allocated_storage_gb))
-            .storage_type(&s.storage_type)
-            .storage_encrypted(s.storage_encrypted)
-            .set_kms_key_id(op.opt(&s.kms_key_id)?)
-            .set_db_name((!s.db_name.is_empty()).then(|| s.db_name.clone()))
-            .master_username(op.lit(&s.master_username)?)
-            .master_user_password(password.expose())
-            .port(i32::from(s.port))
-            .db_subnet_group_name(op.lit(&s.db_subnet_group_name)?)
-            .set_vpc_security_group_ids(Some(op.lits(&s.vpc_security_group_ids)?))
-            .multi_az(s.multi_az)
-            .publicly_accessible(s.publicly_accessible)
-            .backup_retention_period(i32_of(s.backup_retention_days))
-            .monitoring_interval(i32_of(s.monitoring_interval_seconds))
-            .set_monitoring_role_arn(monitoring_role.filter(|_| s.monitoring_interval_seconds > 0))
-            .deletion_protection(s.deletion_protection)
-            .set_tags(Some(op.tags(&s.tags).iter().map(rds_tag).collect()))
-            .send()
-            .await
-            .map_err(|e| op.refused("CreateDBInstance")(e).redact(password.expose()))?;
+        let (kms_key_id, db_subnet_group_name) =
+            (op.opt(&s.kms_key_id)?, op.lit(&s.db_subnet_group_name)?);
+        let (master_username, security_groups) = (
+            op.lit(&s.master_username)?,
+            op.lits(&s.vpc_security_group_ids)?,
+        );
+        let created = self
+            .retrying(
+                op,
+                self.options.timeouts.eventual_consistency,
+                iam_not_propagated,
+                || async {
+                    self.rds
+                        .create_db_instance()
+                        .db_instance_identifier(&s.identifier)
+                        .engine(&s.engine)
+                        .engine_version(&s.engine_version)
+                        .db_instance_class(&s.instance_class)
+                        .allocated_storage(i32_of(s.allocated_storage_gb))
+                        .storage_type(&s.storage_type)
+                        .storage_encrypted(s.storage_encrypted)
+                        .set_kms_key_id(kms_key_id.clone())
+                        .set_db_name((!s.db_name.is_empty()).then(|| s.db_name.clone()))
+                        .master_username(&master_username)
+                        .master_user_password(password.expose())
+                        .port(i32::from(s.port))
+                        .db_subnet_group_name(&db_subnet_group_name)
+                        .set_vpc_security_group_ids(Some(security_groups.clone()))
+                        .multi_az(s.multi_az)
+                        .publicly_accessible(s.publicly_accessible)
+                        .backup_retention_period(i32_of(s.backup_retention_days))
+                        .monitoring_interval(i32_of(s.monitoring_interval_seconds))
+                        .set_monitoring_role_arn(
+                            monitoring_role
+                                .clone()
+                                .filter(|_| s.monitoring_interval_seconds > 0),
+                        )
+                        .deletion_protection(s.deletion_protection)
+                        .set_tags(Some(op.tags(&s.tags).iter().map(rds_tag).collect()))
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| op.refused("CreateDBInstance")(e).redact(password.expose()))
+                },
+            )
+            .await;
         drop(password);
-        let live = self.db_instance_wait(op, &s.identifier).await?;
+        if let Err(mut e) = created {
+            if e.has_code("InvalidParameterCombination")
+                && let Some(hint) = self.db_versions_hint(&s.engine, &s.engine_version).await
+            {
+                e.message = format!("{} ({hint})", e.message);
+            }
+            return Err(e);
+        }
+        let live = self.db_instance_wait(op, &s.identifier, None).await?;
         Ok(instance_attrs(&live))
     }
 
@@ -405,6 +484,9 @@ impl Aws {
         a: &Attributes,
     ) -> Result<Attributes, ProviderError> {
         let id = n.identifier.as_str();
+        // ModifyDBInstance is refused (InvalidDBInstanceState) unless the instance
+        // is available.
+        self.db_instance_wait(op, id, None).await?;
         let mut call = self
             .rds
             .modify_db_instance()
@@ -474,18 +556,25 @@ impl Aws {
             call = call.master_user_password(p.expose());
         }
         if changed {
-            call.send().await.map_err(|e| {
-                let e = op.err("ModifyDBInstance")(e);
-                match &password {
-                    Some(p) => e.redact(p.expose()),
-                    None => e,
+            let busy_or_iam = |e: &ProviderError| e.is_dependency() || iam_not_propagated(e);
+            self.retrying(op, self.options.timeouts.db_instance, busy_or_iam, || {
+                let (call, password) = (call.clone(), &password);
+                async move {
+                    call.send().await.map(|_| ()).map_err(|e| {
+                        let e = op.err("ModifyDBInstance")(e);
+                        match password {
+                            Some(p) => e.redact(p.expose()),
+                            None => e,
+                        }
+                    })
                 }
-            })?;
+            })
+            .await?;
         }
         drop(password);
         let arn = crate::provider::attr(a, "arn", op.address)?;
         self.rds_retag(op, &arn, &o.tags, &n.tags).await?;
-        let live = self.db_instance_wait(op, id).await?;
+        let live = self.db_instance_wait(op, id, changed.then_some(n)).await?;
         Ok(instance_attrs(&live))
     }
 
@@ -508,22 +597,22 @@ impl Aws {
             call.skip_final_snapshot(false)
                 .final_db_snapshot_identifier(format!("{}-final-{stamp}", s.identifier))
         };
-        match call.send().await {
-            Ok(_) => {}
-            Err(e) => {
-                let e = crate::error::from_sdk("DeleteDBInstance", Some(op.address), e);
-                if e.is_not_found() {
-                    return Ok(());
-                }
-                let deleting = self
+        // Refused (InvalidDBInstanceState) while the instance is creating,
+        // modifying or backing up: retried until it can be deleted. One already
+        // deleting is being deleted.
+        self.delete_retrying(op, || async {
+            let Err(e) = call.clone().send().await else {
+                return Ok(());
+            };
+            let e = crate::error::from_sdk("DeleteDBInstance", Some(op.address), e);
+            let deleting = e.is_dependency()
+                && self
                     .db_instance(op.address, &s.identifier)
                     .await?
                     .is_some_and(|i| i.db_instance_status() == Some("deleting"));
-                if !deleting {
-                    return Err(e);
-                }
-            }
-        }
+            if deleting { Ok(()) } else { Err(e) }
+        })
+        .await?;
         self.wait_for(
             op,
             "the DB instance is deleted",
@@ -539,6 +628,46 @@ impl Aws {
         )
         .await
     }
+}
+
+/// Statuses an instance does not leave by itself, from "Viewing Amazon RDS DB
+/// instance status"
+/// (<https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/accessing-monitoring.html>):
+/// waiting on them would only wait for the timeout.
+const TERMINAL: &[&str] = &[
+    "failed",
+    "inaccessible-encryption-credentials",
+    "incompatible-network",
+    "incompatible-option-group",
+    "incompatible-parameters",
+    "incompatible-restore",
+    "restore-error",
+    "storage-full",
+];
+
+/// Whether RDS refused because an IAM role (the enhanced monitoring role) has not
+/// propagated yet: "IAM role ARN value is invalid or does not include the required
+/// permissions for: ENHANCED_MONITORING" right after the role was created. IAM is
+/// eventually consistent
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency>);
+/// AWS gives this case no code of its own, so the message is matched.
+fn iam_not_propagated(e: &ProviderError) -> bool {
+    e.has_code("InvalidParameterValue") && e.message.contains("IAM role")
+}
+
+/// Whether the live instance shows every change `desired` asks for (the fields
+/// AWS reports back; tags are set separately).
+fn applied(desired: &DbInstance, i: &LiveInstance) -> bool {
+    let Spec::DbInstance(live) = live_instance(desired, i).spec else {
+        return false;
+    };
+    live.instance_class == desired.instance_class
+        && live.allocated_storage_gb == desired.allocated_storage_gb
+        && live.engine_version == desired.engine_version
+        && live.multi_az == desired.multi_az
+        && live.backup_retention_days == desired.backup_retention_days
+        && live.deletion_protection == desired.deletion_protection
+        && live.monitoring_interval_seconds == desired.monitoring_interval_seconds
 }
 
 fn has_pending(i: &LiveInstance) -> bool {

@@ -120,14 +120,18 @@ impl Aws {
         s: &Route,
     ) -> Result<Attributes, ProviderError> {
         let table = op.lit(&s.route_table_id)?;
-        self.ec2
-            .create_route()
-            .route_table_id(&table)
-            .destination_cidr_block(&s.destination_cidr_block)
-            .gateway_id(op.lit(&s.gateway_id)?)
-            .send()
-            .await
-            .map_err(op.refused("CreateRoute"))?;
+        let gateway = op.lit(&s.gateway_id)?;
+        self.ec2_fresh(op, || async {
+            self.ec2
+                .create_route()
+                .route_table_id(&table)
+                .destination_cidr_block(&s.destination_cidr_block)
+                .gateway_id(&gateway)
+                .send()
+                .await
+                .map_err(op.refused("CreateRoute"))
+        })
+        .await?;
         Ok(Self::route_attrs(&table, &s.destination_cidr_block))
     }
 
@@ -259,13 +263,16 @@ impl Aws {
         let table = op.lit(&s.route_table_id)?;
         let subnet = op.lit(&s.subnet_id)?;
         let out = self
-            .ec2
-            .associate_route_table()
-            .route_table_id(&table)
-            .subnet_id(&subnet)
-            .send()
-            .await
-            .map_err(op.refused("AssociateRouteTable"))?;
+            .ec2_fresh(op, || async {
+                self.ec2
+                    .associate_route_table()
+                    .route_table_id(&table)
+                    .subnet_id(&subnet)
+                    .send()
+                    .await
+                    .map_err(op.refused("AssociateRouteTable"))
+            })
+            .await?;
         let id = out.association_id().unwrap_or_default();
         Ok(attrs([
             ("id", json!(id)),

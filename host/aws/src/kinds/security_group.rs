@@ -65,23 +65,29 @@ impl Aws {
         }
         let perms = Some(atoms.iter().map(Atom::permission).collect());
         let r = if egress {
-            self.ec2
-                .authorize_security_group_egress()
-                .group_id(id)
-                .set_ip_permissions(perms)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(op.err("AuthorizeSecurityGroupEgress"))
+            self.ec2_fresh(op, || async {
+                self.ec2
+                    .authorize_security_group_egress()
+                    .group_id(id)
+                    .set_ip_permissions(perms.clone())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("AuthorizeSecurityGroupEgress"))
+            })
+            .await
         } else {
-            self.ec2
-                .authorize_security_group_ingress()
-                .group_id(id)
-                .set_ip_permissions(perms)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(op.err("AuthorizeSecurityGroupIngress"))
+            self.ec2_fresh(op, || async {
+                self.ec2
+                    .authorize_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(perms.clone())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("AuthorizeSecurityGroupIngress"))
+            })
+            .await
         };
         match r {
             Err(e) if e.code.as_deref() == Some("InvalidPermission.Duplicate") => Ok(()),
@@ -101,23 +107,29 @@ impl Aws {
         }
         let perms = Some(atoms.iter().map(Atom::permission).collect());
         let r = if egress {
-            self.ec2
-                .revoke_security_group_egress()
-                .group_id(id)
-                .set_ip_permissions(perms)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(op.err("RevokeSecurityGroupEgress"))
+            self.ec2_fresh(op, || async {
+                self.ec2
+                    .revoke_security_group_egress()
+                    .group_id(id)
+                    .set_ip_permissions(perms.clone())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("RevokeSecurityGroupEgress"))
+            })
+            .await
         } else {
-            self.ec2
-                .revoke_security_group_ingress()
-                .group_id(id)
-                .set_ip_permissions(perms)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(op.err("RevokeSecurityGroupIngress"))
+            self.ec2_fresh(op, || async {
+                self.ec2
+                    .revoke_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(perms.clone())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(op.err("RevokeSecurityGroupIngress"))
+            })
+            .await
         };
         match r {
             Err(e) if e.code.as_deref() == Some("InvalidPermission.NotFound") => Ok(()),

@@ -49,13 +49,16 @@ impl Aws {
     }
 
     async fn subnet_set_public(&self, op: &Op<'_>, id: &str, b: bool) -> Result<(), ProviderError> {
-        self.ec2
-            .modify_subnet_attribute()
-            .subnet_id(id)
-            .map_public_ip_on_launch(bool_attr(b))
-            .send()
-            .await
-            .map_err(op.err("ModifySubnetAttribute"))?;
+        self.ec2_fresh(op, || async {
+            self.ec2
+                .modify_subnet_attribute()
+                .subnet_id(id)
+                .map_public_ip_on_launch(bool_attr(b))
+                .send()
+                .await
+                .map_err(op.err("ModifySubnetAttribute"))
+        })
+        .await?;
         Ok(())
     }
 

@@ -58,22 +58,28 @@ impl Aws {
     ) -> Result<(), ProviderError> {
         // EC2 accepts one attribute per call.
         if let Some(b) = support {
-            self.ec2
-                .modify_vpc_attribute()
-                .vpc_id(id)
-                .enable_dns_support(bool_attr(b))
-                .send()
-                .await
-                .map_err(op.err("ModifyVpcAttribute"))?;
+            self.ec2_fresh(op, || async {
+                self.ec2
+                    .modify_vpc_attribute()
+                    .vpc_id(id)
+                    .enable_dns_support(bool_attr(b))
+                    .send()
+                    .await
+                    .map_err(op.err("ModifyVpcAttribute"))
+            })
+            .await?;
         }
         if let Some(b) = hostnames {
-            self.ec2
-                .modify_vpc_attribute()
-                .vpc_id(id)
-                .enable_dns_hostnames(bool_attr(b))
-                .send()
-                .await
-                .map_err(op.err("ModifyVpcAttribute"))?;
+            self.ec2_fresh(op, || async {
+                self.ec2
+                    .modify_vpc_attribute()
+                    .vpc_id(id)
+                    .enable_dns_hostnames(bool_attr(b))
+                    .send()
+                    .await
+                    .map_err(op.err("ModifyVpcAttribute"))
+            })
+            .await?;
         }
         Ok(())
     }

@@ -1,4 +1,10 @@
 //! A VPC endpoint (interface or gateway).
+//!
+//! An endpoint is `pending` after `CreateVpcEndpoint` and usable once `available`;
+//! `DeleteVpcEndpoints` leaves it `deleting` while its network interfaces go, and
+//! until they are gone its subnets and security groups cannot be deleted
+//! (<https://docs.aws.amazon.com/vpc/latest/privatelink/delete-interface-endpoint.html>).
+//! So create waits for `available` and delete waits until the endpoint is gone.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -9,7 +15,8 @@ use serde_json::{Value, json};
 
 use crate::error::{ErrorKind, ProviderError, sdk_err};
 use crate::provider::{
-    Attributes, Aws, Found, Op, ReadRequest, StackIdentity, attr, attrs, order_texts, wrong_kind,
+    Attributes, Aws, Check, Found, Op, ReadRequest, StackIdentity, attr, attrs, order_texts,
+    wrong_kind,
 };
 use crate::tags;
 
@@ -45,8 +52,51 @@ impl Aws {
         let id = out
             .vpc_endpoint()
             .and_then(|e| e.vpc_endpoint_id())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .to_string();
+        self.wait_for(
+            op,
+            "the endpoint is available",
+            self.options.timeouts.dependency,
+            || async {
+                Ok(match self.vpc_endpoint_state(op, &id).await?.as_deref() {
+                    Some("available") => Check::Done(()),
+                    Some(s @ ("failed" | "rejected" | "expired" | "deleted")) => {
+                        Check::Failed(s.to_string())
+                    }
+                    Some(s) => Check::Pending(s.to_string()),
+                    None => Check::Pending("not yet visible".into()),
+                })
+            },
+        )
+        .await?;
         Ok(attrs([("id", json!(id))]))
+    }
+
+    /// The endpoint's state, lowercase (`pending`, `available`, `deleting`, ...),
+    /// or `None` when EC2 does not know it.
+    async fn vpc_endpoint_state(
+        &self,
+        op: &Op<'_>,
+        id: &str,
+    ) -> Result<Option<String>, ProviderError> {
+        match self
+            .ec2
+            .describe_vpc_endpoints()
+            .vpc_endpoint_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(o.vpc_endpoints().first().map(|e| {
+                e.state()
+                    .map(|s| s.as_str().to_ascii_lowercase())
+                    .unwrap_or_default()
+            })),
+            Err(e) => {
+                let e = crate::error::from_sdk("DescribeVpcEndpoints", Some(op.address), e);
+                if e.is_not_found() { Ok(None) } else { Err(e) }
+            }
+        }
     }
 
     pub(crate) async fn vpc_endpoint_read(
@@ -202,6 +252,18 @@ impl Aws {
                 }
             }
         })
+        .await?;
+        self.wait_for(
+            op,
+            "the endpoint is deleted",
+            self.options.timeouts.dependency,
+            || async {
+                Ok(match self.vpc_endpoint_state(op, &id).await?.as_deref() {
+                    None | Some("deleted") => Check::Done(()),
+                    Some(s) => Check::Pending(s.to_string()),
+                })
+            },
+        )
         .await
     }
 }

@@ -69,8 +69,14 @@ fn millis(d: Duration) -> u64 {
 /// Shows progress: plain lines on stderr, or JSON events on stdout.
 pub(crate) struct Printer {
     json: bool,
-    last: Mutex<BTreeMap<Address, Instant>>,
+    /// Per step in flight: what it does, when it started, and when its last line
+    /// was printed.
+    last: Mutex<BTreeMap<Address, (StepOp, Instant, Instant)>>,
 }
+
+/// A slow step prints its status at least every 10 s: the provider reports after
+/// every status check (at most 5 s apart), and a line is due 9 s after the last.
+const STATUS_EVERY: Duration = Duration::from_secs(9);
 
 fn op_words(op: StepOp) -> (&'static str, &'static str) {
     match op {
@@ -121,7 +127,7 @@ impl Printer {
                 self.last
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(address.clone(), Instant::now());
+                    .insert(address.clone(), (*op, Instant::now(), Instant::now()));
             }
             Event::Progress {
                 address,
@@ -137,12 +143,17 @@ impl Printer {
                     return;
                 }
                 let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-                let due = last
-                    .get(address)
-                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(10));
-                if due {
-                    eprintln!("{address}: still working... [{}] {message}", elapsed(*took));
-                    last.insert(address.clone(), Instant::now());
+                // Steps report only after they started.
+                if let Some((op, started, printed)) = last.get_mut(address)
+                    && printed.elapsed() >= STATUS_EVERY
+                {
+                    let took = started.elapsed().max(*took);
+                    eprintln!(
+                        "{address}: still {}... [{}] {message}",
+                        op_words(*op).0,
+                        elapsed(took)
+                    );
+                    *printed = Instant::now();
                 }
             }
             Event::Finished {
