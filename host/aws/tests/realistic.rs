@@ -52,8 +52,12 @@ fn options() -> ProviderOptions {
     }
 }
 
+/// One attempt per call: what is retried here is retried by the provider, not by
+/// the SDK.
 async fn provider() -> Aws {
-    Aws::new(&server().sdk_config().await, options())
+    let mut sdk = server().sdk_options();
+    sdk.max_attempts = Some(1);
+    Aws::new(&engine_aws::load_sdk_config(&sdk).await, options())
 }
 
 async fn sdk() -> aws_config::SdkConfig {
