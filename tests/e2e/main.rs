@@ -18,6 +18,7 @@ use serde_json::Value;
 
 mod contracts;
 mod ownership;
+mod zones;
 
 const STACK_FILE: &str = r#"[stack]
 name = "japancart"

@@ -1,11 +1,15 @@
 //! Ownership first: two stacks that share a name in one account never touch each
 //! other's resources (issue: one stack destroyed another stack's IAM role).
 //!
-//! IAM names are global, so the JapanCart monitoring role of an environment
-//! deployed to a second region collides with the first region's. Every kind is
-//! covered by handing the stack's own records to a state with another identity:
-//! as recorded resources (destroy must refuse all 40) and as pending creates
-//! (apply must adopt none, destroy must delete none).
+//! IAM names are global to the account. The JapanCart monitoring role's name
+//! carries the stack, the region and the environment (`ContextExt::global_named`),
+//! so the same environment in a second region has a role of its own
+//! (`tests/e2e/zones.rs` deploys one); but a second state of the same stack name
+//! and environment in the same region (another directory, say) wants the same role
+//! name, and must be told it is another stack's. Every kind is covered by handing
+//! the stack's own records to a state with another identity: as recorded resources
+//! (destroy must refuse all 40) and as pending creates (apply must adopt none,
+//! destroy must delete none).
 
 use std::path::Path;
 
@@ -13,8 +17,9 @@ use serde_json::Value;
 
 use super::{Stack, plugins, text};
 
-/// The role name of the `e2e` environment (global in IAM).
-const ROLE: &str = "japancart-rds-monitoring-e2e";
+/// The role name of stack `japancart`, environment `e2e`, in us-east-1 (IAM names
+/// are global to the account: the name carries the region).
+const ROLE: &str = "japancart-rds-monitoring-us-east-1-e2e";
 
 fn read_state(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap()
@@ -65,18 +70,33 @@ fn two_stacks_of_one_name_never_touch_each_other() {
     stack.run(&["apply", "--yes", "--state", "a"], 0);
     let role_id = role_exists().expect("A's role exists");
 
-    // 2. The same environment in a second region (stack B) cannot create the
-    //    global role, and says exactly why.
-    let (_, stderr) = stack.run(
-        &[
-            "apply",
-            "--yes",
-            "--region",
-            "ap-northeast-1",
-            "--state",
-            "b",
-        ],
-        1,
+    // 2. A second state of the same stack and environment in the same region
+    //    (stack B) cannot create the global role, and says exactly why. B declares
+    //    the plugins the role needs (vpc, secrets, rds: they refer to nothing
+    //    else) and runs one step at a time, so the role, which depends on nothing,
+    //    is its first step and B stops there, having created nothing. (Every
+    //    plugin in parallel would race on into names that collide in the region
+    //    too, and moto's CreateDBSubnetGroup silently replaces an existing group,
+    //    where AWS refuses with DBSubnetGroupAlreadyExists:
+    //    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBSubnetGroup.html)
+    let mut args = vec!["apply", "--yes", "--parallelism", "1", "--state", "b"];
+    args.extend(
+        stack
+            .plugins
+            .iter()
+            .filter(|p| {
+                ["vpc.wasm", "secrets.wasm", "rds.wasm"]
+                    .iter()
+                    .any(|n| p.ends_with(n))
+            })
+            .map(String::as_str),
+    );
+    let out = stack.engine(&args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("0 created, 0 updated, 0 deleted"),
+        "{stderr}"
     );
     assert!(
         stderr.contains(&format!("{ROLE} belongs to another stack"))
@@ -94,14 +114,7 @@ fn two_stacks_of_one_name_never_touch_each_other() {
     );
 
     // 4. Destroying B deletes nothing of A's.
-    let out = stack.engine(&[
-        "destroy",
-        "--yes",
-        "--region",
-        "ap-northeast-1",
-        "--state",
-        "b",
-    ]);
+    let out = stack.engine(&["destroy", "--yes", "--state", "b"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
         !text(&out.stderr).contains("rds/monitoring-role"),

@@ -21,6 +21,8 @@
 //! - [`error`]: the classification of AWS error codes into [`ProviderError`]s, one
 //!   readable line each (the whole chain goes to debug logs).
 //! - `identity`: [`CallerIdentity`], checked before an apply or destroy.
+//! - `zones`: [`Aws::availability_zones`], the region's zones, read before plugins
+//!   declare.
 //! - [`tags`]: ownership tags and tag diffs.
 //! - [`password`]: host-generated passwords and [`SecretString`].
 //! - `kinds`: one private module per kind or tight family, each implementing the
@@ -56,6 +58,7 @@ pub mod tags;
 mod ec2;
 mod identity;
 mod kinds;
+mod zones;
 
 pub use config::{CallCounter, ProviderOptions, SdkOptions, Timeouts, load_sdk_config};
 pub use error::{ErrorKind, ProviderError};

@@ -8,6 +8,7 @@
 //!
 //! [config]                  # free-form values passed to every plugin
 //! vpc-cidr = "10.0.0.0/16"
+//! availability-zones = "ap-northeast-1a,ap-northeast-1c"   # pins them (see `facts`)
 //!
 //! policies = ["policies/baseline.wasm"]   # (top level) checked before every apply
 //!
@@ -132,6 +133,14 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
             .split_once('=')
             .with_context(|| format!("`--config {kv}` is not KEY=VALUE"))?;
         config.insert(k.trim().to_string(), v.to_string());
+    }
+    if let Some(key) = config.keys().find(|k| k.starts_with(crate::facts::PREFIX)) {
+        anyhow::bail!(
+            "config key `{key}` is reserved: keys starting with `{}` are facts the engine reads \
+             from AWS (pin the availability zones with `{}`)",
+            crate::facts::PREFIX,
+            crate::facts::ZONES_PIN
+        );
     }
     let mut limits = engine_runtime::Limits::default();
     if let Some(ms) = file.limits.deadline_ms {

@@ -3,12 +3,15 @@
 //! # Layout
 //! - `main`: the command line (clap) and exit codes.
 //! - `config`: `engine.toml` and overrides.
+//! - `facts`: what the host reads from AWS for the plugins before they declare
+//!   (the region's availability zones).
 //! - `load`: loading plugins and merging their declarations.
 //! - `commands`: one module per subcommand.
 //! - `ui`: colour and diagnostics on stderr (stdout is for data).
 
 mod commands;
 mod config;
+mod facts;
 mod load;
 mod ui;
 
@@ -90,7 +93,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Show what applying the plugins would do. Makes no AWS call.
+    /// Show what applying the plugins would do. Makes one AWS call, to read the
+    /// region's availability zones, unless `availability-zones` is pinned in config
+    /// (without AWS it warns and the plugins use their defaults).
     #[command(
         after_help = "Examples:\n  engine plan plugins/*.wasm\n  engine plan --json plugins/*.wasm | jq .summary\n  engine plan --out tonight.plan plugins/*.wasm && engine apply tonight.plan\n  engine plan --detailed-exitcode plugins/*.wasm   # exit 2 when there are changes"
     )]

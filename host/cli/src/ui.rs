@@ -50,6 +50,12 @@ pub fn diagnostics(diags: &[Diagnostic]) {
     }
 }
 
+/// Prints one warning line to stderr (`warning: ...`).
+pub fn warning(line: &str) {
+    let label = style::paint(color(false), style::BOLD_YELLOW, "warning");
+    eprintln!("{label}: {line}");
+}
+
 /// Writes data to stdout; a closed pipe (`engine plan --json | head`) ends the
 /// process quietly instead of panicking.
 pub fn out(s: &str) {

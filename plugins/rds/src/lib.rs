@@ -7,6 +7,10 @@
 //! `secret-value-ref` the host reads from Secrets Manager at apply time, so the
 //! password never passes through this plugin or the state.
 //!
+//! The enhanced-monitoring role's name is global to the account, so it carries
+//! the region as well as the environment ([`ContextExt::global_named`]):
+//! `japancart-rds-monitoring-<region>-<environment>`.
+//!
 //! Config (see docs/japancart.md): `db-name`, `rds-engine-version`,
 //! `rds-instance-class`, `rds-allocated-storage-gb`, `rds-storage-type`,
 //! `rds-backup-retention-days`, `rds-monitoring-interval-seconds`,
@@ -90,16 +94,19 @@ impl ComponentPlugin for Database {
                 tags: ctx.tags(&[("Name", &ctx.named("japancart-postgres"))]),
             },
         );
+        // IAM role names are global to the account: the same environment in a
+        // second region (or another stack) must not collide with this one's.
+        let role_name = ctx.global_named("japancart-rds-monitoring");
         let monitoring_role = (monitoring_interval_seconds > 0).then(|| {
             stack.add(
                 "monitoring-role",
                 IamRole {
-                    name: ctx.named("japancart-rds-monitoring"),
+                    name: role_name.clone(),
                     description: "Lets RDS publish enhanced monitoring metrics for JapanCart"
                         .into(),
                     assume_role_policy: service_trust_policy("monitoring.rds.amazonaws.com"),
                     managed_policy_arns: vec![enhanced_monitoring_policy(ctx)],
-                    tags: ctx.tags(&[("Name", &ctx.named("japancart-rds-monitoring"))]),
+                    tags: ctx.tags(&[("Name", &role_name)]),
                 },
             )
         });

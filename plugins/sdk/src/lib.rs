@@ -36,7 +36,8 @@
 //!             Subnet {
 //!                 vpc_id: vpc.attr("id"), // a reference: known once the VPC exists
 //!                 cidr_block: cidr.subnet(8, 1)?.to_string(),
-//!                 availability_zone: format!("{}a", ctx.region),
+//!                 // The region's first zone (see `ContextExt::availability_zones`).
+//!                 availability_zone: ctx.availability_zones(1)?.remove(0),
 //!                 map_public_ip_on_launch: false,
 //!                 tags: ctx.tags(&[]),
 //!             },
@@ -53,6 +54,7 @@
 //! let stack = Network::declare(&ctx)?;
 //! let Some(ResourceSpec::Subnet(subnet)) = stack.get("subnet") else { panic!() };
 //! assert_eq!(subnet.cidr_block, "10.1.1.0/24");
+//! assert_eq!(subnet.availability_zone, "us-east-1a");
 //! assert_eq!(subnet.vpc_id.reference().map(|r| r.attribute.as_str()), Some("id"));
 //! # Ok::<(), String>(())
 //! ```
@@ -107,7 +109,10 @@
 //! - [`Stack`] / [`Handle`]: declaring resources and referring to their attributes.
 //! - [`kinds`]: every resource kind, with an example.
 //! - [`ContextExt`]: config values (plain, parsed, range-checked, lists, [`KeyChoice`]),
-//!   names with the environment suffix, common tags; [`Context::new`] for tests.
+//!   names with the environment suffix ([`ContextExt::named`]; for names global to
+//!   the account, [`ContextExt::global_named`]), the region's availability zones
+//!   ([`ContextExt::availability_zones`]), the partition, common tags;
+//!   [`Context::new`] for tests.
 //! - Helpers for common shapes: [`Stack::add_kms_key`] (key + alias),
 //!   [`SecurityGroupRule::tcp`], [`service_trust_policy`], [`check_identifier`],
 //!   [`Ipv4Cidr`] (parse, `cidrsubnet`-like subnets, containment).
@@ -518,6 +523,20 @@ pub fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
         .collect()
 }
 
+/// The config key that pins the availability zones (comma-separated); see
+/// [`ContextExt::availability_zones`].
+pub const AVAILABILITY_ZONES: &str = "availability-zones";
+
+/// The host fact with the region's available availability zones (comma-separated,
+/// sorted), which `engine plan` and `engine apply` put in the context's config
+/// unless [`AVAILABILITY_ZONES`] is set. Config keys with the `aws:` prefix are the
+/// host's: users cannot set them.
+pub const AVAILABILITY_ZONES_FACT: &str = "aws:availability-zones";
+
+/// The longest name [`ContextExt::global_named`] returns: IAM's limit for role
+/// names.
+pub const GLOBAL_NAME_MAX: usize = 64;
+
 /// Helpers on the stack context.
 pub trait ContextExt {
     /// A config value.
@@ -530,6 +549,71 @@ pub trait ContextExt {
         T::Err: std::fmt::Display;
     /// `base-<environment>`: every resource name carries the environment suffix.
     fn named(&self, base: &str) -> String;
+
+    /// Like [`ContextExt::named`], for names that are global to the AWS account
+    /// rather than to a region (IAM roles): unique per stack, region and
+    /// environment, so the same environment deployed to a second region, or another
+    /// stack of the same plugins, does not collide with this one.
+    ///
+    /// The scheme is `[<stack>-]<base>-<region>[-<environment>]`:
+    /// - `<stack>-` is left out when `base` already starts with the stack's name
+    ///   (`japancart-rds-monitoring` in stack `japancart`);
+    /// - the region comes before the environment, so the name still ends with the
+    ///   environment suffix, as every name does;
+    /// - at most [`GLOBAL_NAME_MAX`] (64) characters, IAM's limit for role names
+    ///   (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>).
+    ///   A longer name is cut, and a short stable hash of the whole name (8 hex
+    ///   digits) goes before the environment suffix, so two long names that differ
+    ///   only where they were cut still differ.
+    ///
+    /// The same context always gives the same name.
+    ///
+    /// ```
+    /// # use engine_sdk::*;
+    /// let ctx = Context::new("japancart", "ap-northeast-1", "prod");
+    /// assert_eq!(
+    ///     ctx.global_named("japancart-rds-monitoring"),
+    ///     "japancart-rds-monitoring-ap-northeast-1-prod"
+    /// );
+    /// let shop = Context::new("shop", "us-east-1", "dev");
+    /// assert_eq!(shop.global_named("orders-role"), "shop-orders-role-us-east-1-dev");
+    /// let long = shop.global_named(&"a-very-long-role-name".repeat(3));
+    /// assert_eq!(long.len(), 64);
+    /// assert!(long.starts_with("shop-a-very-long-role-name") && long.ends_with("-dev"));
+    /// ```
+    fn global_named(&self, base: &str) -> String;
+
+    /// `count` availability zones of the stack's region, for resources spread over
+    /// zones (subnets), from the first of:
+    /// 1. the config value `availability-zones` (comma-separated), when the user
+    ///    pinned the zones: its first `count` different zones, each of which must
+    ///    belong to the region;
+    /// 2. the host fact `aws:availability-zones` ([`AVAILABILITY_ZONES_FACT`]): the
+    ///    region's available zones as AWS lists them for the account, sorted, which
+    ///    `engine plan` and `engine apply` read (EC2 `DescribeAvailabilityZones`)
+    ///    before plugins declare; its first `count`;
+    /// 3. `<region>a`, `<region>b`, ...: what `engine validate`, `graph`, `check`
+    ///    and unit tests see, and `plan` and `apply` when AWS could not be asked
+    ///    (they warn). Right for most regions, but not all: Tokyo has no
+    ///    `ap-northeast-1b`.
+    ///
+    /// An error when fewer than `count` different zones are available.
+    ///
+    /// ```
+    /// # use engine_sdk::*;
+    /// let ctx = Context::new("s", "ap-northeast-1", "dev");
+    /// assert_eq!(ctx.availability_zones(2)?, ["ap-northeast-1a", "ap-northeast-1b"]);
+    /// let ctx = ctx.with_config(
+    ///     AVAILABILITY_ZONES_FACT,
+    ///     "ap-northeast-1a,ap-northeast-1c,ap-northeast-1d",
+    /// );
+    /// assert_eq!(ctx.availability_zones(2)?, ["ap-northeast-1a", "ap-northeast-1c"]);
+    /// let ctx = ctx.with_config("availability-zones", "ap-northeast-1d, ap-northeast-1c");
+    /// assert_eq!(ctx.availability_zones(2)?, ["ap-northeast-1d", "ap-northeast-1c"]);
+    /// assert!(ctx.availability_zones(3).is_err());
+    /// # Ok::<(), String>(())
+    /// ```
+    fn availability_zones(&self, count: usize) -> Result<Vec<String>, String>;
     /// The common tags (`project`, `environment`, `managed-by`) plus `extra`.
     fn tags(&self, extra: &[(&str, &str)]) -> Vec<Tag>;
 
@@ -781,6 +865,68 @@ impl ContextExt for Context {
         }
     }
 
+    fn global_named(&self, base: &str) -> String {
+        let stack = self.stack.as_str();
+        let head = if stack.is_empty() || base == stack || base.starts_with(&format!("{stack}-")) {
+            format!("{base}-{}", self.region)
+        } else {
+            format!("{stack}-{base}-{}", self.region)
+        };
+        let tail = if self.environment.is_empty() {
+            String::new()
+        } else {
+            format!("-{}", self.environment)
+        };
+        let full = format!("{head}{tail}");
+        if full.len() <= GLOBAL_NAME_MAX {
+            return full;
+        }
+        let hash = format!("-{:08x}", short_hash(&full));
+        // Keep the environment suffix unless it would leave too little of the rest.
+        let (rest, tail) = if tail.len() + hash.len() + 16 <= GLOBAL_NAME_MAX {
+            (head.as_str(), tail.as_str())
+        } else {
+            (full.as_str(), "")
+        };
+        let room = GLOBAL_NAME_MAX - hash.len() - tail.len();
+        let cut = rest
+            .char_indices()
+            .map(|(i, c)| i + c.len_utf8())
+            .take_while(|end| *end <= room)
+            .last()
+            .unwrap_or(0);
+        format!("{}{hash}{tail}", rest[..cut].trim_end_matches('-'))
+    }
+
+    fn availability_zones(&self, count: usize) -> Result<Vec<String>, String> {
+        let region = &self.region;
+        let n = count_word(count);
+        if let Some(pinned) = self.config(AVAILABILITY_ZONES) {
+            let mut zones: Vec<String> = Vec::new();
+            for zone in self.config_list(AVAILABILITY_ZONES, &[]) {
+                if !zone.starts_with(region.as_str()) {
+                    return Err(format!(
+                        "config `{AVAILABILITY_ZONES}`: `{zone}` is not a zone of region \
+                         {region} (zone names start with the region's)"
+                    ));
+                }
+                if !zones.contains(&zone) {
+                    zones.push(zone);
+                }
+            }
+            if zones.len() < count {
+                return Err(format!(
+                    "config `{AVAILABILITY_ZONES}` must name {n} different zones of {region}, \
+                     e.g. `{}`; got `{pinned}`",
+                    self.unpinned_zones(count).unwrap_or_default().join(",")
+                ));
+            }
+            zones.truncate(count);
+            return Ok(zones);
+        }
+        self.unpinned_zones(count)
+    }
+
     fn tags(&self, extra: &[(&str, &str)]) -> Vec<Tag> {
         let project = self.config("project").unwrap_or(&self.stack).to_string();
         let mut t = tags(&[
@@ -791,6 +937,57 @@ impl ContextExt for Context {
         t.extend(tags(extra));
         t
     }
+}
+
+impl Context {
+    /// The zones from the host fact, else the region's letters `a`, `b`, ...
+    fn unpinned_zones(&self, count: usize) -> Result<Vec<String>, String> {
+        let region = &self.region;
+        if let Some(known) = self.config(AVAILABILITY_ZONES_FACT) {
+            let mut zones = self.config_list(AVAILABILITY_ZONES_FACT, &[]);
+            zones.dedup();
+            if zones.len() < count {
+                return Err(format!(
+                    "region {region} has {} available availability zones ({known}), and {} \
+                     are needed",
+                    zones.len(),
+                    count_word(count)
+                ));
+            }
+            zones.truncate(count);
+            return Ok(zones);
+        }
+        if count > 26 {
+            return Err(format!(
+                "{count} availability zones asked for; no region has as many"
+            ));
+        }
+        Ok((b'a'..)
+            .take(count)
+            .map(|l| format!("{region}{}", char::from(l)))
+            .collect())
+    }
+}
+
+/// `two` for 2, up to nine; digits above.
+fn count_word(n: usize) -> String {
+    const WORDS: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    WORDS
+        .get(n)
+        .map_or_else(|| n.to_string(), |w| w.to_string())
+}
+
+/// A stable 32-bit hash (FNV-1a 64, folded): the same on every platform and
+/// every run, unlike `std`'s hasher.
+fn short_hash(s: &str) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    ((h >> 32) ^ (h & 0xffff_ffff)) as u32
 }
 
 #[cfg(test)]
@@ -862,6 +1059,141 @@ mod tests {
         assert_eq!(Text::from("x").as_literal(), Some("x"));
         assert!(stack.get("nope").is_none());
         assert_eq!(stack.outputs()[0].name, "key_arn");
+    }
+
+    #[test]
+    fn availability_zones_pinned_then_fact_then_letters() {
+        let tokyo = Context::new("shop", "ap-northeast-1", "dev");
+        // Nothing known: the region's first letters.
+        assert_eq!(
+            tokyo.availability_zones(3),
+            Ok(vec![
+                "ap-northeast-1a".to_string(),
+                "ap-northeast-1b".into(),
+                "ap-northeast-1c".into()
+            ])
+        );
+        assert_eq!(tokyo.availability_zones(0), Ok(vec![]));
+        assert!(tokyo.availability_zones(27).is_err());
+
+        // The host's fact: its first `count`, in its (sorted) order.
+        let known = tokyo.clone().with_config(
+            AVAILABILITY_ZONES_FACT,
+            "ap-northeast-1a,ap-northeast-1c,ap-northeast-1d",
+        );
+        assert_eq!(
+            known.availability_zones(2),
+            Ok(vec!["ap-northeast-1a".into(), "ap-northeast-1c".into()])
+        );
+        assert_eq!(known.availability_zones(3).map(|z| z.len()), Ok(3));
+        let err = known.availability_zones(4).unwrap_err();
+        assert!(
+            err.contains("region ap-northeast-1 has 3 available availability zones")
+                && err.contains("four are needed"),
+            "{err}"
+        );
+
+        // A pin wins over the fact, in the user's order; duplicates count once.
+        let pinned = known.clone().with_config(
+            AVAILABILITY_ZONES,
+            " ap-northeast-1d , ap-northeast-1d,ap-northeast-1c,",
+        );
+        assert_eq!(
+            pinned.availability_zones(2),
+            Ok(vec!["ap-northeast-1d".into(), "ap-northeast-1c".into()])
+        );
+        assert_eq!(
+            pinned.availability_zones(1),
+            Ok(vec!["ap-northeast-1d".into()])
+        );
+        let err = pinned.availability_zones(3).unwrap_err();
+        assert!(
+            err.starts_with("config `availability-zones` must name three different zones")
+                && err.contains("e.g. `ap-northeast-1a,ap-northeast-1c,ap-northeast-1d`"),
+            "{err}"
+        );
+        let err = known
+            .clone()
+            .with_config(AVAILABILITY_ZONES, "us-east-1a,us-east-1b")
+            .availability_zones(2)
+            .unwrap_err();
+        assert!(
+            err.contains("`us-east-1a` is not a zone of region ap-northeast-1"),
+            "{err}"
+        );
+        let err = tokyo
+            .with_config(AVAILABILITY_ZONES, "ap-northeast-1a")
+            .availability_zones(2)
+            .unwrap_err();
+        assert!(
+            err.contains("must name two different zones of ap-northeast-1, e.g. `ap-northeast-1a,ap-northeast-1b`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn global_names_are_unique_per_stack_region_and_environment() {
+        let ctx = |stack: &str, region: &str, env: &str| Context::new(stack, region, env);
+        let base = "japancart-rds-monitoring";
+        let name = ctx("japancart", "us-east-1", "e2e").global_named(base);
+        assert_eq!(name, "japancart-rds-monitoring-us-east-1-e2e");
+        // Every part of the identity changes the name.
+        let others = [
+            ctx("japancart", "ap-northeast-1", "e2e").global_named(base),
+            ctx("japancart", "us-east-1", "prod").global_named(base),
+            ctx("shop", "us-east-1", "e2e").global_named(base),
+        ];
+        assert_eq!(
+            others,
+            [
+                "japancart-rds-monitoring-ap-northeast-1-e2e",
+                "japancart-rds-monitoring-us-east-1-prod",
+                "shop-japancart-rds-monitoring-us-east-1-e2e",
+            ]
+        );
+        // The stack's name is not repeated; no environment, no suffix.
+        assert_eq!(
+            ctx("japancart", "eu-west-1", "").global_named("japancart"),
+            "japancart-eu-west-1"
+        );
+        assert_eq!(
+            ctx("", "eu-west-1", "dev").global_named("role"),
+            "role-eu-west-1-dev"
+        );
+        // A stack whose name only begins like the base's still gets its prefix.
+        assert_eq!(
+            ctx("japan", "eu-west-1", "dev").global_named("japancart-role"),
+            "japan-japancart-role-eu-west-1-dev"
+        );
+
+        // Too long: cut, with a stable hash before the environment suffix.
+        let long_env = "staging-with-a-long-name";
+        let a = ctx("japancart", "ap-southeast-2", long_env)
+            .global_named(&format!("{base}-enhanced-metrics"));
+        let b = ctx("japancart", "ap-southeast-3", long_env)
+            .global_named(&format!("{base}-enhanced-metrics"));
+        for n in [&a, &b] {
+            assert!(n.len() <= GLOBAL_NAME_MAX, "{n}");
+            assert!(n.starts_with("japancart-rds-monitoring-"), "{n}");
+            assert!(n.ends_with(&format!("-{long_env}")), "{n}");
+        }
+        assert_ne!(a, b, "names cut at the same place still differ");
+        assert_eq!(
+            a,
+            ctx("japancart", "ap-southeast-2", long_env)
+                .global_named(&format!("{base}-enhanced-metrics")),
+            "deterministic"
+        );
+        // An environment too long to keep: the whole name is cut.
+        let env = "e".repeat(60);
+        let n = ctx("japancart", "us-east-1", &env).global_named(base);
+        assert!(n.len() <= GLOBAL_NAME_MAX && n.starts_with(base), "{n}");
+        // Multi-byte characters are cut at a character boundary.
+        let n = ctx("ショップ", "us-east-1", "dev").global_named(&"ロール".repeat(10));
+        assert!(n.len() <= GLOBAL_NAME_MAX && n.ends_with("-dev"), "{n}");
+        // The hash is stable across platforms and releases.
+        assert_eq!(short_hash(""), 0x8422_2325 ^ 0xcbf2_9ce4);
+        assert_eq!(format!("{:08x}", short_hash("japancart")).len(), 8);
     }
 
     #[test]

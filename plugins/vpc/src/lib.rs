@@ -6,6 +6,11 @@
 //! Other plugins reference `vpc/main` (`id`, `cidr-block`) and the private subnets
 //! `vpc/private-a` and `vpc/private-b` (`id`).
 //!
+//! The two zones come from [`ContextExt::availability_zones`]: the config value
+//! `availability-zones` when pinned, else the first two of the region's available
+//! zones that the engine read from AWS (the fact `aws:availability-zones`), else
+//! `{region}a` and `{region}b`.
+//!
 //! Config (see docs/japancart.md): `vpc-cidr`, `availability-zones`,
 //! `public-subnet-cidrs`, `private-subnet-cidrs`, `kinesis-vpc-endpoint`.
 
@@ -17,8 +22,11 @@ struct Network;
 /// 10.0.2.0/24 public, 10.0.11.0/24 and 10.0.12.0/24 private for 10.0.0.0/16.
 const PUBLIC_NETNUMS: [u32; 2] = [1, 2];
 const PRIVATE_NETNUMS: [u32; 2] = [11, 12];
-/// Subnet name suffixes, one per availability zone.
-const ZONES: [&str; 2] = ["a", "b"];
+/// Subnet name suffixes, one per availability zone: `public-a` is in the first
+/// zone, `public-b` in the second. They are indexes, not zone letters
+/// (`private-b` may well be in `ap-northeast-1c`), and stay the same whatever the
+/// zones, because other plugins refer to `vpc/private-a` and `vpc/private-b`.
+const SUBNET_SUFFIXES: [&str; 2] = ["a", "b"];
 
 impl ComponentPlugin for Network {
     fn info() -> PluginInfo {
@@ -32,17 +40,7 @@ impl ComponentPlugin for Network {
     fn declare(ctx: &Context) -> Result<Stack, String> {
         let vpc_cidr = Ipv4Cidr::parse(&ctx.config_or("vpc-cidr", "10.0.0.0/16"))
             .map_err(|e| format!("config `vpc-cidr`: {e}"))?;
-        let default_azs: Vec<String> = ZONES.iter().map(|z| format!("{}{z}", ctx.region)).collect();
-        let azs = ctx.config_list(
-            "availability-zones",
-            &default_azs.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        if azs.len() != 2 || azs[0] == azs[1] {
-            return Err(format!(
-                "config `availability-zones` must name two different zones, e.g. `{}`; got {azs:?}",
-                default_azs.join(",")
-            ));
-        }
+        let azs = ctx.availability_zones(SUBNET_SUFFIXES.len())?;
         let public = subnet_cidrs(ctx, "public-subnet-cidrs", vpc_cidr, PUBLIC_NETNUMS)?;
         let private = subnet_cidrs(ctx, "private-subnet-cidrs", vpc_cidr, PRIVATE_NETNUMS)?;
         let all: Vec<Ipv4Cidr> = public.iter().chain(&private).copied().collect();
@@ -102,8 +100,8 @@ impl ComponentPlugin for Network {
             ("public", &public, &public_rt, true),
             ("private", &private, &private_rt, false),
         ] {
-            for ((zone, az), cidr) in ZONES.iter().zip(&azs).zip(cidrs) {
-                let name = format!("{tier}-{zone}");
+            for ((suffix, az), cidr) in SUBNET_SUFFIXES.iter().zip(&azs).zip(cidrs) {
+                let name = format!("{tier}-{suffix}");
                 let subnet = stack.add(
                     &name,
                     Subnet {

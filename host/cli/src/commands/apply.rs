@@ -14,7 +14,7 @@ use engine_state::{LockInfo, StateBackend, StateLock};
 use sha2::{Digest, Sha256};
 
 use crate::commands::output::print_outputs;
-use crate::commands::plan::{declare, header};
+use crate::commands::plan::{declare_with, header};
 use crate::commands::progress::Printer;
 use crate::config::{self, Config};
 use crate::{Globals, exit, ui};
@@ -150,33 +150,69 @@ pub fn apply(g: &Globals, a: &ApplyArgs) -> anyhow::Result<u8> {
                     .hint("run `engine plan --out FILE` again and apply the new plan"),
             ));
         }
+        if let Some(code) = gate(g, &cfg, &saved.plan)? {
+            return Ok(code);
+        }
         (cfg, saved.plan)
     } else {
-        let d = declare(g, &a.targets)?;
-        let Some(graph) = &d.graph else {
+        // Offline first: what can refuse without AWS (a failing plugin, a mandatory
+        // policy violation) refuses before any AWS call.
+        let mut cfg = config::load(&cwd, &g.overrides)?;
+        let offline = declare_with(g, &a.targets, cfg.clone())?;
+        let Some(graph) = &offline.graph else {
             return Ok(exit::ERROR);
         };
-        if a.refresh {
-            let (p, calls) = rt.block_on(provider(&d.cfg));
-            if let Err(e) = rt.block_on(engine_exec::refresh(&mut locked.state, p.as_ref())) {
-                return Ok(report(
-                    Diagnostic::error("refreshing the state failed").detail(e.to_string()),
-                ));
-            }
-            aws = Some((p, calls));
+        let offline_plan = engine_core::plan(graph, &locked.state, &offline.sha256s());
+        if let Some(code) = gate(g, &cfg, &offline_plan)? {
+            return Ok(code);
         }
-        let plan = engine_core::plan(graph, &locked.state, &d.sha256s());
-        (d.cfg, plan)
+        // Then AWS, through the provider the apply goes on with: the region's
+        // availability zones for the plugins (unless pinned; see `crate::facts`),
+        // and the refresh when asked for. With the zones, the plugins declare again.
+        let (p, calls) = rt.block_on(provider(&cfg));
+        let zones_read = crate::facts::add_zones(&mut cfg, &rt, &p);
+        if a.refresh
+            && let Err(e) = rt.block_on(engine_exec::refresh(&mut locked.state, p.as_ref()))
+        {
+            return Ok(report(
+                Diagnostic::error("refreshing the state failed").detail(e.to_string()),
+            ));
+        }
+        aws = Some((p, calls));
+        let plan = if zones_read {
+            let d = declare_with(g, &a.targets, cfg.clone())?;
+            let Some(graph) = &d.graph else {
+                return Ok(exit::ERROR);
+            };
+            engine_core::plan(graph, &locked.state, &d.sha256s())
+        } else if a.refresh {
+            engine_core::plan(graph, &locked.state, &offline.sha256s())
+        } else {
+            offline_plan.clone()
+        };
+        // The policies judge the plan that is applied.
+        if plan != offline_plan
+            && let Some(code) = gate(g, &cfg, &plan)?
+        {
+            return Ok(code);
+        }
+        (cfg, plan)
     };
+    run(g, &cfg, &rt, locked, &plan, &a.run, "apply", aws)
+}
+
+/// The policies' verdict on `plan`: `Some(exit code)` when a mandatory violation
+/// (or a failing policy plugin) refuses it.
+fn gate(g: &Globals, cfg: &Config, plan: &Plan) -> anyhow::Result<Option<u8>> {
     let mut policies = g.policies.clone();
     policies.extend(cfg.policies.iter().cloned());
-    if !crate::commands::check::enforce(g, &cfg, &policies, &plan)? {
-        return Ok(report(
+    if !crate::commands::check::enforce(g, cfg, &policies, plan)? {
+        return Ok(Some(report(
             Diagnostic::error("a mandatory policy failed; nothing was changed")
                 .hint("fix the violations above, or the plugin that declares them"),
-        ));
+        )));
     }
-    run(g, &cfg, &rt, locked, &plan, &a.run, "apply", aws)
+    Ok(None)
 }
 
 /// `engine destroy`.
@@ -204,7 +240,8 @@ fn run(
     aws: Option<(Arc<Aws>, CallCounter)>,
 ) -> anyhow::Result<u8> {
     // Without --yes someone must answer: refuse at once when no one can, before
-    // any call.
+    // any change (an apply has read only the availability zones so far, unless
+    // they are pinned: the plan to confirm needs them).
     if plan.has_changes() && !args.yes && !std::io::stdin().is_terminal() {
         return Ok(report(
             Diagnostic::error(format!("refusing to {verb} without confirmation"))

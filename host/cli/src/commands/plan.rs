@@ -39,10 +39,27 @@ impl Declared {
     }
 }
 
-/// Loads and declares every plugin.
-pub fn declare(g: &Globals, plugins: &[PathBuf]) -> anyhow::Result<Declared> {
+/// Whether plugins declare with facts read from AWS ([`crate::facts`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Facts {
+    /// No AWS call: the plugins use their defaults (`validate`, `graph`, `check`).
+    Offline,
+    /// Read from AWS before declaring, unless pinned (`plan`).
+    FromAws,
+}
+
+/// Loads the stack's configuration, then declares every plugin.
+pub fn declare(g: &Globals, plugins: &[PathBuf], facts: Facts) -> anyhow::Result<Declared> {
     let cwd = std::env::current_dir()?;
-    let cfg = config::load(&cwd, &g.overrides)?;
+    let mut cfg = config::load(&cwd, &g.overrides)?;
+    if facts == Facts::FromAws {
+        crate::facts::add_zones_from_env(&mut cfg);
+    }
+    declare_with(g, plugins, cfg)
+}
+
+/// Loads and declares every plugin with `cfg` (facts included).
+pub fn declare_with(g: &Globals, plugins: &[PathBuf], cfg: Config) -> anyhow::Result<Declared> {
     let runtime = Runtime::new(
         cfg.limits.clone(),
         if g.no_cache { None } else { load::cache_dir() },
@@ -66,7 +83,7 @@ pub fn read_state(
 
 /// `engine validate`.
 pub fn validate(g: &Globals, plugins: &[PathBuf], json: bool) -> anyhow::Result<u8> {
-    let d = declare(g, plugins)?;
+    let d = declare(g, plugins, Facts::Offline)?;
     if json {
         let v = serde_json::json!({
             "valid": d.graph.is_some(),
@@ -127,8 +144,9 @@ pub struct PlanArgs {
 pub fn make_plan(
     g: &Globals,
     plugins: &[PathBuf],
+    facts: Facts,
 ) -> anyhow::Result<Option<(Declared, engine_core::State, Plan)>> {
-    let d = declare(g, plugins)?;
+    let d = declare(g, plugins, facts)?;
     let Some(graph) = &d.graph else {
         return Ok(None);
     };
@@ -164,7 +182,7 @@ pub fn header(cfg: &Config, g: &Globals, prior: &engine_core::State) -> String {
 
 /// `engine plan`.
 pub fn plan(g: &Globals, a: &PlanArgs) -> anyhow::Result<u8> {
-    let Some((d, prior, plan)) = make_plan(g, &a.plugins)? else {
+    let Some((d, prior, plan)) = make_plan(g, &a.plugins, Facts::FromAws)? else {
         return Ok(exit::ERROR);
     };
     if let Some(out) = &a.out {
@@ -192,7 +210,7 @@ pub fn plan(g: &Globals, a: &PlanArgs) -> anyhow::Result<u8> {
 
 /// `engine graph`: the dependency graph in DOT.
 pub fn graph(g: &Globals, plugins: &[PathBuf]) -> anyhow::Result<u8> {
-    let d = declare(g, plugins)?;
+    let d = declare(g, plugins, Facts::Offline)?;
     let Some(graph) = d.graph else {
         return Ok(exit::ERROR);
     };

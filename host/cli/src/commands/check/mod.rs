@@ -48,7 +48,10 @@ pub struct CheckArgs {
 /// `policies` from engine.toml ([`Config::policies`]). Exits 1 on a mandatory
 /// violation or a failing policy plugin, 0 otherwise (advisories are shown).
 pub fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
-    let Some((d, _prior, plan)) = crate::commands::plan::make_plan(g, &a.plugins)? else {
+    // Offline: the plugins use their default zones (see `crate::facts`).
+    let Some((d, _prior, plan)) =
+        crate::commands::plan::make_plan(g, &a.plugins, crate::commands::plan::Facts::Offline)?
+    else {
         return Ok(exit::ERROR);
     };
     let policies = policy_paths(g, &d.cfg);

@@ -1,0 +1,185 @@
+//! Facts the host reads from AWS for the plugins before they declare, put in the
+//! context's config under keys with the `aws:` prefix (which users cannot set).
+//!
+//! Today one: `aws:availability-zones`, the region's available availability zones
+//! (EC2 `DescribeAvailabilityZones`, sorted, comma-separated), so that plugins put
+//! subnets where the region has zones (Tokyo has `ap-northeast-1a`, `-1c` and
+//! `-1d`; no `-1b`). The guest SDK's `ContextExt::availability_zones` reads it.
+//!
+//! - `engine plan` and `engine apply` read it once, bounded by [`LOOKUP_BOUND`],
+//!   unless the user pinned the zones (`availability-zones` in engine.toml's
+//!   `[config]`, or `-c availability-zones=...`): then no AWS call is made.
+//! - When AWS cannot be asked (no credentials, offline, no permission), one
+//!   warning line says so and how to pin the zones, and the plugins use their
+//!   defaults (`{region}a`, `{region}b`, ...).
+//! - `validate`, `graph` and `check` stay offline: the plugins use their defaults.
+//! - A saved plan holds the resolved specs, zones included: `engine apply FILE`
+//!   applies exactly them and reads nothing.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use engine_aws::{Aws, ProviderOptions, SdkOptions, load_sdk_config};
+
+use crate::config::Config;
+use crate::ui;
+
+/// The config key with which the user pins the zones.
+pub const ZONES_PIN: &str = "availability-zones";
+/// The fact's key.
+pub const ZONES_FACT: &str = "aws:availability-zones";
+/// The prefix of every fact's key, reserved for the host.
+pub const PREFIX: &str = "aws:";
+/// How long reading the zones may take before the plugins' defaults are used.
+pub const LOOKUP_BOUND: Duration = Duration::from_secs(3);
+
+/// `engine plan`: reads the zones with an SDK config of its own (the standard
+/// chain, the stack's region), unless they are pinned.
+pub fn add_zones_from_env(cfg: &mut Config) {
+    let region = cfg.context.region.clone();
+    add_zones_with(cfg, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        rt.block_on(bounded(LOOKUP_BOUND, async {
+            let sdk = load_sdk_config(&SdkOptions {
+                region: Some(region),
+                ..SdkOptions::default()
+            })
+            .await;
+            Aws::new(&sdk, ProviderOptions::default())
+                .availability_zones()
+                .await
+        }))
+    });
+}
+
+/// `engine apply`: reads the zones with the provider the apply uses, unless
+/// they are pinned. Whether the fact was added (then the plugins declare again).
+pub fn add_zones(cfg: &mut Config, rt: &tokio::runtime::Runtime, aws: &Aws) -> bool {
+    add_zones_with(cfg, || {
+        rt.block_on(bounded(LOOKUP_BOUND, aws.availability_zones()))
+    })
+}
+
+fn add_zones_with(cfg: &mut Config, lookup: impl FnOnce() -> Result<Vec<String>, String>) -> bool {
+    let region = cfg.context.region.clone();
+    if let Some(warning) = zones_fact(&mut cfg.context.config, &region, lookup) {
+        ui::warning(&warning);
+    }
+    cfg.context.config.contains_key(ZONES_FACT)
+}
+
+/// The lookup, cut at `bound`, its error as one line.
+async fn bounded(
+    bound: Duration,
+    lookup: impl Future<Output = Result<Vec<String>, engine_aws::ProviderError>>,
+) -> Result<Vec<String>, String> {
+    match tokio::time::timeout(bound, lookup).await {
+        Ok(Ok(zones)) => Ok(zones),
+        Ok(Err(e)) if e.code.as_deref() == Some("NoCredentials") => Err(e.message),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "DescribeAvailabilityZones: no answer within {bound:?}"
+        )),
+    }
+}
+
+/// Puts the zones `lookup` finds into `config` as [`ZONES_FACT`], unless
+/// [`ZONES_PIN`] is set (then `lookup` is not called). Returns the warning to
+/// show when the lookup failed.
+fn zones_fact(
+    config: &mut BTreeMap<String, String>,
+    region: &str,
+    lookup: impl FnOnce() -> Result<Vec<String>, String>,
+) -> Option<String> {
+    if config.contains_key(ZONES_PIN) {
+        return None;
+    }
+    let why = match lookup() {
+        Ok(zones) if !zones.is_empty() => {
+            tracing::debug!(region, ?zones, "availability zones");
+            config.insert(ZONES_FACT.to_string(), zones.join(","));
+            return None;
+        }
+        Ok(_) => "AWS lists no available zone".to_string(),
+        Err(e) => e,
+    };
+    Some(format!(
+        "could not read the availability zones of {region} from AWS: {why}. The plugins use \
+         their defaults ({region}a, {region}b, ...); pin the zones with \
+         `-c {ZONES_PIN}=ZONE,ZONE` or `{ZONES_PIN}` in engine.toml [config]."
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn the_zones_read_become_the_fact() {
+        let mut config = BTreeMap::from([("vpc-cidr".to_string(), "10.1.0.0/16".to_string())]);
+        let warning = zones_fact(&mut config, "ap-northeast-1", || {
+            Ok(vec![
+                "ap-northeast-1a".into(),
+                "ap-northeast-1c".into(),
+                "ap-northeast-1d".into(),
+            ])
+        });
+        assert_eq!(warning, None);
+        assert_eq!(
+            config[ZONES_FACT],
+            "ap-northeast-1a,ap-northeast-1c,ap-northeast-1d"
+        );
+        assert_eq!(config["vpc-cidr"], "10.1.0.0/16");
+    }
+
+    #[test]
+    fn pinned_zones_win_without_asking_aws() {
+        let mut config = BTreeMap::from([(ZONES_PIN.to_string(), "us-east-1c,us-east-1d".into())]);
+        let warning = zones_fact(&mut config, "us-east-1", || {
+            panic!("pinned zones make no AWS call")
+        });
+        assert_eq!(warning, None);
+        assert!(!config.contains_key(ZONES_FACT));
+    }
+
+    #[test]
+    fn a_failed_lookup_warns_once_and_leaves_the_defaults() {
+        let mut config = BTreeMap::new();
+        let warning = zones_fact(&mut config, "ap-northeast-1", || {
+            Err("no AWS credentials were found".into())
+        })
+        .unwrap();
+        assert!(config.is_empty(), "no fact: the plugins' defaults");
+        assert!(!warning.contains('\n'), "one line: {warning}");
+        assert!(
+            warning.starts_with(
+                "could not read the availability zones of ap-northeast-1 from AWS: no AWS \
+                 credentials were found. The plugins use their defaults (ap-northeast-1a, \
+                 ap-northeast-1b, ...)"
+            ) && warning.contains("-c availability-zones=ZONE,ZONE"),
+            "{warning}"
+        );
+        let warning = zones_fact(&mut config, "us-east-1", || Ok(vec![])).unwrap();
+        assert!(warning.contains("AWS lists no available zone"), "{warning}");
+        assert!(config.is_empty());
+    }
+
+    /// The bound holds even when AWS never answers.
+    #[test]
+    fn a_lookup_that_hangs_is_cut_at_the_bound() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let bound = Duration::from_millis(20);
+        let err = rt
+            .block_on(bounded(bound, std::future::pending()))
+            .unwrap_err();
+        assert_eq!(err, "DescribeAvailabilityZones: no answer within 20ms");
+    }
+}
