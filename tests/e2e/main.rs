@@ -18,6 +18,7 @@ use serde_json::Value;
 
 mod contracts;
 mod ownership;
+mod realistic;
 mod zones;
 
 const STACK_FILE: &str = r#"[stack]
@@ -218,7 +219,7 @@ fn japancart_lives_end_to_end() {
         "{}",
         text(&out.stderr)
     );
-    rt.block_on(check_gone(&sdk));
+    rt.block_on(check_gone(&sdk, false));
     let out = stack.engine(&["state", "list"]);
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }
@@ -532,7 +533,10 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
 }
 
 /// Nothing the stack created is left (keys can only be scheduled for deletion).
-async fn check_gone(sdk: &aws_config::SdkConfig) {
+/// Nothing of JapanCart is left in the SDK config's region (its IAM role in any),
+/// but for final DB snapshots when `final_snapshots` (the default config keeps one
+/// per destroyed instance, named `<id>-final-<time>`).
+pub(crate) async fn check_gone(sdk: &aws_config::SdkConfig, final_snapshots: bool) {
     let ec2 = aws_sdk_ec2::Client::new(sdk);
     let ours = aws_sdk_ec2::types::Filter::builder()
         .name("tag:engine:stack")
@@ -603,14 +607,14 @@ async fn check_gone(sdk: &aws_config::SdkConfig) {
             .db_subnet_groups()
             .is_empty()
     );
-    assert!(
-        rds.describe_db_snapshots()
-            .send()
-            .await
-            .unwrap()
-            .db_snapshots()
-            .is_empty()
-    );
+    let snapshots = rds.describe_db_snapshots().send().await.unwrap();
+    for snap in snapshots.db_snapshots() {
+        let id = snap.db_snapshot_identifier().unwrap_or_default();
+        assert!(
+            final_snapshots && id.contains("-final-"),
+            "snapshot {id} left"
+        );
+    }
     let ec = aws_sdk_elasticache::Client::new(sdk);
     assert!(
         ec.describe_replication_groups()

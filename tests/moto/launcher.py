@@ -45,6 +45,10 @@ Keep them few and faithful; remove one when moto implements the call itself.
 11. Kinesis CreateStream ignores `Tags`. AWS: "A set of up to 50 key-value pairs to
    use to create the tags", applied with the stream:
    https://docs.aws.amazon.com/kinesis/latest/APIReference/API_CreateStream.html
+12. RDS CreateDBSubnetGroup silently replaces a group of the same name. AWS:
+   `DBSubnetGroupAlreadyExists` ("DBSubnetGroupName is already used by an
+   existing DB subnet group"):
+   https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBSubnetGroup.html
 
 Realistic profile
 -----------------
@@ -264,7 +268,21 @@ def patch_elasticache() -> None:
 
 
 def patch_rds() -> None:
+    from moto.rds.exceptions import RDSClientError
     from moto.rds.models import RDSBackend
+
+    # 12. CreateDBSubnetGroup refuses a name in use.
+    original_create = RDSBackend.create_subnet_group
+
+    def create_subnet_group(self, subnet_name, *args, **kwargs):
+        if subnet_name in self.subnet_groups:
+            raise RDSClientError(
+                "DBSubnetGroupAlreadyExists",
+                "DBSubnetGroupName is already used by an existing DB subnet group.",
+            )
+        return original_create(self, subnet_name, *args, **kwargs)
+
+    RDSBackend.create_subnet_group = create_subnet_group
 
     # 6. ModifyDBSubnetGroup keeps the group.
     original = RDSBackend.modify_db_subnet_group

@@ -807,6 +807,18 @@ class FastProfile(unittest.TestCase):
         self.assertEqual(summary["StreamStatus"], "ACTIVE")
         kinesis.add_tags_to_stream(StreamName="fast", Tags={"k": "v"})
 
+    def test_patch_12_db_subnet_group_names_are_not_replaced(self):
+        ec2 = SERVERS["fast"].client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+        rds = SERVERS["fast"].client("rds")
+        group = {"DBSubnetGroupName": "taken", "SubnetIds": [subnet]}
+        rds.create_db_subnet_group(DBSubnetGroupDescription="first", **group)
+        code = error_of(rds.create_db_subnet_group, DBSubnetGroupDescription="second", **group)[0]
+        self.assertEqual(code, "DBSubnetGroupAlreadyExists")
+        described = rds.describe_db_subnet_groups(DBSubnetGroupName="taken")["DBSubnetGroups"]
+        self.assertEqual(described[0]["DBSubnetGroupDescription"], "first")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -281,7 +281,7 @@ fn run(
         ));
         ui::out(&render::human(plan, ui::color(true)));
     }
-    let printer = Arc::new(Printer::new(args.json));
+    let printer = Printer::new(args.json);
     if !plan.has_changes() {
         printer.summary(&Report::default(), verb, Duration::ZERO, &calls);
         return Ok(exit::OK);

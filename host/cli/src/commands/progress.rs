@@ -3,7 +3,7 @@
 //! machines, one per line, ending with a `summary`.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use engine_aws::CallCounter;
@@ -69,14 +69,22 @@ fn millis(d: Duration) -> u64 {
 /// Shows progress: plain lines on stderr, or JSON events on stdout.
 pub(crate) struct Printer {
     json: bool,
-    /// Per step in flight: what it does, when it started, and when its last line
-    /// was printed.
-    last: Mutex<BTreeMap<Address, (StepOp, Instant, Instant)>>,
+    /// The steps in flight.
+    running: Mutex<BTreeMap<Address, Running>>,
 }
 
-/// A slow step prints its status at least every 10 s: the provider reports after
-/// every status check (at most 5 s apart), and a line is due 9 s after the last.
-const STATUS_EVERY: Duration = Duration::from_secs(9);
+/// A step in flight, for its "still ..." lines.
+struct Running {
+    op: StepOp,
+    started: Instant,
+    printed: Instant,
+    /// The last status the provider reported (after each AWS status check).
+    status: Option<String>,
+}
+
+/// A step in flight shows a line with its elapsed time and last AWS status this
+/// often ("rds/postgres: still creating... [1m20s] status backing-up, ...").
+const STATUS_EVERY: Duration = Duration::from_secs(10);
 
 fn op_words(op: StepOp) -> (&'static str, &'static str) {
     match op {
@@ -98,11 +106,46 @@ pub fn elapsed(d: Duration) -> String {
 }
 
 impl Printer {
-    pub(crate) fn new(json: bool) -> Printer {
-        Printer {
+    /// A printer; for people, with a clock that prints the "still ..." lines of
+    /// the steps in flight for as long as the printer lives.
+    pub(crate) fn new(json: bool) -> Arc<Printer> {
+        let printer = Arc::new(Printer {
             json,
-            last: Mutex::new(BTreeMap::new()),
+            running: Mutex::new(BTreeMap::new()),
+        });
+        if !json {
+            let weak = Arc::downgrade(&printer);
+            std::thread::spawn(move || {
+                loop {
+                    std::thread::sleep(Duration::from_millis(250));
+                    match weak.upgrade() {
+                        Some(p) => p.still(),
+                        None => break,
+                    }
+                }
+            });
         }
+        printer
+    }
+
+    /// One "still ..." line per step in flight whose last line is 10 s old.
+    fn still(&self) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        for (address, r) in running.iter_mut() {
+            if r.printed.elapsed() >= STATUS_EVERY {
+                let status = r.status.as_deref().unwrap_or("no status from AWS yet");
+                eprintln!(
+                    "{address}: still {}... [{}] {status}",
+                    op_words(r.op).0,
+                    elapsed(r.started.elapsed())
+                );
+                r.printed = Instant::now();
+            }
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, BTreeMap<Address, Running>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn emit(&self, e: &JsonEvent<'_>) {
@@ -124,10 +167,16 @@ impl Printer {
                 } else {
                     eprintln!("{address}: {}...", op_words(*op).0);
                 }
-                self.last
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(address.clone(), (*op, Instant::now(), Instant::now()));
+                let now = Instant::now();
+                self.running().insert(
+                    address.clone(),
+                    Running {
+                        op: *op,
+                        started: now,
+                        printed: now,
+                        status: None,
+                    },
+                );
             }
             Event::Progress {
                 address,
@@ -142,18 +191,8 @@ impl Printer {
                     });
                     return;
                 }
-                let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-                // Steps report only after they started.
-                if let Some((op, started, printed)) = last.get_mut(address)
-                    && printed.elapsed() >= STATUS_EVERY
-                {
-                    let took = started.elapsed().max(*took);
-                    eprintln!(
-                        "{address}: still {}... [{}] {message}",
-                        op_words(*op).0,
-                        elapsed(took)
-                    );
-                    *printed = Instant::now();
+                if let Some(r) = self.running().get_mut(address) {
+                    r.status = Some(message.clone());
                 }
             }
             Event::Finished {
@@ -163,6 +202,7 @@ impl Printer {
                 id,
                 adopted,
             } => {
+                self.running().remove(address);
                 if self.json {
                     self.emit(&JsonEvent::Finished {
                         address: address.to_string(),
@@ -196,6 +236,7 @@ impl Printer {
                 }
             }
             Event::Failed { address, op, error } => {
+                self.running().remove(address);
                 let message = error.to_string();
                 if self.json {
                     self.emit(&JsonEvent::Failed {
