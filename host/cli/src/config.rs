@@ -89,6 +89,24 @@ pub struct Config {
     pub allowed_account_ids: Vec<String>,
 }
 
+#[cfg(test)]
+impl Config {
+    /// A config of stack `test` in `region`, environment `dev`, no config values.
+    pub fn for_tests(region: &str) -> Config {
+        Config {
+            context: Context {
+                stack: "test".into(),
+                region: region.into(),
+                environment: "dev".into(),
+                config: Default::default(),
+            },
+            limits: engine_runtime::Limits::default(),
+            policies: Vec::new(),
+            allowed_account_ids: Vec::new(),
+        }
+    }
+}
+
 /// Reads `engine.toml` (if present) and applies overrides.
 pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
     let path = o.file.clone().unwrap_or_else(|| dir.join(FILE));

@@ -1,10 +1,16 @@
 //! Facts the host reads from AWS for the plugins before they declare, put in the
 //! context's config under keys with the `aws:` prefix (which users cannot set).
 //!
-//! Today one: `aws:availability-zones`, the region's available availability zones
-//! (EC2 `DescribeAvailabilityZones`, sorted, comma-separated), so that plugins put
-//! subnets where the region has zones (Tokyo has `ap-northeast-1a`, `-1c` and
-//! `-1d`; no `-1b`). The guest SDK's `ContextExt::availability_zones` reads it.
+//! - `aws:availability-zones`: the region's available availability zones (EC2
+//!   `DescribeAvailabilityZones`, sorted, comma-separated), so that plugins put
+//!   subnets where the region has zones (Tokyo has `ap-northeast-1a`, `-1c` and
+//!   `-1d`; no `-1b`). The guest SDK's `ContextExt::availability_zones` reads it.
+//! - `aws:availability-zones:SERVICE`, for each interface endpoint service the
+//!   plugins declare an endpoint of (`com.amazonaws.REGION.kinesis-streams`): the
+//!   zones where the service offers endpoints (EC2 `DescribeVpcEndpointServices`),
+//!   since an endpoint's subnets must be in those. Known only once the plugins
+//!   have declared, so they declare again with it; the SDK's
+//!   `ContextExt::availability_zones_offering` reads it.
 //!
 //! - `engine plan` and `engine apply` read it once, bounded by [`LOOKUP_BOUND`],
 //!   unless the user pinned the zones (`availability-zones` in engine.toml's
@@ -30,6 +36,8 @@ pub const ZONES_PIN: &str = "availability-zones";
 pub const ZONES_FACT: &str = "aws:availability-zones";
 /// The prefix of every fact's key, reserved for the host.
 pub const PREFIX: &str = "aws:";
+/// The prefix of the per-service facts: `aws:availability-zones:SERVICE`.
+pub const SERVICE_ZONES_FACT: &str = "aws:availability-zones:";
 /// How long reading the zones may take before the plugins' defaults are used.
 pub const LOOKUP_BOUND: Duration = Duration::from_secs(3);
 
@@ -42,7 +50,7 @@ pub fn add_zones_from_env(cfg: &mut Config) {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-        rt.block_on(bounded(LOOKUP_BOUND, async {
+        rt.block_on(bounded("DescribeAvailabilityZones", LOOKUP_BOUND, async {
             let sdk = load_sdk_config(&SdkOptions {
                 region: Some(region),
                 ..SdkOptions::default()
@@ -59,7 +67,11 @@ pub fn add_zones_from_env(cfg: &mut Config) {
 /// they are pinned. Whether the fact was added (then the plugins declare again).
 pub fn add_zones(cfg: &mut Config, rt: &tokio::runtime::Runtime, aws: &Aws) -> bool {
     add_zones_with(cfg, || {
-        rt.block_on(bounded(LOOKUP_BOUND, aws.availability_zones()))
+        rt.block_on(bounded(
+            "DescribeAvailabilityZones",
+            LOOKUP_BOUND,
+            aws.availability_zones(),
+        ))
     })
 }
 
@@ -71,18 +83,125 @@ fn add_zones_with(cfg: &mut Config, lookup: impl FnOnce() -> Result<Vec<String>,
     cfg.context.config.contains_key(ZONES_FACT)
 }
 
+/// The services of the interface endpoints `graph` declares, sorted.
+pub fn endpoint_services(graph: &engine_core::Graph) -> Vec<String> {
+    let mut services: Vec<String> = graph
+        .resources
+        .values()
+        .filter_map(|r| match &r.spec {
+            engine_core::Spec::VpcEndpoint(e)
+                if e.endpoint_type == engine_core::model::VpcEndpointType::Interface =>
+            {
+                Some(e.service_name.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    services.sort();
+    services.dedup();
+    services
+}
+
+/// `engine plan`: after a first declaration, the zones of the endpoint services
+/// it names, with an SDK config of its own. Whether a fact was added (then the
+/// plugins declare again).
+pub fn add_service_zones_from_env(cfg: &mut Config, services: &[String]) -> bool {
+    let region = cfg.context.region.clone();
+    add_service_zones_with(cfg, services, |services| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        rt.block_on(bounded(
+            "DescribeVpcEndpointServices",
+            LOOKUP_BOUND,
+            async {
+                let sdk = load_sdk_config(&SdkOptions {
+                    region: Some(region),
+                    ..SdkOptions::default()
+                })
+                .await;
+                Aws::new(&sdk, ProviderOptions::default())
+                    .endpoint_service_zones(services)
+                    .await
+            },
+        ))
+    })
+}
+
+/// `engine apply`: the same with the provider the apply uses.
+pub fn add_service_zones(
+    cfg: &mut Config,
+    services: &[String],
+    rt: &tokio::runtime::Runtime,
+    aws: &Aws,
+) -> bool {
+    add_service_zones_with(cfg, services, |services| {
+        rt.block_on(bounded(
+            "DescribeVpcEndpointServices",
+            LOOKUP_BOUND,
+            aws.endpoint_service_zones(services),
+        ))
+    })
+}
+
+fn add_service_zones_with<T>(
+    cfg: &mut Config,
+    services: &[String],
+    lookup: impl FnOnce(&[String]) -> Result<T, String>,
+) -> bool
+where
+    T: IntoIterator<Item = (String, Vec<String>)>,
+{
+    let config = &mut cfg.context.config;
+    // Only with the region's zones read: pinned zones are the user's choice, and
+    // when AWS could not be asked for those it has been said once. Facts already
+    // known are not read again.
+    if !config.contains_key(ZONES_FACT) {
+        return false;
+    }
+    let wanted: Vec<String> = services
+        .iter()
+        .filter(|s| !config.contains_key(&format!("{SERVICE_ZONES_FACT}{s}")))
+        .cloned()
+        .collect();
+    if wanted.is_empty() {
+        return false;
+    }
+    match lookup(&wanted) {
+        Ok(found) => {
+            let mut added = false;
+            for (service, zones) in found {
+                if !zones.is_empty() {
+                    config.insert(format!("{SERVICE_ZONES_FACT}{service}"), zones.join(","));
+                    added = true;
+                }
+            }
+            added
+        }
+        Err(why) => {
+            ui::warning(&format!(
+                "could not read which zones offer {} from AWS: {why}. The plugins use the \
+                 region's zones; pin them with `-c {ZONES_PIN}=ZONE,ZONE` if an endpoint \
+                 is refused.",
+                wanted.join(", ")
+            ));
+            false
+        }
+    }
+}
+
 /// The lookup, cut at `bound`, its error as one line.
-async fn bounded(
+async fn bounded<T>(
+    operation: &str,
     bound: Duration,
-    lookup: impl Future<Output = Result<Vec<String>, engine_aws::ProviderError>>,
-) -> Result<Vec<String>, String> {
+    lookup: impl Future<Output = Result<T, engine_aws::ProviderError>>,
+) -> Result<T, String> {
     match tokio::time::timeout(bound, lookup).await {
         Ok(Ok(zones)) => Ok(zones),
         Ok(Err(e)) if e.code.as_deref() == Some("NoCredentials") => Err(e.message),
         Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err(format!(
-            "DescribeAvailabilityZones: no answer within {bound:?}"
-        )),
+        Err(_) => Err(format!("{operation}: no answer within {bound:?}")),
     }
 }
 
@@ -169,6 +288,43 @@ mod tests {
         assert!(config.is_empty());
     }
 
+    #[test]
+    fn the_zones_of_each_endpoint_service_become_facts_once() {
+        let mut cfg = crate::config::Config::for_tests("ap-northeast-1");
+        cfg.context
+            .config
+            .insert(ZONES_FACT.into(), "ap-northeast-1a,ap-northeast-1c".into());
+        let kinesis = "com.amazonaws.ap-northeast-1.kinesis-streams".to_string();
+        let services = std::slice::from_ref(&kinesis);
+        let added = add_service_zones_with(&mut cfg, services, |asked| {
+            assert_eq!(asked, services);
+            Ok(vec![(
+                kinesis.clone(),
+                vec!["ap-northeast-1a".to_string(), "ap-northeast-1c".to_string()],
+            )])
+        });
+        assert!(added);
+        assert_eq!(
+            cfg.context.config[&format!("{SERVICE_ZONES_FACT}{kinesis}")],
+            "ap-northeast-1a,ap-northeast-1c"
+        );
+        // Known facts are not read again; pinned zones (or none read) make no call.
+        let again = add_service_zones_with(&mut cfg, services, |_| -> Result<Vec<_>, _> {
+            panic!("read again")
+        });
+        assert!(!again);
+        let mut pinned = crate::config::Config::for_tests("ap-northeast-1");
+        pinned
+            .context
+            .config
+            .insert(ZONES_PIN.into(), "ap-northeast-1a,ap-northeast-1c".into());
+        assert!(!add_service_zones_with(
+            &mut pinned,
+            services,
+            |_| -> Result<Vec<_>, _> { panic!("pinned") }
+        ));
+    }
+
     /// The bound holds even when AWS never answers.
     #[test]
     fn a_lookup_that_hangs_is_cut_at_the_bound() {
@@ -178,7 +334,11 @@ mod tests {
             .unwrap();
         let bound = Duration::from_millis(20);
         let err = rt
-            .block_on(bounded(bound, std::future::pending()))
+            .block_on(bounded(
+                "DescribeAvailabilityZones",
+                bound,
+                std::future::pending::<Result<(), _>>(),
+            ))
             .unwrap_err();
         assert_eq!(err, "DescribeAvailabilityZones: no answer within 20ms");
     }

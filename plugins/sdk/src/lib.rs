@@ -533,6 +533,11 @@ pub const AVAILABILITY_ZONES: &str = "availability-zones";
 /// host's: users cannot set them.
 pub const AVAILABILITY_ZONES_FACT: &str = "aws:availability-zones";
 
+/// The prefix of the host facts with the zones where an endpoint service offers
+/// endpoints, `aws:availability-zones:SERVICE`; see
+/// [`ContextExt::availability_zones_offering`].
+pub const SERVICE_ZONES_FACT: &str = "aws:availability-zones:";
+
 /// The longest name [`ContextExt::global_named`] returns: IAM's limit for role
 /// names.
 pub const GLOBAL_NAME_MAX: usize = 64;
@@ -614,6 +619,34 @@ pub trait ContextExt {
     /// # Ok::<(), String>(())
     /// ```
     fn availability_zones(&self, count: usize) -> Result<Vec<String>, String>;
+
+    /// `count` availability zones for subnets that an interface endpoint of
+    /// `service` (such as `com.amazonaws.us-east-1.kinesis-streams`) will use: as
+    /// [`availability_zones`](ContextExt::availability_zones), but only zones
+    /// where the service offers endpoints, since an endpoint's subnets must be in
+    /// those. `engine plan` and `engine apply` read them (EC2
+    /// `DescribeVpcEndpointServices`) for every interface endpoint the plugins
+    /// declare, and the plugins declare again with the host fact
+    /// `aws:availability-zones:SERVICE` ([`SERVICE_ZONES_FACT`]). Without that
+    /// fact (offline), and when the user pinned the zones, the same as
+    /// `availability_zones`.
+    ///
+    /// ```
+    /// # use engine_sdk::*;
+    /// let kinesis = "com.amazonaws.us-east-1.kinesis-streams";
+    /// let ctx = Context::new("s", "us-east-1", "dev")
+    ///     .with_config(AVAILABILITY_ZONES_FACT, "us-east-1a,us-east-1b,us-east-1c")
+    ///     .with_config(&format!("{SERVICE_ZONES_FACT}{kinesis}"), "us-east-1b,us-east-1c");
+    /// assert_eq!(ctx.availability_zones_offering(kinesis, 2)?, ["us-east-1b", "us-east-1c"]);
+    /// assert!(ctx.availability_zones_offering(kinesis, 3).is_err());
+    /// assert_eq!(ctx.availability_zones(2)?, ["us-east-1a", "us-east-1b"]);
+    /// # Ok::<(), String>(())
+    /// ```
+    fn availability_zones_offering(
+        &self,
+        service: &str,
+        count: usize,
+    ) -> Result<Vec<String>, String>;
     /// The common tags (`project`, `environment`, `managed-by`) plus `extra`.
     fn tags(&self, extra: &[(&str, &str)]) -> Vec<Tag>;
 
@@ -925,6 +958,39 @@ impl ContextExt for Context {
             return Ok(zones);
         }
         self.unpinned_zones(count)
+    }
+
+    fn availability_zones_offering(
+        &self,
+        service: &str,
+        count: usize,
+    ) -> Result<Vec<String>, String> {
+        let key = format!("{SERVICE_ZONES_FACT}{service}");
+        if self.config(AVAILABILITY_ZONES).is_some() || self.config(&key).is_none() {
+            return self.availability_zones(count);
+        }
+        let offered = self.config_list(&key, &[]);
+        let mut zones: Vec<String> = match self.config(AVAILABILITY_ZONES_FACT) {
+            Some(_) => self
+                .config_list(AVAILABILITY_ZONES_FACT, &[])
+                .into_iter()
+                .filter(|z| offered.contains(z))
+                .collect(),
+            None => offered.clone(),
+        };
+        zones.dedup();
+        if zones.len() < count {
+            return Err(format!(
+                "{service} offers endpoints in {} available zone(s) of {} ({}), and {} are \
+                 needed",
+                zones.len(),
+                self.region,
+                offered.join(","),
+                count_word(count)
+            ));
+        }
+        zones.truncate(count);
+        Ok(zones)
     }
 
     fn tags(&self, extra: &[(&str, &str)]) -> Vec<Tag> {

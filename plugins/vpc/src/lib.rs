@@ -40,7 +40,15 @@ impl ComponentPlugin for Network {
     fn declare(ctx: &Context) -> Result<Stack, String> {
         let vpc_cidr = Ipv4Cidr::parse(&ctx.config_or("vpc-cidr", "10.0.0.0/16"))
             .map_err(|e| format!("config `vpc-cidr`: {e}"))?;
-        let azs = ctx.availability_zones(SUBNET_SUFFIXES.len())?;
+        // With the Kinesis endpoint, only zones where the service offers endpoints:
+        // the endpoint lives in the private subnets.
+        let endpoint = ctx.config_parse("kinesis-vpc-endpoint", true)?;
+        let kinesis_service = format!("com.amazonaws.{}.kinesis-streams", ctx.region);
+        let azs = if endpoint {
+            ctx.availability_zones_offering(&kinesis_service, SUBNET_SUFFIXES.len())?
+        } else {
+            ctx.availability_zones(SUBNET_SUFFIXES.len())?
+        };
         let public = subnet_cidrs(ctx, "public-subnet-cidrs", vpc_cidr, PUBLIC_NETNUMS)?;
         let private = subnet_cidrs(ctx, "private-subnet-cidrs", vpc_cidr, PRIVATE_NETNUMS)?;
         let all: Vec<Ipv4Cidr> = public.iter().chain(&private).copied().collect();
@@ -128,7 +136,7 @@ impl ComponentPlugin for Network {
             }
         }
 
-        if ctx.config_parse("kinesis-vpc-endpoint", true)? {
+        if endpoint {
             let endpoint_sg = stack.add(
                 "endpoint-sg",
                 SecurityGroup {
@@ -148,7 +156,7 @@ impl ComponentPlugin for Network {
                 "kinesis-endpoint",
                 VpcEndpoint {
                     vpc_id: vpc.attr("id"),
-                    service_name: format!("com.amazonaws.{}.kinesis-streams", ctx.region),
+                    service_name: kinesis_service,
                     endpoint_type: VpcEndpointType::Interface,
                     subnet_ids: private_subnets.iter().map(|s| s.attr("id")).collect(),
                     security_group_ids: vec![endpoint_sg.attr("id")],

@@ -171,6 +171,9 @@ pub fn apply(g: &Globals, a: &ApplyArgs) -> anyhow::Result<u8> {
         // and the refresh when asked for. With the zones, the plugins declare again.
         let (p, calls) = rt.block_on(provider(&cfg));
         let zones_read = crate::facts::add_zones(&mut cfg, &rt, &p);
+        let services = crate::facts::endpoint_services(graph);
+        let zones_read =
+            crate::facts::add_service_zones(&mut cfg, &services, &rt, &p) || zones_read;
         if a.refresh
             && let Err(e) = rt.block_on(engine_exec::refresh(&mut locked.state, p.as_ref()))
         {

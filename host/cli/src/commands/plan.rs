@@ -55,7 +55,18 @@ pub fn declare(g: &Globals, plugins: &[PathBuf], facts: Facts) -> anyhow::Result
     if facts == Facts::FromAws {
         crate::facts::add_zones_from_env(&mut cfg);
     }
-    declare_with(g, plugins, cfg)
+    let d = declare_with(g, plugins, cfg)?;
+    // The endpoint services the plugins named: their zones, then declare again.
+    if facts == Facts::FromAws
+        && let Some(graph) = &d.graph
+    {
+        let services = crate::facts::endpoint_services(graph);
+        let mut cfg = d.cfg.clone();
+        if crate::facts::add_service_zones_from_env(&mut cfg, &services) {
+            return declare_with(g, plugins, cfg);
+        }
+    }
+    Ok(d)
 }
 
 /// Loads and declares every plugin with `cfg` (facts included).
