@@ -142,18 +142,7 @@ impl Aws {
                 return Err(wrong_kind(&r.address, Kind::KmsKey, &r.prior));
             };
             let id = attr(&r.attributes, "id", &r.address)?;
-            let meta = match self.kms.describe_key().key_id(&id).send().await {
-                Ok(o) => o.key_metadata,
-                Err(e) => {
-                    let e = crate::error::from_sdk("DescribeKey", Some(&r.address), e);
-                    if e.is_not_found() {
-                        out.push(None);
-                        continue;
-                    }
-                    return Err(e);
-                }
-            };
-            let Some(meta) = meta else {
+            let Some(meta) = self.kms_describe(&r.address, &id).await? else {
                 out.push(None);
                 continue;
             };
@@ -257,16 +246,25 @@ impl Aws {
         address: &Address,
         id: &str,
     ) -> Result<bool, ProviderError> {
+        Ok(self.kms_describe(address, id).await?.is_none_or(|m| {
+            matches!(
+                m.key_state(),
+                Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+            )
+        }))
+    }
+
+    /// `DescribeKey` of a key id, ARN or alias name: `None` when it does not exist.
+    async fn kms_describe(
+        &self,
+        address: &Address,
+        id: &str,
+    ) -> Result<Option<aws_sdk_kms::types::KeyMetadata>, ProviderError> {
         match self.kms.describe_key().key_id(id).send().await {
-            Ok(o) => Ok(o.key_metadata().is_none_or(|m| {
-                matches!(
-                    m.key_state(),
-                    Some(KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
-                )
-            })),
+            Ok(o) => Ok(o.key_metadata),
             Err(e) => {
                 let e = crate::error::from_sdk("DescribeKey", Some(address), e);
-                if e.is_not_found() { Ok(true) } else { Err(e) }
+                if e.is_not_found() { Ok(None) } else { Err(e) }
             }
         }
     }
@@ -421,17 +419,7 @@ impl Aws {
             let Spec::KmsAlias(prior) = &r.prior else {
                 return Err(wrong_kind(&r.address, Kind::KmsAlias, &r.prior));
             };
-            let meta = match self.kms.describe_key().key_id(&prior.name).send().await {
-                Ok(o) => o.key_metadata,
-                Err(e) => {
-                    let e = crate::error::from_sdk("DescribeKey", Some(&r.address), e);
-                    if e.is_not_found() {
-                        out.push(None);
-                        continue;
-                    }
-                    return Err(e);
-                }
-            };
+            let meta = self.kms_describe(&r.address, &prior.name).await?;
             let Some(target) = meta.as_ref().map(|m| m.key_id().to_string()) else {
                 out.push(None);
                 continue;

@@ -38,6 +38,18 @@ fn sm_tag(t: &Tag) -> SmTag {
     SmTag::builder().key(&t.key).value(&t.value).build()
 }
 
+/// A secret's tags as pairs.
+fn live_tags(tags: &[SmTag]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// The secret's JSON value.
 fn value_json(username: &str, password: &SecretString) -> SecretString {
     SecretString::new(json!({ "username": username, "password": password.expose() }).to_string())
@@ -118,17 +130,7 @@ impl Aws {
                 out.push(None);
                 continue;
             }
-            let live_tags = s
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().to_string(),
-                        t.value().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect();
-            let (tags, owner) = tags::split(live_tags, &prior.tags);
+            let (tags, owner) = tags::split(live_tags(s.tags()), &prior.tags);
             let key = s
                 .kms_key_id()
                 .filter(|k| *k != DEFAULT_KEY)
@@ -173,17 +175,7 @@ impl Aws {
         let Some(deleted) = held.deleted_date() else {
             return Err(refusal);
         };
-        let live_tags = held
-            .tags()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().to_string(),
-                    t.value().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
-        let (_, owner) = tags::split(live_tags, &s.tags);
+        let (_, owner) = tags::split(live_tags(held.tags()), &s.tags);
         if let Ownership::Theirs(why) | Ownership::Unproven(why) =
             op.stack.judge(owner.as_ref(), op.address, false)
         {
