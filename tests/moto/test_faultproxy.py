@@ -1,0 +1,274 @@
+"""Tests of faultproxy.py: a fast-profile moto launcher with proxies in front of it.
+
+Run: python3 -m unittest discover -s tests/moto -p 'test_faultproxy.py' -v
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+from unittest import mock
+
+import boto3
+import botocore.retries.standard
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from test_realistic import REGION, Server  # noqa: E402
+
+PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "faultproxy.py")
+ONE_ATTEMPT = Config(retries={"total_max_attempts": 1})
+
+
+class Proxy:
+    """A faultproxy process in front of `upstream`; it ends when its stdin closes."""
+
+    def __init__(self, upstream: Server, *args: str):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.TemporaryFile()
+        self.process = subprocess.Popen(
+            [sys.executable, PROXY, "--port", str(self.port), "--upstream", upstream.endpoint, *args],
+            stdin=subprocess.PIPE,
+            stdout=self.log,
+            stderr=self.log,
+        )
+
+    def wait_ready(self, limit: float = 20) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"proxy exited: {self.output()}")
+            try:
+                self.stats()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"proxy did not answer within {limit} s")
+
+    def get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.endpoint + path, timeout=10) as answer:
+            return answer.read()
+
+    def stats(self) -> dict:
+        return json.loads(self.get("/faultproxy/stats"))
+
+    def client(self, service: str, config: Config = ONE_ATTEMPT):
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=config,
+        )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+
+MOTO: list[Server] = []
+PROXIES: dict[str, Proxy] = {}
+
+
+def setUpModule() -> None:
+    moto = Server()
+    MOTO.append(moto)
+    PROXIES["clean"] = Proxy(moto)
+    PROXIES["throttle"] = Proxy(moto, "--throttle", "1")
+    PROXIES["server_error"] = Proxy(moto, "--server-error", "1")
+    PROXIES["reset"] = Proxy(moto, "--reset", "1")
+    PROXIES["latency"] = Proxy(moto, "--latency-rate", "1", "--latency-ms", "300")
+    PROXIES["mixed"] = Proxy(
+        moto,
+        *("--throttle", "0.2", "--server-error", "0.2", "--reset", "0.2"),
+        *("--latency-rate", "0.2", "--latency-ms", "20", "--seed", "7"),
+    )
+    moto.wait_ready()
+    for proxy in PROXIES.values():
+        proxy.wait_ready()
+
+
+def tearDownModule() -> None:
+    for proxy in PROXIES.values():
+        proxy.stop()
+        proxy.log.close()
+    for server in MOTO:
+        server.stop()
+        server.log.close()
+
+
+def error_of(call, **kwargs) -> tuple[str, int]:
+    try:
+        call(**kwargs)
+    except ClientError as e:
+        return e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]
+    raise AssertionError(f"{call.__name__} succeeded")
+
+
+# service -> a read-only call with its arguments
+READS = {
+    "ec2": ("describe_vpcs", {}),
+    "kinesis": ("list_streams", {}),
+    "secretsmanager": ("list_secrets", {}),
+    "rds": ("describe_db_instances", {}),
+}
+
+
+class FaultProxy(unittest.TestCase):
+    def read(self, proxy: Proxy, service: str, config: Config = ONE_ATTEMPT):
+        name, kwargs = READS[service]
+        return getattr(proxy.client(service, config), name), kwargs
+
+    def test_passes_through_at_rate_zero(self):
+        proxy = PROXIES["clean"]
+        ec2 = proxy.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+        found = ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"]
+        self.assertEqual([v["CidrBlock"] for v in found], ["10.7.0.0/16"])
+        kinesis = proxy.client("kinesis")
+        kinesis.create_stream(StreamName="through-proxy", ShardCount=1)
+        summary = kinesis.describe_stream_summary(StreamName="through-proxy")
+        self.assertEqual(summary["StreamDescriptionSummary"]["StreamName"], "through-proxy")
+        secrets = proxy.client("secretsmanager")
+        secrets.create_secret(Name="through-proxy", SecretString="s3cr3t")
+        value = secrets.get_secret_value(SecretId="through-proxy")
+        self.assertEqual(value["SecretString"], "s3cr3t")
+        # The same answers as moto's own (here: what the launcher answers directly).
+        direct = MOTO[0].client("ec2").describe_vpcs(VpcIds=[vpc])["Vpcs"]
+        self.assertEqual(found, direct)
+        # A missing resource keeps moto's error.
+        self.assertEqual(
+            error_of(secrets.describe_secret, SecretId="missing")[0], "ResourceNotFoundException"
+        )
+        # moto's own API passes too.
+        self.assertIn(b"ec2", proxy.get("/moto-api/data.json"))
+        stats = proxy.stats()
+        self.assertEqual(stats["injected"], dict.fromkeys(stats["injected"], 0))
+        self.assertEqual(stats["forwarded"], stats["requests"])
+        self.assertEqual(stats["forwarded"], 8)  # the 7 SDK calls and /moto-api
+
+    def test_throttle(self):
+        proxy = PROXIES["throttle"]
+        expected = {
+            "ec2": ("RequestLimitExceeded", 503),
+            "kinesis": ("LimitExceededException", 400),
+            "secretsmanager": ("ThrottlingException", 400),
+            "rds": ("Throttling", 400),
+        }
+        for service, answer in expected.items():
+            with self.subTest(service=service):
+                call, kwargs = self.read(proxy, service)
+                self.assertEqual(error_of(call, **kwargs), answer)
+        # moto's own API and unsigned requests are never refused.
+        for _ in range(5):
+            proxy.get("/moto-api/data.json")
+        stats = proxy.stats()
+        self.assertEqual(stats["injected"]["throttle"], 4)
+        self.assertEqual(stats["forwarded"], 5)
+        self.assertEqual(
+            stats["by_service"], {s: {"throttle": 1} for s in expected},
+        )
+
+    def test_server_error(self):
+        proxy = PROXIES["server_error"]
+        seen = {}
+        for service in READS:
+            for _ in range(2):  # 500, then 503 (alternately over all calls)
+                call, kwargs = self.read(proxy, service)
+                code, status = error_of(call, **kwargs)
+                seen.setdefault(service, set()).add((code, status))
+        self.assertEqual(seen["ec2"], {("InternalError", 500), ("Unavailable", 503)})
+        for service in ("kinesis", "secretsmanager", "rds"):
+            self.assertEqual(
+                seen[service], {("InternalFailure", 500), ("ServiceUnavailable", 503)}, service
+            )
+        self.assertEqual(proxy.stats()["injected"]["server_error"], 8)
+
+    def test_reset(self):
+        proxy = PROXIES["reset"]
+        for service in READS:
+            with self.subTest(service=service):
+                call, kwargs = self.read(proxy, service)
+                with self.assertRaises((ConnectionClosedError, EndpointConnectionError)):
+                    call(**kwargs)
+        stats = proxy.stats()
+        self.assertEqual(stats["injected"]["reset"], 4)
+        self.assertEqual(stats["forwarded"], 0)
+
+    def test_latency(self):
+        proxy = PROXIES["latency"]
+        ec2 = proxy.client("ec2")
+        ec2.describe_vpcs()  # connection set up
+        started = time.monotonic()
+        ec2.describe_vpcs()
+        self.assertGreaterEqual(time.monotonic() - started, 0.3)
+        stats = proxy.stats()
+        self.assertEqual(stats["injected"]["latency"], 2)
+        self.assertEqual(stats["forwarded"], 2)
+
+    def test_default_retries_get_through(self):
+        proxy = PROXIES["mixed"]
+        config = Config(retries={"mode": "standard", "max_attempts": 10})
+        clients = {service: proxy.client(service, config) for service in READS}
+        # Standard mode's retry decisions, with its backoff (up to 20 s) cut to 10 ms
+        # so that the test stays short.
+        with mock.patch.object(
+            botocore.retries.standard.ExponentialBackoff, "delay_amount", return_value=0.01
+        ):
+            calls = 0
+            for i in range(30):
+                service = list(READS)[i % len(READS)]
+                name, kwargs = READS[service]
+                getattr(clients[service], name)(**kwargs)
+                calls += 1
+        self.assertEqual(calls, 30)
+        stats = proxy.stats()
+        injected = stats["injected"]
+        for fault in ("latency", "throttle", "server_error", "reset"):
+            self.assertGreater(injected[fault], 0, stats)
+        refused = injected["throttle"] + injected["server_error"] + injected["reset"]
+        # Each call is forwarded once, after its refused attempts.
+        self.assertEqual(stats["forwarded"], 30)
+        self.assertEqual(stats["requests"], 30 + refused)
+        self.assertEqual(
+            sum(sum(c.values()) for c in stats["by_service"].values()),
+            refused + injected["latency"],
+        )
+
+    def test_summary_on_exit(self):
+        moto = MOTO[0]
+        proxy = Proxy(moto, "--throttle", "1")
+        try:
+            proxy.wait_ready()
+            call, kwargs = self.read(proxy, "kinesis")
+            error_of(call, **kwargs)
+        finally:
+            proxy.stop()
+        self.assertEqual(proxy.process.returncode, 0)
+        self.assertIn("faultproxy: ", proxy.output())
+        self.assertIn("throttle=1", proxy.output())
+        proxy.log.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
