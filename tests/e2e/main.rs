@@ -17,6 +17,7 @@ use engine_aws::moto::MotoServer;
 use serde_json::Value;
 
 mod contracts;
+mod interrupts;
 mod ownership;
 mod realistic;
 mod zones;

@@ -469,12 +469,25 @@ impl Aws {
                 out.push(None);
                 continue;
             };
-            // Busy (snapshotting, modifying): the recorded tags stand, and the
-            // ownership rests on the recorded id.
-            let (tags, owner) = match self
-                .ec_tags(&r.address, g.arn().unwrap_or_default())
-                .await?
+            // Busy (creating, snapshotting, modifying): for a recorded group the
+            // recorded tags stand, and the ownership rests on the recorded id; a
+            // group being located (what an interrupted create left) has only its
+            // tags to prove it this stack's, so the read waits until they can be
+            // listed.
+            let arn = g.arn().unwrap_or_default();
+            let recorded = !r.attributes.is_empty();
+            let mut live = self.ec_tags(&r.address, arn).await?;
+            let start = std::time::Instant::now();
+            let mut delay = self.options.poll_initial;
+            while live.is_none()
+                && !recorded
+                && start.elapsed() < self.options.timeouts.cache_replication_group
             {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(self.options.poll_max);
+                live = self.ec_tags(&r.address, arn).await?;
+            }
+            let (tags, owner) = match live {
                 Some(live) => tags::split(live, &prior.tags),
                 None => (prior.tags.clone(), None),
             };

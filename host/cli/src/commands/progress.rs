@@ -326,9 +326,18 @@ impl Printer {
         if let Some(e) = &r.save_error {
             lines.push(format!("the state could not be saved: {e}"));
         }
+        let hint = if r.stopped && r.failed.is_empty() && r.save_error.is_none() {
+            format!(
+                "stopped on request; everything done is recorded in the state: run `engine {verb}` again to finish"
+            )
+        } else {
+            format!(
+                "everything done is recorded in the state; fix the cause and run `engine {verb}` again"
+            )
+        };
         ui::diagnostics(&[Diagnostic::error(lines.remove(0))
             .detail(lines.join("\n"))
-            .hint(format!("everything done is recorded in the state; fix the cause and run `engine {verb}` again"))]);
+            .hint(hint)]);
     }
 }
 
