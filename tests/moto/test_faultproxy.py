@@ -5,85 +5,32 @@ Run: python3 -m unittest discover -s tests/moto -p 'test_faultproxy.py' -v
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 import unittest
-import urllib.request
 from unittest import mock
 
-import boto3
 import botocore.retries.standard
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from test_realistic import REGION, Server  # noqa: E402
+from test_realistic import ONE_ATTEMPT, REGION, Server  # noqa: E402
 
 PROXY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "faultproxy.py")
-ONE_ATTEMPT = Config(retries={"total_max_attempts": 1})
 
 
-class Proxy:
+class Proxy(Server):
     """A faultproxy process in front of `upstream`; it ends when its stdin closes."""
 
     def __init__(self, upstream: Server, *args: str):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            [sys.executable, PROXY, "--port", str(self.port), "--upstream", upstream.endpoint, *args],
-            stdin=subprocess.PIPE,
-            stdout=self.log,
-            stderr=self.log,
+        super().__init__(
+            "--upstream", upstream.endpoint, *args, script=PROXY, ready="/faultproxy/stats"
         )
-
-    def wait_ready(self, limit: float = 20) -> None:
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"proxy exited: {self.output()}")
-            try:
-                self.stats()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"proxy did not answer within {limit} s")
-
-    def get(self, path: str) -> bytes:
-        with urllib.request.urlopen(self.endpoint + path, timeout=10) as answer:
-            return answer.read()
 
     def stats(self) -> dict:
         return json.loads(self.get("/faultproxy/stats"))
-
-    def client(self, service: str, config: Config = ONE_ATTEMPT):
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=config,
-        )
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")
 
 
 MOTO: list[Server] = []

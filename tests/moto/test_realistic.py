@@ -29,17 +29,23 @@ REGION = "us-east-1"
 PASSWORD = "password-of-16-chars"
 
 
-class Server:
-    """A launcher process on a free port; it ends when its stdin closes."""
+ONE_ATTEMPT = Config(retries={"total_max_attempts": 1})
 
-    def __init__(self, *args: str):
+
+class Server:
+    """A launcher process on a free port; it ends when its stdin closes. (Other
+    scripts that take `--port` and end with their stdin, such as the fault proxy,
+    reuse it with `script` and `ready`, the path that answers once they listen.)"""
+
+    def __init__(self, *args: str, script: str = LAUNCHER, ready: str = "/moto-api/data.json"):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.ready = ready
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, LAUNCHER, "--port", str(self.port), *args],
+            [sys.executable, script, "--port", str(self.port), *args],
             stdin=subprocess.PIPE,
             stdout=self.log,
             stderr=self.log,
@@ -49,13 +55,13 @@ class Server:
         deadline = time.monotonic() + limit
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"launcher exited: {self.output()}")
+                raise RuntimeError(f"{self.process.args[1]} exited: {self.output()}")
             try:
-                self.get("/moto-api/data.json")
+                self.get(self.ready)
                 return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"launcher did not answer within {limit} s")
+        raise RuntimeError(f"{self.process.args[1]} did not answer within {limit} s")
 
     def get(self, path: str) -> bytes:
         with urllib.request.urlopen(self.endpoint + path, timeout=10) as answer:
@@ -64,15 +70,16 @@ class Server:
     def get_json(self, path: str) -> dict:
         return json.loads(self.get(path))
 
-    def client(self, service: str):
+    def client(self, service: str, config: Config = ONE_ATTEMPT):
+        """A boto3 client of this server; by default one attempt per call, so that
+        a throttled call is seen as such."""
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             region_name=REGION,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
-            # One attempt, so that a throttled call is seen as such.
-            config=Config(retries={"total_max_attempts": 1}),
+            config=config,
         )
 
     def stop(self) -> None:
