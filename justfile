@@ -57,7 +57,7 @@ up: setup plugins
 down: build
     scripts/down
 
-# Plan the stack in plugins/ (no AWS call).
+# Plan the stack in plugins/ (its only AWS calls read the region's zones; no change is made).
 plan *ARGS: plugins
     {{engine}} plan plugins/*.wasm {{ARGS}}
 

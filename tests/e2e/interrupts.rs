@@ -49,18 +49,10 @@ fn signal(pid: u32, sig: &str) {
 /// Starts `engine apply --yes`, waits for the database create to start, stops it
 /// with `how`, and returns (exit code, stderr).
 fn stopped_apply(stack: &Stack, how: Interrupt) -> (Option<i32>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
-        .arg("apply")
-        .arg("--yes")
-        .args(&stack.plugins)
-        .current_dir(stack.dir.path())
-        .env("ENGINE_CACHE_DIR", stack.dir.path().join(".cache"))
-        .env("NO_COLOR", "1")
-        .env("AWS_ENDPOINT_URL", stack.moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_REGION")
+    let mut args = vec!["apply", "--yes"];
+    args.extend(stack.plugins.iter().map(String::as_str));
+    let mut child = stack
+        .command(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -40,9 +40,10 @@ struct Stack {
 }
 
 impl Stack {
-    fn engine(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_engine"))
-            .args(args)
+    /// `engine ARGS` in the stack's directory, against its emulator.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_engine"));
+        c.args(args)
             .current_dir(self.dir.path())
             .env("ENGINE_CACHE_DIR", self.dir.path().join(".cache"))
             .env("NO_COLOR", "1")
@@ -50,9 +51,12 @@ impl Stack {
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION")
-            .output()
-            .expect("runs engine")
+            .env_remove("AWS_REGION");
+        c
+    }
+
+    fn engine(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("runs engine")
     }
 
     /// Runs `engine ARGS PLUGINS...` and expects `code`.

@@ -10,7 +10,7 @@
 //! process-global environment variables that parallel tests share.
 //!
 //! Environment: `ENGINE_PYTHON` (default `python3`), `ENGINE_MOTO_LAUNCHER` (default
-//! the repository's `tests/moto/launcher.py`).
+//! the checkout's `tests/moto/launcher.py`, see [`MotoServer::start_with`]).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -97,11 +97,7 @@ impl MotoServer {
     pub fn start_with(profile: &Profile) -> Result<MotoServer, MotoError> {
         let port = free_port().map_err(|e| MotoError(format!("no free port: {e}")))?;
         let python = std::env::var("ENGINE_PYTHON").unwrap_or_else(|_| "python3".into());
-        let launcher = std::env::var_os("ENGINE_MOTO_LAUNCHER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/moto/launcher.py")
-            });
+        let launcher = launcher();
         let log = std::env::temp_dir().join(format!("engine-moto-{port}.log"));
         let log_file = std::fs::File::create(&log)
             .map_err(|e| MotoError(format!("{}: {e}", log.display())))?;
@@ -235,6 +231,31 @@ impl Drop for MotoServer {
         }
         let _ = std::fs::remove_file(&self.log);
     }
+}
+
+/// `ENGINE_MOTO_LAUNCHER`, else `tests/moto/launcher.py` of the checkout the test
+/// runs in: found from the running test's package directory (cargo sets
+/// `CARGO_MANIFEST_DIR` when it runs tests) or the working directory, upwards, so
+/// that a build shared by several checkouts (one target dir) runs each one's own
+/// launcher; else the checkout this crate was built from.
+fn launcher() -> PathBuf {
+    const REL: &str = "tests/moto/launcher.py";
+    if let Some(p) = std::env::var_os("ENGINE_MOTO_LAUNCHER") {
+        return PathBuf::from(p);
+    }
+    let starts = [
+        std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from),
+        std::env::current_dir().ok(),
+    ];
+    starts
+        .into_iter()
+        .flatten()
+        .find_map(|start| start.ancestors().map(|d| d.join(REL)).find(|p| p.is_file()))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../..")
+                .join(REL)
+        })
 }
 
 fn free_port() -> std::io::Result<u16> {
