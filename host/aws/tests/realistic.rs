@@ -608,24 +608,23 @@ async fn vpc_endpoints_are_available_when_created_and_gone_when_deleted() {
 }
 
 #[tokio::test]
-async fn throttled_calls_are_retried_adaptively() {
-    // The SDK's default of 3 attempts in standard mode lets a large stack die of
-    // throttling; the engine's default is adaptive with 10.
+async fn throttled_calls_are_retried_with_backoff() {
+    // The SDK's default of 3 attempts lets a large stack die of throttling; the
+    // engine's default is standard mode (backoff with jitter) with 10.
     let sdk = engine_aws::load_sdk_config(&engine_aws::SdkOptions {
         region: Some("us-east-1".into()),
         ..Default::default()
     })
     .await;
     let retry = sdk.retry_config().expect("a retry config");
-    assert_eq!(retry.mode(), aws_config::retry::RetryMode::Adaptive);
+    assert_eq!(retry.mode(), aws_config::retry::RetryMode::Standard);
     assert_eq!(
         retry.max_attempts(),
         engine_aws::config::DEFAULT_MAX_ATTEMPTS
     );
     assert!(retry.max_attempts() >= 10);
 
-    // (Adaptive mode also slows the client down to as little as half a call per
-    // second while throttled, so this part stays short.) A fifth of all calls
+    // A fifth of all calls
     // answered with the service's own throttling error
     // (EC2 RequestLimitExceeded, Secrets Manager ThrottlingException, ...).
     let throttled = MotoServer::start_with(&Profile::Realistic {
