@@ -3,7 +3,8 @@
 
 Usage: python3 tests/moto/faultproxy.py --port P --upstream http://127.0.0.1:M
            [--host 127.0.0.1] [--throttle R] [--server-error R] [--reset R]
-           [--latency-ms N] [--latency-rate R] [--seed S] [--keep-running]
+           [--latency-ms N] [--latency-rate R] [--seed S] [--log FILE]
+           [--keep-running]
 
 Point the engine (the AWS SDK for Rust) at the proxy with AWS_ENDPOINT_URL. Every
 request (method, path, query, headers, including Host and the signed ones, and
@@ -51,8 +52,18 @@ request, so a retry never repeats a side effect (AWS may fail after acting; this
 proxy does not model that). Requests to moto's own paths (`/moto-api/...`) and
 requests without a SigV4 Authorization header are always forwarded.
 
+--log FILE: one JSON line per request (service, action, method, path, the fault
+   injected if any, and the body as text), so that a test can search everything the
+   engine sent (for example for a secret it must not send).
+
+`POST /faultproxy/hold` with an action name as body (`CreateDBInstance`) arms a
+one-shot hold: the next request of that action is forwarded, AWS acts on it, and its
+answer is held back until `POST /faultproxy/release` (or 10 minutes). A test kills
+the engine meanwhile: AWS made the resource, the engine never heard of it.
+
 `GET /faultproxy/stats` answers JSON: requests seen, requests forwarded, injected
-faults per kind and per service (service from the SigV4 credential scope). On exit
+faults per kind and per service (service from the SigV4 credential scope), the action
+whose answer is held now (`holding`) and how many were held (`held`). On exit
 one summary line goes to stderr. Like launcher.py, the proxy exits when its stdin
 closes, unless `--keep-running`; SIGTERM also ends it.
 """
@@ -63,6 +74,7 @@ import http.client
 import json
 import os
 import random
+import re
 import signal
 import socket
 import struct
@@ -71,7 +83,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -133,6 +145,72 @@ def server_error_answer(service: str, content_type: str, status: int):
         "</ErrorResponse>"
     )
     return status, {"Content-Type": "text/xml"}, body.encode()
+
+
+def action_of(headers, path: str, body: bytes) -> str | None:
+    """The API action of a request: JSON protocols name it in X-Amz-Target
+    (`Kinesis_20131202.CreateStream`), Smithy RPC v2 in the path
+    (`/service/GraniteServiceVersion20100801/operation/PutMetricAlarm`), query
+    protocols (EC2, IAM, RDS, ...) in the form body's `Action`."""
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    operation = re.search(r"/operation/([A-Za-z0-9]+)$", path)
+    if operation:
+        return operation.group(1)
+    if "x-www-form-urlencoded" in headers.get("Content-Type", ""):
+        actions = parse_qs(body.decode("utf-8", "replace")).get("Action")
+        return actions[0] if actions else None
+    return None
+
+
+class Hold:
+    """A one-shot hold of one action's answer (see the module's documentation)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.armed: str | None = None
+        self.holding: str | None = None
+        self.held = 0
+        self.released = threading.Event()
+
+    def arm(self, action: str) -> None:
+        with self.lock:
+            self.armed = action
+            self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
+
+    def maybe_hold(self, action: str | None) -> None:
+        with self.lock:
+            if action is None or action != self.armed:
+                return
+            self.armed, self.holding = None, action
+            self.held += 1
+        self.released.wait(600)
+        with self.lock:
+            self.holding = None
+
+    def stats(self) -> dict:
+        with self.lock:
+            return {"holding": self.holding, "held": self.held, "armed": self.armed}
+
+
+class RequestLog:
+    """--log: one JSON line per request."""
+
+    def __init__(self, path: str | None):
+        self.file = open(path, "a", encoding="utf-8") if path else None
+        self.lock = threading.Lock()
+
+    def write(self, **record) -> None:
+        if self.file is None:
+            return
+        line = json.dumps(record)
+        with self.lock:
+            self.file.write(line + "\n")
+            self.file.flush()
 
 
 class Faults:
@@ -214,6 +292,8 @@ class Faults:
 class Proxy(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     faults: Faults
+    hold: Hold
+    requests: RequestLog
     upstream: tuple[str, int]
     upstream_connection: http.client.HTTPConnection | None = None
 
@@ -243,11 +323,26 @@ class Proxy(BaseHTTPRequestHandler):
         body = self.read_body()
         path = urlsplit(self.path).path
         if path == "/faultproxy/stats":
-            answer = json.dumps(self.faults.stats()).encode()
+            answer = json.dumps(self.faults.stats() | self.hold.stats()).encode()
             return self.answer(200, {"Content-Type": "application/json"}, answer)
+        if path == "/faultproxy/hold" and self.command == "POST":
+            self.hold.arm(body.decode().strip())
+            return self.answer(200, {"Content-Type": "text/plain"}, b"armed")
+        if path == "/faultproxy/release" and self.command == "POST":
+            self.hold.release()
+            return self.answer(200, {"Content-Type": "text/plain"}, b"released")
         scope = signing_scope({"HTTP_AUTHORIZATION": self.headers.get("Authorization", "")})
         service = None if path.startswith("/moto-api") or scope is None else scope[0]
         delayed, fault, status = self.faults.choose(service)
+        action = action_of(self.headers, path, body)
+        self.requests.write(
+            service=service,
+            action=action,
+            method=self.command,
+            path=self.path,
+            fault=fault,
+            body=body.decode("utf-8", "replace"),
+        )
         if delayed:
             time.sleep(self.faults.latency)
         content_type = self.headers.get("Content-Type", "")
@@ -257,7 +352,10 @@ class Proxy(BaseHTTPRequestHandler):
             return self.answer(*server_error_answer(service, content_type, status))
         if fault == "reset":
             return self.reset()
-        self.forward(body)
+        try:
+            self.forward(body, action)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away (killed while held)
 
     def answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)
@@ -274,7 +372,7 @@ class Proxy(BaseHTTPRequestHandler):
         self.rfile.close()  # drops the makefile's reference, so close() is final
         self.connection.close()
 
-    def forward(self, body: bytes) -> None:
+    def forward(self, body: bytes, action: str | None) -> None:
         chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
         for attempt in (1, 2):
             fresh = self.upstream_connection is None
@@ -302,6 +400,7 @@ class Proxy(BaseHTTPRequestHandler):
                     message = f"faultproxy: upstream failed: {e!r}".encode()
                     return self.answer(502, {"Content-Type": "text/plain"}, message)
         self.faults.mark_forwarded()
+        self.hold.maybe_hold(action)
         if response.will_close:
             connection.close()
             self.upstream_connection = None
@@ -345,6 +444,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--latency-rate", type=rate, default=0.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--log", help="write one JSON line per request to this file")
     parser.add_argument(
         "--keep-running", action="store_true", help="run until killed, not until stdin closes"
     )
@@ -357,6 +457,8 @@ def main() -> None:
 
     faults = Faults(args)
     Proxy.faults = faults
+    Proxy.hold = Hold()
+    Proxy.requests = RequestLog(args.log)
     Proxy.upstream = (upstream.hostname, upstream.port or 80)
     server = ThreadingHTTPServer((args.host, args.port), Proxy)
     server.daemon_threads = True

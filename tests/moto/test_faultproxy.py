@@ -6,8 +6,10 @@ Run: python3 -m unittest discover -s tests/moto -p 'test_faultproxy.py' -v
 import json
 import os
 import sys
+import tempfile
 import time
 import unittest
+import urllib.request
 from unittest import mock
 
 import botocore.retries.standard
@@ -201,6 +203,68 @@ class FaultProxy(unittest.TestCase):
             sum(sum(c.values()) for c in stats["by_service"].values()),
             refused + injected["latency"],
         )
+
+    def test_request_log_names_service_action_and_body(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "requests.jsonl")
+            proxy = Proxy(MOTO[0], "--throttle", "0.5", "--seed", "3", "--log", path)
+            try:
+                proxy.wait_ready()
+                for service in ("ec2", "kinesis", "secretsmanager", "rds"):
+                    call, kwargs = self.read(proxy, service)
+                    try:
+                        call(**kwargs)
+                    except ClientError:
+                        pass
+            finally:
+                proxy.stop()
+                proxy.log.close()
+            with open(path, encoding="utf-8") as f:
+                records = [json.loads(line) for line in f]
+        actions = {(r["service"], r["action"]) for r in records}
+        self.assertEqual(
+            actions,
+            {
+                ("ec2", "DescribeVpcs"),
+                ("kinesis", "ListStreams"),
+                ("secretsmanager", "ListSecrets"),
+                ("rds", "DescribeDBInstances"),
+            },
+        )
+        self.assertEqual(len(records), 4)
+        faults = [r["fault"] for r in records]
+        self.assertIn("throttle", faults, "seed 3 throttles at least one of four")
+        self.assertIn(None, faults)
+        ec2 = next(r for r in records if r["service"] == "ec2")
+        self.assertIn("Action=DescribeVpcs", ec2["body"])
+
+    def test_hold_keeps_one_answer_back_after_the_upstream_acted(self):
+        moto = MOTO[0]
+        proxy = Proxy(moto)
+        self.addCleanup(proxy.log.close)
+        self.addCleanup(proxy.stop)
+        proxy.wait_ready()
+        post = lambda path, body: urllib.request.urlopen(  # noqa: E731
+            urllib.request.Request(proxy.endpoint + path, data=body, method="POST"), timeout=10
+        ).read()
+        self.assertEqual(post("/faultproxy/hold", b"CreateStream"), b"armed")
+        self.assertEqual(proxy.stats()["armed"], "CreateStream")
+        kinesis = proxy.client("kinesis", Config(retries={"max_attempts": 1}, read_timeout=2))
+        with self.assertRaises(Exception):  # the answer never comes: read timeout
+            kinesis.create_stream(StreamName="held", ShardCount=1)
+        stats = proxy.stats()
+        self.assertEqual((stats["holding"], stats["held"], stats["armed"]), ("CreateStream", 1, None))
+        # AWS acted: the stream exists, though its creator never heard so.
+        self.assertIn("held", moto.client("kinesis").list_streams()["StreamNames"])
+        self.assertEqual(post("/faultproxy/release", b""), b"released")
+        deadline = time.monotonic() + 5
+        while proxy.stats()["holding"] is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIsNone(proxy.stats()["holding"])
+        # One-shot: the next call of the action is answered.
+        kinesis.create_stream(StreamName="after", ShardCount=1)
+        for name in ("held", "after"):
+            moto.client("kinesis").delete_stream(StreamName=name)
 
     def test_summary_on_exit(self):
         moto = MOTO[0]
