@@ -20,6 +20,14 @@
 //! reversed between the state and the plugins. An edge left out means AWS may report
 //! a dependency still in use, which the providers retry.
 //!
+//! Deciding whether an edge makes a cycle takes no search in the usual case: the
+//! graph keeps a topological order (first that of every proposed edge, when they
+//! form none), and an edge that agrees with it cannot close a cycle. Only an edge
+//! against the order is searched for, between its two ends, and the order mended
+//! (Pearce and Kelly's dynamic topological sort). A plan of 100,000 chained
+//! resources orders its steps in about a second, and so does its destroy (a search
+//! per edge took minutes).
+//!
 //! A known limit (Terraform has it too): when a resource is replaced
 //! delete-before-create and a dependent is only *updated* to use the new copy, the
 //! update must wait for the new copy, which waits for the old one's deletion, so
@@ -189,8 +197,15 @@ impl Plan {
 struct StepGraph {
     /// (change index, op) per node.
     nodes: Vec<(usize, StepOp)>,
+    /// Edges proposed, in rule order; [`StepGraph::settle`] keeps each that makes
+    /// no cycle with those kept before it.
+    proposed: Vec<(usize, usize)>,
     /// Successors per node.
     next: Vec<BTreeSet<usize>>,
+    /// Predecessors per node.
+    prev: Vec<Vec<usize>>,
+    /// Each node's position in a topological order of the edges kept so far.
+    ord: Vec<usize>,
 }
 
 impl StepGraph {
@@ -200,29 +215,103 @@ impl StepGraph {
         self.nodes.len() - 1
     }
 
-    /// Adds `from -> to` unless `to` already reaches `from`.
+    /// Proposes `from -> to`, kept unless `to` already reaches `from` then.
     fn edge_if_acyclic(&mut self, from: usize, to: usize) {
-        if from != to && !self.reaches(to, from) {
-            self.next[from].insert(to);
+        self.proposed.push((from, to));
+    }
+
+    /// Keeps the proposed edges that make no cycle, in the order proposed.
+    fn settle(&mut self) {
+        let n = self.nodes.len();
+        // Start from a topological order of every proposed edge (Kahn's, ties by
+        // id; nodes on a cycle go last), which all of them usually agree with.
+        let mut waiting = vec![0usize; n];
+        let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for &(from, to) in &self.proposed {
+            if from != to {
+                succ[from].push(to);
+                waiting[to] += 1;
+            }
+        }
+        let mut ready: BTreeSet<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+        let mut placed = vec![false; n];
+        let mut order = Vec::with_capacity(n);
+        while let Some(i) = ready.pop_first() {
+            placed[i] = true;
+            order.push(i);
+            for &j in &succ[i] {
+                waiting[j] -= 1;
+                if waiting[j] == 0 {
+                    ready.insert(j);
+                }
+            }
+        }
+        order.extend((0..n).filter(|&i| !placed[i]));
+        self.ord = vec![0; n];
+        for (position, &i) in order.iter().enumerate() {
+            self.ord[i] = position;
+        }
+        self.prev = vec![Vec::new(); n];
+        for (from, to) in std::mem::take(&mut self.proposed) {
+            self.add_if_acyclic(from, to);
         }
     }
 
-    fn reaches(&self, from: usize, to: usize) -> bool {
-        let mut stack = vec![from];
-        let mut seen = BTreeSet::new();
-        while let Some(n) = stack.pop() {
-            if n == to {
-                return true;
+    fn add_if_acyclic(&mut self, from: usize, to: usize) {
+        if from == to || self.next[from].contains(&to) {
+            return;
+        }
+        let (low, high) = (self.ord[to], self.ord[from]);
+        if high > low {
+            // Against the order: `to` can reach `from` only through nodes placed
+            // between them. Search forward from `to`, then back from `from`.
+            let mut reached = Vec::new();
+            let mut seen = BTreeSet::new();
+            let mut stack = vec![to];
+            while let Some(x) = stack.pop() {
+                if x == from {
+                    return; // a cycle
+                }
+                if seen.insert(x) {
+                    reached.push(x);
+                    stack.extend(
+                        self.next[x]
+                            .iter()
+                            .copied()
+                            .filter(|&y| self.ord[y] <= high),
+                    );
+                }
             }
-            if seen.insert(n) {
-                stack.extend(self.next[n].iter().copied());
+            let mut reaching = Vec::new();
+            let mut seen = BTreeSet::new();
+            let mut stack = vec![from];
+            while let Some(x) = stack.pop() {
+                if seen.insert(x) {
+                    reaching.push(x);
+                    stack.extend(self.prev[x].iter().copied().filter(|&y| self.ord[y] >= low));
+                }
+            }
+            // Mend the order: what reaches `from` before what `to` reaches, each
+            // keeping its own order, in the positions they held.
+            reaching.sort_by_key(|&x| self.ord[x]);
+            reached.sort_by_key(|&x| self.ord[x]);
+            let mut slots: Vec<usize> = reaching
+                .iter()
+                .chain(&reached)
+                .map(|&x| self.ord[x])
+                .collect();
+            slots.sort_unstable();
+            for (&x, slot) in reaching.iter().chain(&reached).zip(slots) {
+                self.ord[x] = slot;
             }
         }
-        false
+        self.next[from].insert(to);
+        self.prev[to].push(from);
     }
 
     /// Topological order, ties by node id; `after` as positions in that order.
-    fn sorted(&self, plan: &Plan) -> Vec<Step> {
+    fn sorted(&mut self, plan: &Plan) -> Vec<Step> {
+        self.settle();
         let n = self.nodes.len();
         let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (from, succ) in self.next.iter().enumerate() {

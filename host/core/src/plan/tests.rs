@@ -1182,3 +1182,69 @@ fn a_saved_plan_is_refused_by_another_engine_or_format() {
         Err(SavedPlanError::Invalid(_))
     ));
 }
+
+// ---- size ----------------------------------------------------------------------
+
+/// A chain of 100,000 resources, each referring to the one before: planned, its
+/// steps ordered, then destroyed, in bounded time.
+#[test]
+fn a_chain_of_100_000_resources_plans_and_orders_its_steps() {
+    use crate::model::{InternetGateway, Reference, Text};
+    let n: usize = std::env::var("CHAIN_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let resources = (0..n)
+        .map(|i| Resource {
+            address: Address::new("p", format!("r{i}")),
+            spec: Spec::InternetGateway(InternetGateway {
+                vpc_id: match i {
+                    0 => Text::lit("vpc-0"),
+                    _ => Text::Ref(Reference {
+                        resource: Address::new("p", format!("r{}", i - 1)),
+                        attribute: "id".into(),
+                    }),
+                },
+                tags: vec![],
+            }),
+            depends_on: vec![],
+        })
+        .collect();
+    let decls = vec![Declaration {
+        plugin: "p".into(),
+        source: "p.wasm".into(),
+        resources,
+        outputs: vec![],
+    }];
+    let started = std::time::Instant::now();
+    let p = plan_of(&decls, &State::empty());
+    let steps = p.steps();
+    let create = started.elapsed();
+    assert_eq!(steps.len(), n);
+    let position: BTreeMap<&Address, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (&s.address, i))
+        .collect();
+    assert!(position[&addr("p/r1")] > position[&addr("p/r0")]);
+    let (last, before) = (format!("p/r{}", n - 1), format!("p/r{}", n - 2));
+    assert!(position[&addr(&last)] > position[&addr(&before)]);
+
+    let state = samples::fake_apply(&p, &State::empty());
+    let started = std::time::Instant::now();
+    let destroy = plan(&Graph::default(), &state, &shas());
+    let steps = destroy.steps();
+    let delete = started.elapsed();
+    assert_eq!(steps.len(), n);
+    let position: BTreeMap<&Address, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (&s.address, i))
+        .collect();
+    assert!(position[&addr("p/r1")] < position[&addr("p/r0")]);
+    eprintln!("100,000 chained resources: plan and steps {create:?}, destroy {delete:?}");
+    assert!(
+        create + delete < std::time::Duration::from_secs(60),
+        "{create:?} {delete:?}"
+    );
+}
