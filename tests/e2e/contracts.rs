@@ -28,6 +28,7 @@ fn a_0_1_0_plugin_and_an_s3_bucket_live_in_one_stack() {
         dir,
         plugins: vec![wasm("contract-0-1"), wasm("storage")],
         moto,
+        proxy: None,
     };
 
     // validate names each plugin's contract.

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use engine_aws::moto::{MotoServer, Profile};
 
-use super::{Stack, plugins, text};
+use super::{Stack, text};
 
 const STACK_FILE: &str = r#"[stack]
 name = "japancart"
@@ -110,13 +110,7 @@ fn db_instances(stack: &Stack) -> usize {
 fn stopped_then_resumed(how: Interrupt) {
     let moto = MotoServer::start_with(&Profile::realistic(1.0))
         .expect("the realistic emulator starts (run `./dev setup`)");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("engine.toml"), STACK_FILE).unwrap();
-    let stack = Stack {
-        dir,
-        plugins: plugins(),
-        moto,
-    };
+    let stack = Stack::japancart(moto, STACK_FILE);
     let (code, stderr) = stopped_apply(&stack, how);
     match how {
         Interrupt::CtrlC => {

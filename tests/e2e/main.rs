@@ -13,11 +13,14 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use engine_aws::moto::MotoServer;
+use engine_aws::moto::{FaultProxy, MotoServer};
 use serde_json::Value;
 
+mod census;
 mod contracts;
+mod faults;
 mod interrupts;
+mod kills;
 mod ownership;
 mod realistic;
 mod zones;
@@ -37,9 +40,24 @@ struct Stack {
     dir: tempfile::TempDir,
     plugins: Vec<String>,
     moto: MotoServer,
+    /// When set, the engine talks to the emulator through it.
+    proxy: Option<FaultProxy>,
 }
 
 impl Stack {
+    /// The six JapanCart plugins in a fresh directory with `stack_file` as its
+    /// `engine.toml`, against `moto`.
+    fn japancart(moto: MotoServer, stack_file: &str) -> Stack {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("engine.toml"), stack_file).unwrap();
+        Stack {
+            dir,
+            plugins: plugins(),
+            moto,
+            proxy: None,
+        }
+    }
+
     /// `engine ARGS` in the stack's directory, against its emulator.
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_engine"));
@@ -47,7 +65,12 @@ impl Stack {
             .current_dir(self.dir.path())
             .env("ENGINE_CACHE_DIR", self.dir.path().join(".cache"))
             .env("NO_COLOR", "1")
-            .env("AWS_ENDPOINT_URL", self.moto.endpoint())
+            .env(
+                "AWS_ENDPOINT_URL",
+                self.proxy
+                    .as_ref()
+                    .map_or_else(|| self.moto.endpoint(), FaultProxy::endpoint),
+            )
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env_remove("AWS_PROFILE")
@@ -113,13 +136,7 @@ fn summary(stdout: &str) -> Value {
 #[test]
 fn japancart_lives_end_to_end() {
     let moto = MotoServer::start().expect("moto starts (run `./dev setup`)");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("engine.toml"), STACK_FILE).unwrap();
-    let stack = Stack {
-        dir,
-        plugins: plugins(),
-        moto,
-    };
+    let stack = Stack::japancart(moto, STACK_FILE);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sdk = rt.block_on(stack.moto.sdk_config());
 
@@ -740,7 +757,12 @@ fn credentials_and_account_are_checked_before_any_change() {
     assert!(!stderr.contains("creating..."), "{stderr}");
 
     // A stack pinned to another account refuses, before any change.
-    let stack = Stack { dir, plugins, moto };
+    let stack = Stack {
+        dir,
+        plugins,
+        moto,
+        proxy: None,
+    };
     std::fs::write(
         stack.dir.path().join("engine.toml"),
         STACK_FILE.replace(

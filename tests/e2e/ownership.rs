@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Stack, plugins, text};
+use super::{Stack, text};
 
 /// The role name of stack `japancart`, environment `e2e`, in us-east-1 (IAM names
 /// are global to the account: the name carries the region).
@@ -48,13 +48,7 @@ fn assert_intact(stack: &Stack, state: &str) {
 #[test]
 fn two_stacks_of_one_name_never_touch_each_other() {
     let moto = engine_aws::moto::MotoServer::start().expect("moto starts (run `./dev setup`)");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("engine.toml"), super::STACK_FILE).unwrap();
-    let stack = Stack {
-        dir,
-        plugins: plugins(),
-        moto,
-    };
+    let stack = Stack::japancart(moto, super::STACK_FILE);
     let root = stack.dir.path().to_path_buf();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sdk = rt.block_on(stack.moto.sdk_config());

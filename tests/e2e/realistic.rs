@@ -13,7 +13,7 @@
 
 use engine_aws::moto::{MotoServer, Profile};
 
-use super::{Stack, check_gone, plugins, text};
+use super::{Stack, check_gone, text};
 
 const DEFAULTS: &str = r#"[stack]
 name = "japancart"
@@ -27,13 +27,7 @@ const TOKYO: &str = "ap-northeast-1";
 fn japancart_deploys_twice_in_two_regions_under_realistic_aws() {
     let moto = MotoServer::start_with(&Profile::realistic(1.5))
         .expect("the realistic emulator starts (run `./dev setup`)");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("engine.toml"), DEFAULTS).unwrap();
-    let stack = Stack {
-        dir,
-        plugins: plugins(),
-        moto,
-    };
+    let stack = Stack::japancart(moto, DEFAULTS);
     let home = ["--state", "home"];
     let tokyo = ["--state", "tokyo", "--region", TOKYO];
     let with = |base: &[&str], args: &[&str]| -> Vec<String> {

@@ -56,13 +56,7 @@ fn read_zones(stdout: &str) -> bool {
 #[test]
 fn tokyo_gets_its_own_zones_and_deploys_beside_virginia() {
     let moto = MotoServer::start().expect("moto starts (run `./dev setup`)");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("engine.toml"), STACK_FILE).unwrap();
-    let stack = Stack {
-        dir,
-        plugins: plugins(),
-        moto,
-    };
+    let stack = Stack::japancart(moto, STACK_FILE);
     let tokyo = ["--region", "ap-northeast-1", "--state", "tokyo"];
 
     // The plan puts the subnets in Tokyo's first two zones, with no warning.

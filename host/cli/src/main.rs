@@ -51,7 +51,9 @@ Logs go to stderr (more with -v or ENGINE_LOG=debug); data goes to stdout.";
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// More logging on stderr (-v info, -vv debug, -vvv trace)
+    /// More logging on stderr: -v info, -vv debug, -vvv trace, of the engine's own
+    /// crates (-vv adds the AWS SDK's info, -vvv its debug: attempts and retries);
+    /// ENGINE_LOG takes a full filter instead (ENGINE_LOG=trace: every crate)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(flatten)]
@@ -187,11 +189,14 @@ fn main() -> ExitCode {
 
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
+    // `engine` matches every target that starts with it: the engine's crates. The
+    // code generator under wasmtime alone writes gigabytes at trace, so
+    // dependencies stay at warn, except the SDK's account of attempts and retries.
     let default = match verbose {
         0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
+        1 => "warn,engine=info",
+        2 => "warn,engine=debug,aws_smithy_runtime=info,aws_config=info",
+        _ => "warn,engine=trace,aws_smithy_runtime=debug,aws_config=debug,aws_sdk=debug",
     };
     let filter = EnvFilter::try_from_env("ENGINE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
