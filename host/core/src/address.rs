@@ -34,6 +34,15 @@ pub fn valid_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
+/// Whether `s` is a valid stack output name: ASCII letters, digits, `_` and `-`,
+/// starting with a letter, at most 128 characters (`vpc_id`, `primary-endpoint`).
+pub fn valid_output_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && s.len() <= 128
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 impl Address {
     /// An address from its parts (not validated).
     pub fn new(plugin: impl Into<String>, name: impl Into<String>) -> Self {
@@ -91,6 +100,25 @@ impl<'de> Deserialize<'de> for Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_names_are_identifiers() {
+        for ok in ["vpc_id", "primary-endpoint", "A1", &"a".repeat(128)] {
+            assert!(valid_output_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "1a",
+            "_a",
+            "a b",
+            "id\x1b[31m",
+            "a/b",
+            "$(x)",
+            &"a".repeat(129),
+        ] {
+            assert!(!valid_output_name(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_and_resolves() {

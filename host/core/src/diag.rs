@@ -2,10 +2,16 @@
 //!
 //! Style (after OpenTofu's diagnostics guide): a one-line summary, a detail in full
 //! sentences, where it happened, and a `hint:` when a fix is known.
+//!
+//! Diagnostics carry what plugins said (names, messages, panic text), so their
+//! `Display` escapes control characters ([`crate::printable`]): the summary, the
+//! location and the hint on one line each, the detail keeping its line breaks.
 
 use std::fmt;
 
 use serde::Serialize;
+
+use crate::printable::{line, lines};
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -105,27 +111,27 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{label}: {}", self.summary)?;
+        write!(f, "{label}: {}", line(&self.summary))?;
         let mut at = Vec::new();
         if let Some(p) = &self.plugin {
-            at.push(format!("plugin `{p}`"));
+            at.push(format!("plugin `{}`", line(p)));
         }
         if let Some(a) = &self.address {
-            at.push(format!("resource `{a}`"));
+            at.push(format!("resource `{}`", line(a)));
         }
         if let Some(fl) = &self.field {
-            at.push(format!("field `{fl}`"));
+            at.push(format!("field `{}`", line(fl)));
         }
         if !at.is_empty() {
             write!(f, "\n  --> {}", at.join(", "))?;
         }
         if !self.detail.is_empty() {
-            for line in self.detail.lines() {
-                write!(f, "\n  {line}")?;
+            for l in lines(&self.detail).lines() {
+                write!(f, "\n  {l}")?;
             }
         }
         if let Some(h) = &self.hint {
-            write!(f, "\n  hint: {h}")?;
+            write!(f, "\n  hint: {}", line(h))?;
         }
         Ok(())
     }

@@ -2,15 +2,25 @@
 //!
 //! Validation reports every problem it finds, each naming the plugin, resource and
 //! field: duplicate plugins, addresses and AWS names; references to missing
-//! resources or to attributes their kind does not expose; dependency cycles (the
-//! cycle printed). The result orders resources so that each comes after everything
-//! it depends on.
+//! resources or to attributes their kind does not expose; secret values read from
+//! anything but a secret of the stack; dependency cycles (the cycle printed,
+//! shortened when long). The result orders resources so that each comes after
+//! everything it depends on. Nothing here recurses along references, so a chain of
+//! any length is checked in linear time and constant stack.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::address::Address;
 use crate::diag::Diagnostic;
-use crate::model::{Declaration, Output, OutputValue, Reference, Resource};
+use crate::model::{
+    Declaration, Kind, Output, OutputValue, Reference, Resource, SECRET_KEYS, SecretValueRef, Text,
+};
+use crate::printable::{clip, line};
+
+/// Plugin text (an AWS name, an attribute) longer than this is clipped in messages.
+const SHOWN_CHARS: usize = 200;
+/// A cycle longer than this many resources is printed with its middle left out.
+const CYCLE_SHOWN: usize = 12;
 
 /// The merged, validated desired state of a stack.
 #[derive(Clone, Debug, Default)]
@@ -61,6 +71,7 @@ impl Graph {
                 {
                     let key = (r.spec.kind(), name.to_string());
                     if let Some(other) = names.get(&key) {
+                        let name = line(&clip(name, SHOWN_CHARS)).into_owned();
                         diags.push(
                             Diagnostic::error(format!(
                                 "two resources would create the same {} `{name}`",
@@ -109,6 +120,11 @@ impl Graph {
                     deps.insert(reference.resource.clone());
                 }
             }
+            for (field, secret) in r.spec.secret_value_refs() {
+                if let Some(d) = g.check_secret(secret) {
+                    diags.push(d.plugin(&r.address.plugin).address(&r.address).field(field));
+                }
+            }
             for dep in &r.depends_on {
                 if g.resources.contains_key(dep) {
                     deps.insert(dep.clone());
@@ -147,7 +163,14 @@ impl Graph {
             }
         }
         if let Some(cycle) = g.find_cycle() {
-            let path: Vec<String> = cycle.iter().map(|a| a.to_string()).collect();
+            let mut path: Vec<String> = cycle.iter().map(|a| a.to_string()).collect();
+            if path.len() > CYCLE_SHOWN {
+                let (half, left_out) = (CYCLE_SHOWN / 2, path.len() - CYCLE_SHOWN);
+                path.splice(
+                    half..path.len() - half,
+                    [format!("... ({left_out} more) ...")],
+                );
+            }
             diags.push(
                 Diagnostic::error("dependency cycle")
                     .plugin(&cycle[0].plugin)
@@ -176,7 +199,8 @@ impl Graph {
                 reference.resource
             ))
             .detail(format!(
-                "`{reference}` names a resource that no plugin declares."
+                "`{}` names a resource that no plugin declares.",
+                line(&clip(&reference.to_string(), SHOWN_CHARS))
             ));
             return Some(match hint {
                 Some(h) => d.hint(format!("did you mean `{h}`?")),
@@ -185,14 +209,65 @@ impl Graph {
         };
         let kind = target.spec.kind();
         if kind.attribute(&reference.attribute).is_none() {
+            let mut detail = format!("A {kind} exposes: {}.", kind.attribute_names().join(", "));
+            if kind == Kind::Secret && reference.attribute == "password" {
+                detail.push_str(
+                    " Its password is never exposed, to plugins or outputs: the engine \
+                     writes it to Secrets Manager and reads it back only for a \
+                     db-instance's `master-password`.",
+                );
+            }
             return Some(
                 Diagnostic::error(format!(
                     "`{}` has no attribute `{}`",
-                    reference.resource, reference.attribute
+                    reference.resource,
+                    line(&clip(&reference.attribute, SHOWN_CHARS))
+                ))
+                .detail(detail),
+            );
+        }
+        None
+    }
+
+    /// Whether a secret value reference reads a key of a secret of this stack: its
+    /// `secret-id` is the `arn` of a `secret`, its key one the secret holds. (A
+    /// plugin's literal `secret-id`, a secret outside the stack, is refused where
+    /// its answer is read, in `engine-runtime`.)
+    fn check_secret(&self, s: &SecretValueRef) -> Option<Diagnostic> {
+        let Text::Ref(r) = &s.secret_id else {
+            return None;
+        };
+        match self.resources.get(&r.resource) {
+            // A missing resource is reported as a missing reference.
+            None => {}
+            Some(t) if t.spec.kind() == Kind::Secret && r.attribute == "arn" => {}
+            Some(t) => {
+                return Some(
+                    Diagnostic::error(format!(
+                        "`secret-id` must be the `arn` of a secret, not `{}`",
+                        line(&clip(&r.to_string(), SHOWN_CHARS))
+                    ))
+                    .detail(format!("`{}` is a {}.", r.resource, t.spec.kind()))
+                    .hint(
+                        "declare the secret (kind `secret`) and use its `arn`: \
+                             `secret.attr(\"arn\")`",
+                    ),
+                );
+            }
+        }
+        if !SECRET_KEYS.contains(&s.key.as_str()) {
+            return Some(
+                Diagnostic::error(format!(
+                    "a secret holds no key `{}`",
+                    line(&clip(&s.key, SHOWN_CHARS))
                 ))
                 .detail(format!(
-                    "A {kind} exposes: {}.",
-                    kind.attribute_names().join(", ")
+                    "A secret of the stack holds {}.",
+                    SECRET_KEYS
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
                 )),
             );
         }
@@ -206,44 +281,45 @@ impl Graph {
     }
 
     /// A dependency cycle, as a path that starts and ends at the same resource.
+    /// Depth-first, with the path on the heap: a chain of any length takes no
+    /// stack.
     pub fn find_cycle(&self) -> Option<Vec<Address>> {
         #[derive(Clone, Copy, PartialEq)]
         enum Mark {
             Visiting,
             Done,
         }
-        fn visit<'a>(
-            g: &'a Graph,
-            a: &'a Address,
-            marks: &mut BTreeMap<&'a Address, Mark>,
-            stack: &mut Vec<&'a Address>,
-        ) -> Option<Vec<Address>> {
-            match marks.get(a) {
-                Some(Mark::Done) => return None,
-                Some(Mark::Visiting) => {
-                    let start = stack.iter().position(|x| *x == a).unwrap_or(0);
-                    let mut cycle: Vec<Address> =
-                        stack[start..].iter().map(|x| (*x).clone()).collect();
-                    cycle.push(a.clone());
-                    return Some(cycle);
-                }
-                None => {}
+        static NONE: BTreeSet<Address> = BTreeSet::new();
+        let deps = |a: &Address| self.dependencies.get(a).unwrap_or(&NONE).iter();
+        let mut marks: BTreeMap<&Address, Mark> = BTreeMap::new();
+        for start in self.dependencies.keys() {
+            if marks.contains_key(start) {
+                continue;
             }
-            marks.insert(a, Mark::Visiting);
-            stack.push(a);
-            for dep in g.dependencies.get(a).into_iter().flatten() {
-                if let Some(c) = visit(g, dep, marks, stack) {
-                    return Some(c);
+            // The path from `start`, each with the dependencies it has left to visit.
+            marks.insert(start, Mark::Visiting);
+            let mut path = vec![(start, deps(start))];
+            while let Some((_, left)) = path.last_mut() {
+                let Some(next) = left.next() else {
+                    if let Some((done, _)) = path.pop() {
+                        marks.insert(done, Mark::Done);
+                    }
+                    continue;
+                };
+                match marks.get(next) {
+                    Some(Mark::Done) => {}
+                    Some(Mark::Visiting) => {
+                        let from = path.iter().position(|(a, _)| *a == next).unwrap_or(0);
+                        let mut cycle: Vec<Address> =
+                            path[from..].iter().map(|(a, _)| (*a).clone()).collect();
+                        cycle.push(next.clone());
+                        return Some(cycle);
+                    }
+                    None => {
+                        marks.insert(next, Mark::Visiting);
+                        path.push((next, deps(next)));
+                    }
                 }
-            }
-            stack.pop();
-            marks.insert(a, Mark::Done);
-            None
-        }
-        let mut marks = BTreeMap::new();
-        for a in self.dependencies.keys() {
-            if let Some(c) = visit(self, a, &mut marks, &mut Vec::new()) {
-                return Some(c);
             }
         }
         None
@@ -368,6 +444,140 @@ mod tests {
         let e = errors(&[decl("p", vec![a, b])]);
         assert!(e.contains("dependency cycle"), "{e}");
         assert!(e.contains("p/a -> p/b -> p/a"), "{e}");
+    }
+
+    /// A chain of 100,000 references, open or closed into a cycle: checked without
+    /// recursion (the test thread's 2 MiB stack would not hold it), in bounded
+    /// time, and the cycle printed short.
+    #[test]
+    fn a_chain_of_100_000_references_is_checked_without_recursion() {
+        let n = 100_000;
+        let chain = |closed: bool| {
+            let resources = (0..n)
+                .map(|i| match i {
+                    0 if !closed => vpc("p", "r0"),
+                    0 => igw("p", "r0", &format!("p/r{}", n - 1), "id"),
+                    _ => igw("p", &format!("r{i}"), &format!("p/r{}", i - 1), "id"),
+                })
+                .collect();
+            vec![decl("p", resources)]
+        };
+        let started = std::time::Instant::now();
+        let g = Graph::build(&chain(false)).unwrap();
+        assert_eq!(g.order().len(), n);
+        let e = errors(&chain(true));
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(20), "took {took:?}");
+        assert!(e.contains("dependency cycle"), "{e}");
+        assert!(e.contains(" -> ... (99989 more) ... -> "), "{e}");
+        assert!(e.len() < 1000, "{} bytes: {e}", e.len());
+    }
+
+    fn db(plugin: &str, name: &str, secret_id: Text, key: &str) -> Resource {
+        let Spec::DbInstance(mut d) = crate::samples::spec(Kind::DbInstance) else {
+            unreachable!()
+        };
+        d.master_password = SecretValueRef {
+            secret_id,
+            key: key.into(),
+        };
+        Resource {
+            address: Address::new(plugin, name),
+            spec: Spec::DbInstance(d),
+            depends_on: vec![],
+        }
+    }
+
+    fn secret(plugin: &str, name: &str) -> Resource {
+        Resource {
+            address: Address::new(plugin, name),
+            spec: crate::samples::spec(Kind::Secret),
+            depends_on: vec![],
+        }
+    }
+
+    fn r(s: &str) -> Text {
+        Text::Ref(crate::model::parse_ref(s).unwrap())
+    }
+
+    #[test]
+    fn secret_values_are_read_only_from_the_stacks_secrets() {
+        // The right way: the `arn` of a secret of the stack, key `password`.
+        let ok = db("app", "db", r("app/creds.arn"), "password");
+        let mut refs = ok.clone();
+        if let Spec::DbInstance(d) = &mut refs.spec {
+            // The sample's other references point at resources of other plugins.
+            d.db_subnet_group_name = Text::lit("subnets");
+            d.vpc_security_group_ids = vec![];
+            d.kms_key_id = None;
+            d.monitoring_role_arn = None;
+            d.master_username = Text::lit("admin");
+        }
+        Graph::build(&[decl("app", vec![secret("app", "creds"), refs.clone()])]).unwrap();
+
+        let refused = |resource: Resource| {
+            let mut resource = resource;
+            if let (Spec::DbInstance(d), Spec::DbInstance(base)) = (&mut resource.spec, &refs.spec)
+            {
+                let password = d.master_password.clone();
+                *d = base.clone();
+                d.master_password = password;
+            }
+            errors(&[decl(
+                "app",
+                vec![secret("app", "creds"), vpc("app", "net"), resource],
+            )])
+        };
+        let e = refused(db("app", "db", r("app/net.id"), "password"));
+        assert!(
+            e.contains(
+                "error: `secret-id` must be the `arn` of a secret, not `app/net.id`\n  \
+                 --> plugin `app`, resource `app/db`, field `master-password`\n  \
+                 `app/net` is a vpc."
+            ),
+            "{e}"
+        );
+        let e = refused(db("app", "db", r("app/creds.name"), "password"));
+        assert!(
+            e.contains("must be the `arn` of a secret, not `app/creds.name`"),
+            "{e}"
+        );
+        let e = refused(db("app", "db", r("app/creds.arn"), "arn"));
+        assert!(e.contains("a secret holds no key `arn`"), "{e}");
+        assert!(e.contains("holds `password` and `username`"), "{e}");
+
+        // The password is no attribute: not for a field, not for an output.
+        let mut leak = igw("app", "gw", "app/creds", "password");
+        leak.depends_on = vec![];
+        let e = errors(&[decl("app", vec![secret("app", "creds"), leak])]);
+        assert!(e.contains("`app/creds` has no attribute `password`"), "{e}");
+        assert!(e.contains("Its password is never exposed"), "{e}");
+    }
+
+    #[test]
+    fn plugin_text_in_messages_is_escaped_and_clipped() {
+        let name = format!("orders\x1b[31m{}", "x".repeat(1000));
+        let stream = |n: &str| Resource {
+            address: Address::new("p", n),
+            spec: Spec::KinesisStream(KinesisStream {
+                name: name.clone(),
+                shard_count: 1,
+                retention_period_hours: 24,
+                kms_key_id: None,
+                shard_level_metrics: vec![],
+                tags: vec![],
+            }),
+            depends_on: vec![],
+        };
+        let e = errors(&[decl("p", vec![stream("a"), stream("b")])]);
+        assert!(!e.contains('\x1b'), "{e}");
+        assert!(e.contains("`orders\\x1b[31mxxx"), "{e}");
+        assert!(e.contains("... (811 more characters)"), "{e}");
+        let e = errors(&[decl(
+            "p",
+            vec![vpc("p", "a"), igw("p", "b", "p/a", "id\n\x1b[2J")],
+        )]);
+        assert!(e.contains("has no attribute `id\\n\\x1b[2J`"), "{e}");
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! - [`plan`](mod@plan): the planner: desired graph + state -> a plan, its steps, saved plans.
 //! - [`render`]: plans for people (Terraform-like, optional colour) and as JSON.
 //! - [`style`]: terminal colour, the one place that writes ANSI escapes.
+//! - [`printable`]: text from plugins made safe for a terminal (control characters
+//!   escaped), the one place that does it.
 //! - `samples`: a spec of every kind and a sample stack, for tests everywhere
 //!   (compiled only for tests: the `testing` feature).
 
@@ -19,6 +21,7 @@ pub mod diag;
 pub mod graph;
 pub mod model;
 pub mod plan;
+pub mod printable;
 pub mod render;
 #[cfg(any(test, feature = "testing"))]
 pub mod samples;

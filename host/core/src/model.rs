@@ -325,6 +325,22 @@ impl Spec {
     }
 }
 
+/// The keys a `secret` holds, which a [`SecretValueRef`] may read.
+pub const SECRET_KEYS: &[&str] = &["password", "username"];
+
+impl Spec {
+    /// Every [`SecretValueRef`] in the spec, with the property that holds it
+    /// (`master-password`). The graph checks that each reads a secret of the
+    /// stack (`Graph::build`); a kind given a field of that type must list it here
+    /// (a test compares this with the properties).
+    pub fn secret_value_refs(&self) -> Vec<(&'static str, &SecretValueRef)> {
+        match self {
+            Spec::DbInstance(d) => vec![("master-password", &d.master_password)],
+            _ => vec![],
+        }
+    }
+}
+
 /// One declared resource, with its absolute address.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Resource {
@@ -440,6 +456,28 @@ mod tests {
         assert_eq!(refs.len(), 1);
         assert_eq!(refs[0].0, "vpc-id");
         assert_eq!(refs[0].1.to_string(), "vpc/main.id");
+    }
+
+    #[test]
+    fn every_secret_value_ref_is_listed() {
+        // A secret value reference is the only record with a `secret-id` property.
+        fn count(v: &serde_json::Value) -> usize {
+            match v {
+                serde_json::Value::Object(m) => {
+                    usize::from(m.contains_key("secret-id")) + m.values().map(count).sum::<usize>()
+                }
+                serde_json::Value::Array(items) => items.iter().map(count).sum(),
+                _ => 0,
+            }
+        }
+        for k in Kind::ALL {
+            let spec = crate::samples::spec(*k);
+            assert_eq!(
+                spec.secret_value_refs().len(),
+                count(&spec.properties()),
+                "{k}: list its secret value references in Spec::secret_value_refs"
+            );
+        }
     }
 
     #[test]

@@ -151,7 +151,12 @@ pub fn human(plan: &Plan, color: bool) -> String {
                     ),
                 ),
             };
-            let _ = writeln!(out, "  {} {:width$} = {rhs}", p.sym(sym), o.name);
+            let _ = writeln!(
+                out,
+                "  {} {:width$} = {rhs}",
+                p.sym(sym),
+                crate::printable::line(&o.name)
+            );
         }
         out.push('\n');
     }
