@@ -1,8 +1,10 @@
 //! JapanCart through a faulty network: the engine talks to the realistic emulator
-//! through the fault proxy, which fails a fifth of all calls (10% the service's own
-//! throttling error, 5% HTTP 500/503, 5% connection resets). Apply, re-plan and
-//! destroy converge with no duplicate and no orphan, counted through the SDK by the
-//! ownership tags; the proxy reports what it injected.
+//! through the fault proxy, which fails a fifth of all calls: 8% the service's own
+//! throttling error, 4% HTTP 500/503 and 4% connection resets (AWS never saw the
+//! call), and 4% lost answers (AWS acted, then the answer was lost: a reset or a
+//! 500), the case where a blind retry of a create makes a second resource. Apply,
+//! re-plan and destroy converge with no duplicate and no orphan, counted through the
+//! SDK by the ownership tags; the proxy reports what it injected.
 //!
 //! The same run proves secret hygiene: the generated database password (read back
 //! from Secrets Manager) appears in no state file, saved plan, JSON event, log line
@@ -83,9 +85,10 @@ fn japancart_converges_with_a_fifth_of_calls_failing_and_never_leaks_its_passwor
     let moto = MotoServer::start_with(&Profile::realistic(0.5))
         .expect("the realistic emulator starts (run `./dev setup`)");
     let faults = Faults {
-        throttle: 0.10,
-        server_error: 0.05,
-        reset: 0.05,
+        throttle: 0.08,
+        server_error: 0.04,
+        reset: 0.04,
+        lost_reply: 0.04,
         seed: 14,
         ..Faults::default()
     };
@@ -168,11 +171,9 @@ fn japancart_converges_with_a_fifth_of_calls_failing_and_never_leaks_its_passwor
     let stats: Value = serde_json::from_str(&proxy.stats().unwrap()).unwrap();
     let requests = stats["requests"].as_u64().unwrap();
     let injected = &stats["injected"];
-    let failed: u64 = ["throttle", "server_error", "reset"]
-        .iter()
-        .map(|k| injected[k].as_u64().unwrap())
-        .sum();
-    for kind in ["throttle", "server_error", "reset"] {
+    let kinds = ["throttle", "server_error", "reset", "lost_reply"];
+    let failed: u64 = kinds.iter().map(|k| injected[k].as_u64().unwrap()).sum();
+    for kind in kinds {
         assert!(injected[kind].as_u64().unwrap() > 0, "{stats}");
     }
     assert!(
@@ -231,4 +232,51 @@ fn japancart_converges_with_a_fifth_of_calls_failing_and_never_leaks_its_passwor
         log.lines().count(),
         printed.len()
     );
+}
+
+/// The creates AWS cannot make idempotent (no client token) lose every answer after
+/// AWS acted: each is made once, found by its ownership tags and adopted; a blind
+/// retry would have made a second VPC, subnet, gateway or key.
+#[test]
+fn a_lost_answer_to_a_create_makes_no_second_resource() {
+    let moto = MotoServer::start().expect("moto starts (run `./dev setup`)");
+    let tokenless = [
+        "CreateVpc",
+        "CreateSubnet",
+        "CreateInternetGateway",
+        "CreateKey",
+    ];
+    let faults = Faults {
+        lost_reply: 1.0,
+        only: tokenless.iter().map(|s| s.to_string()).collect(),
+        ..Faults::default()
+    };
+    let proxy = FaultProxy::start(&moto, &faults).expect("the fault proxy starts");
+    let mut stack = Stack::japancart(moto, STACK_FILE);
+    stack.proxy = Some(proxy);
+    let (_, stderr) = stack.run(&["apply", "--yes"], 0);
+    assert!(
+        stderr.contains("vpc/main: created") && stderr.contains("adopted"),
+        "{stderr}"
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sdk = rt.block_on(stack.moto.sdk_config());
+    let c = rt.block_on(census(&sdk, "japancart"));
+    assert!(c.duplicates().is_empty(), "{:?}", c.duplicates());
+    assert_eq!((c.tagged.len(), c.aliases.len()), (32, 3), "{c:?}");
+
+    // Each create was sent once: the engine looked before trying again.
+    let proxy = stack.proxy.as_ref().unwrap();
+    let log = std::fs::read_to_string(proxy.requests()).unwrap();
+    let sent = |action: &str| {
+        log.lines()
+            .filter(|l| serde_json::from_str::<Value>(l).unwrap()["action"] == action)
+            .count()
+    };
+    let counts: Vec<usize> = tokenless.iter().map(|a| sent(a)).collect();
+    assert_eq!(counts, [1, 4, 1, 3], "{tokenless:?}");
+
+    let out = stack.engine(&["destroy", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", super::text(&out.stderr));
+    assert_eq!(rt.block_on(census(&sdk, "japancart")).total(), 0);
 }

@@ -3,7 +3,7 @@
 
 Usage: python3 tests/moto/faultproxy.py --port P --upstream http://127.0.0.1:M
            [--host 127.0.0.1] [--throttle R] [--server-error R] [--reset R]
-           [--latency-ms N] [--latency-rate R] [--seed S] [--log FILE]
+           [--lost-reply R] [--only ACTION,...] [--latency-ms N] [--latency-rate R] [--seed S] [--log FILE]
            [--keep-running]
 
 Point the engine (the AWS SDK for Rust) at the proxy with AWS_ENDPOINT_URL. Every
@@ -14,7 +14,7 @@ connections are kept alive; a chunked request body is forwarded de-chunked with 
 Content-Length (Transfer-Encoding is hop-by-hop and not part of the signature).
 
 Faults are chosen per request by one `random.Random(--seed)` under a lock, which
-draws four numbers for every eligible request (so a seed gives the same sequence
+draws five numbers for every eligible request (so a seed gives the same sequence
 whatever the rates), in this order:
 
 --latency-rate R, --latency-ms N (default 0, 100): sleep N ms, then go on (may add
@@ -47,9 +47,18 @@ whatever the rates), in this order:
    so the client sees a connection reset), which SDKs retry as a transient error
    (same page).
 
-Faults are injected instead of forwarding: the upstream never sees a refused
-request, so a retry never repeats a side effect (AWS may fail after acting; this
-proxy does not model that). Requests to moto's own paths (`/moto-api/...`) and
+--lost-reply R (default 0): forward the request (AWS acts on it), then lose the
+   answer: a connection reset and an HTTP 500 alternately. This is the ambiguous
+   failure a client cannot tell from the ones above; SDKs retry it like them, which
+   for a create without an idempotency token makes a second resource (EC2 retries
+   and `ClientToken`):
+   https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html
+
+--only ACTION,... : inject faults only into calls of these actions (for example
+   `CreateVpc,CreateKey`); every other call passes untouched and draws nothing.
+
+The first three faults are injected instead of forwarding: the upstream never sees
+the request, so a retry repeats no side effect. Requests to moto's own paths (`/moto-api/...`) and
 requests without a SigV4 Authorization header are always forwarded.
 
 --log FILE: one JSON line per request (service, action, method, path, the fault
@@ -90,7 +99,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from launcher import exit_when_stdin_closes  # noqa: E402
 from realistic import ec2_error, signing_scope, throttle_answer  # noqa: E402
 
-FAULTS = ("latency", "throttle", "server_error", "reset")
+FAULTS = ("latency", "throttle", "server_error", "reset", "lost_reply")
 
 # Headers that belong to one connection, not to the request (RFC 9110 7.6.1).
 HOP_BY_HOP = {
@@ -222,6 +231,7 @@ class Faults:
             "throttle": args.throttle,
             "server_error": args.server_error,
             "reset": args.reset,
+            "lost_reply": args.lost_reply,
         }
         self.latency = args.latency_ms / 1000
         self.random = random.Random(args.seed)
@@ -231,6 +241,7 @@ class Faults:
         self.injected: Counter = Counter()
         self.by_service: dict[str, Counter] = defaultdict(Counter)
         self.next_error = 500
+        self.next_loss = "reset"
         self.reported = False
 
     def choose(self, service: str | None) -> tuple[bool, str | None, int]:
@@ -252,6 +263,9 @@ class Faults:
                 self.count(fault, service)
                 if fault == "server_error":
                     status, self.next_error = self.next_error, 1003 - self.next_error
+                if fault == "lost_reply":
+                    status = 0 if self.next_loss == "reset" else 500
+                    self.next_loss = "500" if self.next_loss == "reset" else "reset"
             return delayed, fault, status
 
     def count(self, fault: str, service: str) -> None:
@@ -292,6 +306,7 @@ class Faults:
 class Proxy(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     faults: Faults
+    only: set[str] | None
     hold: Hold
     requests: RequestLog
     upstream: tuple[str, int]
@@ -333,8 +348,10 @@ class Proxy(BaseHTTPRequestHandler):
             return self.answer(200, {"Content-Type": "text/plain"}, b"released")
         scope = signing_scope({"HTTP_AUTHORIZATION": self.headers.get("Authorization", "")})
         service = None if path.startswith("/moto-api") or scope is None else scope[0]
-        delayed, fault, status = self.faults.choose(service)
         action = action_of(self.headers, path, body)
+        if self.only is not None and action not in self.only:
+            service = None  # passes untouched
+        delayed, fault, status = self.faults.choose(service)
         self.requests.write(
             service=service,
             action=action,
@@ -353,6 +370,8 @@ class Proxy(BaseHTTPRequestHandler):
         if fault == "reset":
             return self.reset()
         try:
+            if fault == "lost_reply":
+                return self.forward(body, action, lose=status)
             self.forward(body, action)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away (killed while held)
@@ -372,7 +391,10 @@ class Proxy(BaseHTTPRequestHandler):
         self.rfile.close()  # drops the makefile's reference, so close() is final
         self.connection.close()
 
-    def forward(self, body: bytes, action: str | None) -> None:
+    def forward(self, body: bytes, action: str | None, lose: int | None = None) -> None:
+        """Forwards the request and returns the answer; with `lose`, drops the
+        answer instead (0: a connection reset, else an HTTP 500 in the service's
+        protocol)."""
         chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
         for attempt in (1, 2):
             fresh = self.upstream_connection is None
@@ -400,6 +422,15 @@ class Proxy(BaseHTTPRequestHandler):
                     message = f"faultproxy: upstream failed: {e!r}".encode()
                     return self.answer(502, {"Content-Type": "text/plain"}, message)
         self.faults.mark_forwarded()
+        if lose is not None:
+            if response.will_close:
+                connection.close()
+                self.upstream_connection = None
+            if lose == 0:
+                return self.reset()
+            scope = signing_scope({"HTTP_AUTHORIZATION": self.headers.get("Authorization", "")})
+            content_type = self.headers.get("Content-Type", "")
+            return self.answer(*server_error_answer(scope[0], content_type, 500))
         self.hold.maybe_hold(action)
         if response.will_close:
             connection.close()
@@ -441,6 +472,8 @@ def main() -> None:
     parser.add_argument("--throttle", type=rate, default=0.0)
     parser.add_argument("--server-error", type=rate, default=0.0)
     parser.add_argument("--reset", type=rate, default=0.0)
+    parser.add_argument("--lost-reply", type=rate, default=0.0)
+    parser.add_argument("--only", help="inject faults only into these actions (comma-separated)")
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--latency-rate", type=rate, default=0.0)
     parser.add_argument("--seed", type=int, default=1)
@@ -457,6 +490,7 @@ def main() -> None:
 
     faults = Faults(args)
     Proxy.faults = faults
+    Proxy.only = set(args.only.split(",")) if args.only else None
     Proxy.hold = Hold()
     Proxy.requests = RequestLog(args.log)
     Proxy.upstream = (upstream.hostname, upstream.port or 80)

@@ -195,6 +195,7 @@ class FaultProxy(unittest.TestCase):
         injected = stats["injected"]
         for fault in ("latency", "throttle", "server_error", "reset"):
             self.assertGreater(injected[fault], 0, stats)
+        self.assertEqual(injected["lost_reply"], 0)
         refused = injected["throttle"] + injected["server_error"] + injected["reset"]
         # Each call is forwarded once, after its refused attempts.
         self.assertEqual(stats["forwarded"], 30)
@@ -265,6 +266,37 @@ class FaultProxy(unittest.TestCase):
         kinesis.create_stream(StreamName="after", ShardCount=1)
         for name in ("held", "after"):
             moto.client("kinesis").delete_stream(StreamName=name)
+
+    def test_lost_reply_acts_upstream_then_fails(self):
+        moto = MOTO[0]
+        proxy = Proxy(moto, "--lost-reply", "1")
+        self.addCleanup(proxy.log.close)
+        self.addCleanup(proxy.stop)
+        proxy.wait_ready()
+        kinesis = proxy.client("kinesis")
+        # A reset first, then an HTTP 500 in the service's protocol.
+        with self.assertRaises((ConnectionClosedError, EndpointConnectionError)):
+            kinesis.create_stream(StreamName="lost-1", ShardCount=1)
+        code, status = error_of(kinesis.create_stream, StreamName="lost-2", ShardCount=1)
+        self.assertEqual((code, status), ("InternalFailure", 500))
+        # AWS acted both times, though the client heard only failures.
+        streams = moto.client("kinesis").list_streams()["StreamNames"]
+        self.assertIn("lost-1", streams)
+        self.assertIn("lost-2", streams)
+        stats = proxy.stats()
+        self.assertEqual((stats["forwarded"], stats["injected"]["lost_reply"]), (2, 2))
+        for name in ("lost-1", "lost-2"):
+            moto.client("kinesis").delete_stream(StreamName=name)
+
+    def test_only_the_named_actions_get_faults(self):
+        proxy = Proxy(MOTO[0], "--throttle", "1", "--only", "ListStreams")
+        self.addCleanup(proxy.log.close)
+        self.addCleanup(proxy.stop)
+        proxy.wait_ready()
+        kinesis = proxy.client("kinesis")
+        self.assertEqual(error_of(kinesis.list_streams), ("LimitExceededException", 400))
+        kinesis.describe_limits()  # another action passes
+        self.assertEqual(proxy.stats()["injected"]["throttle"], 1)
 
     def test_summary_on_exit(self):
         moto = MOTO[0]

@@ -215,3 +215,21 @@ impl Intercept for CallCounter {
         Ok(())
     }
 }
+
+/// A per-call override: one attempt, no SDK retry. For creates that AWS cannot make
+/// idempotent (no client token: `CreateVpc`, `CreateSubnet`,
+/// `CreateInternetGateway`, KMS `CreateKey`), a retry after an answer was lost (a
+/// server error or a connection reset after AWS acted) would make a second
+/// resource. The executor retries them instead, after looking for what the failed
+/// attempt made by its ownership tags:
+/// <https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html>
+pub(crate) fn ec2_one_attempt() -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::default()
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+}
+
+/// [`ec2_one_attempt`], for KMS.
+pub(crate) fn kms_one_attempt() -> aws_sdk_kms::config::Builder {
+    aws_sdk_kms::config::Builder::default()
+        .retry_config(RetryConfig::standard().with_max_attempts(1))
+}

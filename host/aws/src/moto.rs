@@ -174,12 +174,17 @@ pub struct Faults {
     pub server_error: f64,
     /// A connection reset without an answer.
     pub reset: f64,
+    /// The call is forwarded (AWS acts) and its answer lost: a reset or an HTTP
+    /// 500, alternately.
+    pub lost_reply: f64,
     /// Extra latency of `latency_ms` on this fraction of calls.
     pub latency_rate: f64,
     /// Milliseconds of extra latency.
     pub latency_ms: u64,
     /// Seed of the choice.
     pub seed: u64,
+    /// When not empty, faults go only to calls of these actions (`CreateVpc`).
+    pub only: Vec<String>,
 }
 
 /// A running `faultproxy.py` in front of a [`MotoServer`]; point the engine at
@@ -199,16 +204,20 @@ impl FaultProxy {
             upstream.port()
         ));
         let _ = std::fs::remove_file(&requests);
-        let args = [
+        let mut args = vec![
             format!("--upstream={}", upstream.endpoint()),
             format!("--throttle={}", faults.throttle),
             format!("--server-error={}", faults.server_error),
             format!("--reset={}", faults.reset),
+            format!("--lost-reply={}", faults.lost_reply),
             format!("--latency-rate={}", faults.latency_rate),
             format!("--latency-ms={}", faults.latency_ms),
             format!("--seed={}", faults.seed),
             format!("--log={}", requests.display()),
         ];
+        if !faults.only.is_empty() {
+            args.push(format!("--only={}", faults.only.join(",")));
+        }
         let process = Helper::spawn("faultproxy.py", &args, "/faultproxy/stats")?;
         Ok(FaultProxy { process, requests })
     }

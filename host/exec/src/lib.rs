@@ -39,8 +39,8 @@ use engine_core::state::{ResourceState, ResourceStatus};
 use engine_core::value::replace_refs;
 use engine_core::{Address, Plan, Spec, State};
 use engine_provider::{
-    Attributes, ErrorKind, Existing, OpContext, Ownership, Provider, ProviderError, ReadRequest,
-    ReadResult, StackIdentity,
+    Attributes, ErrorKind, Existing, OpContext, Ownership, Progress, Provider, ProviderError,
+    ReadRequest, ReadResult, StackIdentity,
 };
 use serde_json::Value;
 use tokio::sync::watch;
@@ -666,6 +666,12 @@ fn resolve(mut v: Value, state: &State, address: &Address) -> Result<Value, Stri
     }
 }
 
+/// Attempts of a create that fails transiently (each after the provider's own
+/// retries), and the wait before the first look for what a failed one made
+/// (doubling after each).
+const CREATE_ATTEMPTS: u32 = 4;
+const CREATE_BACKOFF: Duration = Duration::from_millis(500);
+
 async fn run(
     provider: Arc<dyn Provider>,
     work: Work,
@@ -682,22 +688,53 @@ async fn run(
                 // Left by an interrupted apply, if its tags prove it ours.
                 return adopt_existing(provider.as_ref(), &address, &spec, found, &cx).await;
             }
-            match provider.create(&address, &spec, &cx).await {
-                Ok(attributes) => Ok(Outcome::Created {
-                    attributes: identified(&address, &spec, attributes)?,
-                    adopted: false,
-                }),
-                Err(e) if e.refused && e.kind == ErrorKind::Conflict => {
-                    // The name is taken. By this stack (a create retried after its
-                    // first attempt went through): adopt it. By anyone else: say so.
-                    match provider.find_existing(&address, &spec, &cx.stack).await {
-                        Ok(Some(found)) => {
-                            adopt_existing(provider.as_ref(), &address, &spec, found, &cx).await
-                        }
-                        _ => Err(e),
+            let started = Instant::now();
+            let mut attempt = 1;
+            loop {
+                match provider.create(&address, &spec, &cx).await {
+                    Ok(attributes) => {
+                        return Ok(Outcome::Created {
+                            attributes: identified(&address, &spec, attributes)?,
+                            adopted: false,
+                        });
                     }
+                    Err(e) if e.refused && e.kind == ErrorKind::Conflict => {
+                        // The name is taken. By this stack (a create retried after its
+                        // first attempt went through): adopt it. By anyone else: say so.
+                        return match provider.find_existing(&address, &spec, &cx.stack).await {
+                            Ok(Some(found)) => {
+                                adopt_existing(provider.as_ref(), &address, &spec, found, &cx).await
+                            }
+                            _ => Err(e),
+                        };
+                    }
+                    Err(e) if e.is_transient() && attempt < CREATE_ATTEMPTS => {
+                        // Throttled, a server error, or no answer at all: AWS may have
+                        // acted before the answer was lost, and a create without an
+                        // idempotency token made again would make a second resource.
+                        // Look for what this stack's tags prove made, then try again.
+                        let wait = CREATE_BACKOFF * 2u32.pow(attempt - 1);
+                        (cx.progress)(&Progress {
+                            address: address.clone(),
+                            message: format!(
+                                "create failed ({}); looking for what it made in {}s, \
+                                 then trying again",
+                                e.code.as_deref().unwrap_or("no answer"),
+                                wait.as_secs_f64()
+                            ),
+                            elapsed: started.elapsed(),
+                        });
+                        tokio::time::sleep(wait).await;
+                        if let Some(found) =
+                            provider.find_existing(&address, &spec, &cx.stack).await?
+                        {
+                            return adopt_existing(provider.as_ref(), &address, &spec, found, &cx)
+                                .await;
+                        }
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => Err(e),
             }
         }
         Work::Update {

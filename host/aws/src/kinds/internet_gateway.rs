@@ -28,6 +28,8 @@ impl Aws {
             .ec2
             .create_internet_gateway()
             .tag_specifications(tag_spec(ResourceType::InternetGateway, &op.tags(&s.tags)))
+            .customize()
+            .config_override(crate::config::ec2_one_attempt())
             .send()
             .await
             .map_err(op.refused("CreateInternetGateway"))?;

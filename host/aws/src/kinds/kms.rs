@@ -93,6 +93,8 @@ impl Aws {
             .set_tags(Some(
                 kms_tags(&op.tags(&s.tags)).map_err(|e| e.at(op.address))?,
             ))
+            .customize()
+            .config_override(crate::config::kms_one_attempt())
             .send()
             .await
             .map_err(op.refused("CreateKey"))?;

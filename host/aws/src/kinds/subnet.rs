@@ -30,6 +30,8 @@ impl Aws {
             .cidr_block(&s.cidr_block)
             .availability_zone(&s.availability_zone)
             .tag_specifications(tag_spec(ResourceType::Subnet, &op.tags(&s.tags)))
+            .customize()
+            .config_override(crate::config::ec2_one_attempt())
             .send()
             .await
             .map_err(op.refused("CreateSubnet"))?;

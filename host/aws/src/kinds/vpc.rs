@@ -28,6 +28,8 @@ impl Aws {
             .create_vpc()
             .cidr_block(&s.cidr_block)
             .tag_specifications(tag_spec(ResourceType::Vpc, &op.tags(&s.tags)))
+            .customize()
+            .config_override(crate::config::ec2_one_attempt())
             .send()
             .await
             .map_err(op.refused("CreateVpc"))?;
