@@ -49,6 +49,8 @@ struct FakeCloud {
     panic: Mutex<BTreeSet<String>>,
     /// Creates that report no attributes at all (a provider bug).
     anonymous: Mutex<BTreeSet<String>>,
+    /// Creates that act and then lose their answer (a reset after AWS acted), once.
+    lose: Mutex<BTreeSet<String>>,
     delay: Mutex<Option<Duration>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -155,6 +157,19 @@ impl Provider for FakeCloud {
             address.clone(),
             (spec.clone(), a.clone(), owned_by(&cx.stack, address)),
         );
+        if self
+            .lose
+            .lock()
+            .unwrap()
+            .remove(&format!("create {address}"))
+        {
+            return Err(ProviderError::new(
+                ErrorKind::Other,
+                "CreateThing",
+                Some(address),
+                "connection reset (the answer was lost)",
+            ));
+        }
         Ok(a)
     }
 
@@ -346,6 +361,31 @@ async fn parallelism_is_bounded() {
     assert!(r.report.complete());
     let max = cloud.max_in_flight.load(Ordering::SeqCst);
     assert!((2..=3).contains(&max), "max in flight {max}");
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_found_and_adopted_not_made_twice() {
+    let cloud = Arc::new(FakeCloud::default());
+    let plan = plan_for(&State::empty());
+    let vpc = plan
+        .changes
+        .iter()
+        .find(|c| c.kind == Kind::Vpc)
+        .unwrap()
+        .address
+        .clone();
+    cloud.lose.lock().unwrap().insert(format!("create {vpc}"));
+    let r = run(&cloud, &plan, &State::empty(), 4, &Stop::default()).await;
+    assert!(r.report.complete(), "{:?}", r.report);
+    let log = cloud.log();
+    let creates = log
+        .iter()
+        .filter(|l| **l == format!("create {vpc}"))
+        .count();
+    assert_eq!(creates, 1, "looked before creating again: {log:?}");
+    assert!(log.contains(&format!("find {vpc}")), "{log:?}");
+    assert_eq!(r.state.resources[&vpc].status, ResourceStatus::Ready);
+    assert!(!plan_for(&r.state).has_changes());
 }
 
 #[tokio::test]
