@@ -353,7 +353,7 @@ fn a_failing_policy_plugin_is_a_failure_not_a_pass() {
         (
             "policy-panics",
             "",
-            "panicked in `check`: panicked at policy-misbehave/src/lib.rs:",
+            "panicked in `check` at policy-misbehave/src/lib.rs:",
             "policy bug: cannot read the plan",
         ),
         (

@@ -119,7 +119,7 @@ fn a_failing_plugin_does_not_hide_the_others() {
         "{stderr}"
     );
     assert!(stderr.contains("--> plugin `misbehave`"), "{stderr}");
-    assert!(stderr.contains("panicked in `declare`: "), "{stderr}");
+    assert!(stderr.contains("panicked in `declare` at "), "{stderr}");
     assert!(
         stderr.contains("is a policy plugin, but a component plugin was expected here"),
         "{stderr}"

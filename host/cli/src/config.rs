@@ -15,6 +15,7 @@
 //! [limits]                  # sandbox limits for every plugin call
 //! deadline-ms = 5000
 //! memory-mb = 64
+//! answer-mb = 4             # the size of one plugin answer (as JSON)
 //! ```
 
 use std::collections::BTreeMap;
@@ -56,6 +57,7 @@ struct StackSection {
 struct LimitsSection {
     deadline_ms: Option<u64>,
     memory_mb: Option<usize>,
+    answer_mb: Option<usize>,
 }
 
 /// Overrides from the command line.
@@ -165,7 +167,10 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
         limits.deadline = std::time::Duration::from_millis(ms);
     }
     if let Some(mb) = file.limits.memory_mb {
-        limits.memory_bytes = mb << 20;
+        limits.memory_bytes = mb.saturating_mul(1 << 20);
+    }
+    if let Some(mb) = file.limits.answer_mb {
+        limits.max_output_bytes = mb.saturating_mul(1 << 20);
     }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let policies = file.policies.iter().map(|p| base.join(p)).collect();

@@ -180,7 +180,11 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let d = engine_core::Diagnostic::error(format!("{e:#}"));
+            // Some errors (a TOML parse error) draw on several lines: the first is
+            // the summary, the rest the detail (a summary is one line).
+            let text = format!("{e:#}");
+            let (summary, detail) = text.split_once('\n').unwrap_or((&text, ""));
+            let d = engine_core::Diagnostic::error(summary).detail(detail);
             ui::diagnostics(&[d]);
             ExitCode::from(exit::ERROR)
         }

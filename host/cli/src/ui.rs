@@ -50,10 +50,10 @@ pub fn diagnostics(diags: &[Diagnostic]) {
     }
 }
 
-/// Prints one warning line to stderr (`warning: ...`).
+/// Prints one warning line to stderr (`warning: ...`), control characters escaped.
 pub fn warning(line: &str) {
     let label = style::paint(color(false), style::BOLD_YELLOW, "warning");
-    eprintln!("{label}: {line}");
+    eprintln!("{label}: {}", engine_core::printable::line(line));
 }
 
 /// Writes data to stdout; a closed pipe (`engine plan --json | head`) ends the

@@ -15,7 +15,7 @@ use crate::diag::Diagnostic;
 use crate::model::{
     Declaration, Kind, Output, OutputValue, Reference, Resource, SECRET_KEYS, SecretValueRef, Text,
 };
-use crate::printable::{clip, line};
+use crate::printable::short;
 
 /// Plugin text (an AWS name, an attribute) longer than this is clipped in messages.
 const SHOWN_CHARS: usize = 200;
@@ -71,7 +71,7 @@ impl Graph {
                 {
                     let key = (r.spec.kind(), name.to_string());
                     if let Some(other) = names.get(&key) {
-                        let name = line(&clip(name, SHOWN_CHARS)).into_owned();
+                        let name = short(name, SHOWN_CHARS);
                         diags.push(
                             Diagnostic::error(format!(
                                 "two resources would create the same {} `{name}`",
@@ -200,7 +200,7 @@ impl Graph {
             ))
             .detail(format!(
                 "`{}` names a resource that no plugin declares.",
-                line(&clip(&reference.to_string(), SHOWN_CHARS))
+                short(&reference.to_string(), SHOWN_CHARS)
             ));
             return Some(match hint {
                 Some(h) => d.hint(format!("did you mean `{h}`?")),
@@ -221,7 +221,7 @@ impl Graph {
                 Diagnostic::error(format!(
                     "`{}` has no attribute `{}`",
                     reference.resource,
-                    line(&clip(&reference.attribute, SHOWN_CHARS))
+                    short(&reference.attribute, SHOWN_CHARS)
                 ))
                 .detail(detail),
             );
@@ -245,7 +245,7 @@ impl Graph {
                 return Some(
                     Diagnostic::error(format!(
                         "`secret-id` must be the `arn` of a secret, not `{}`",
-                        line(&clip(&r.to_string(), SHOWN_CHARS))
+                        short(&r.to_string(), SHOWN_CHARS)
                     ))
                     .detail(format!("`{}` is a {}.", r.resource, t.spec.kind()))
                     .hint(
@@ -259,7 +259,7 @@ impl Graph {
             return Some(
                 Diagnostic::error(format!(
                     "a secret holds no key `{}`",
-                    line(&clip(&s.key, SHOWN_CHARS))
+                    short(&s.key, SHOWN_CHARS)
                 ))
                 .detail(format!(
                     "A secret of the stack holds {}.",

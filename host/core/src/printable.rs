@@ -5,15 +5,19 @@
 //! move the cursor, or (a newline) fake a line of the engine's own output. Every
 //! such string a person reads passes through [`line`] (every control character
 //! escaped) or, for text of several lines, [`lines`] (line breaks kept); long ones
-//! are shortened with [`clip`]. The diagnostics ([`crate::Diagnostic`]'s
-//! `Display`), the plan, the policy report and the progress lines use them.
+//! are shortened with [`clip`]. A message that quotes a plugin's text (a name, its
+//! error, its panic) quotes it with [`short`] where the message is written, so the
+//! message is safe in any output, JSON included; and [`crate::Diagnostic`]'s
+//! `Display`, the plan, the policy report, the log and the progress lines escape
+//! what they print once more, in case. Data (a violation, a property's value) is
+//! left as it is in JSON and SARIF, where serde writes control characters as
+//! `\u001b`.
 //!
 //! Escapes are visible and read like Rust's: `\n`, `\r`, `\t`, `\0`, `\x1b` (other
 //! ASCII controls), `\u{85}` (C1 controls), `\u{202e}` (the Unicode bidirectional
 //! controls, which reorder what is shown, and the line and paragraph separators).
 //! A backslash is left as it is: the point is what reaches the terminal, not a
-//! reversible encoding. JSON and SARIF output need none of this: serde writes
-//! control characters as `\u001b`, and a consumer decodes them.
+//! reversible encoding.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -61,6 +65,13 @@ pub fn line(s: &str) -> Cow<'_, str> {
 /// escaped.
 pub fn lines(s: &str) -> Cow<'_, str> {
     escape(s, true)
+}
+
+/// `s` as quoted inside a message: on one line ([`line`]), clipped to `max`
+/// characters ([`clip`]). Messages quote plugin text this way where they are
+/// written, so they are safe to print in every output, JSON included.
+pub fn short(s: &str, max: usize) -> String {
+    line(&clip(s, max)).into_owned()
 }
 
 /// `s` cut to its first `max` characters, saying how many were left out.

@@ -4,6 +4,7 @@
 //! added to the WIT but not to the model (or the other way) is a compile error.
 
 use engine_core::model as core;
+use engine_core::printable::short;
 use engine_core::{Address, Reference};
 
 use crate::bindings::wit;
@@ -51,8 +52,16 @@ impl<T: Bridge> Bridge for Option<T> {
 impl Bridge for Reference {
     type Wit = wit::Reference;
     fn from_wit(w: wit::Reference, plugin: &str) -> Result<Self, String> {
-        let resource = Address::resolve(plugin, &w.resource)
-            .map_err(|e| format!("bad reference `{}.{}`: {e}", w.resource, w.attribute))?;
+        let resource = Address::resolve(plugin, &w.resource).map_err(|e| {
+            format!(
+                "bad reference `{}`: {}",
+                short(
+                    &format!("{}.{}", w.resource, w.attribute),
+                    crate::SHOWN_CHARS
+                ),
+                short(&e.to_string(), crate::SHOWN_CHARS)
+            )
+        })?;
         Ok(Reference {
             resource,
             attribute: w.attribute,
@@ -180,19 +189,36 @@ pub(crate) fn declaration(
                 None,
                 format!(
                     "resource name `{}` is not valid: use lowercase letters, digits and `-`, starting with a letter",
-                    r.name
+                    short(&r.name, crate::SHOWN_CHARS)
                 ),
             ));
         }
         let address = Address::new(plugin, &r.name);
         let spec =
             core::Spec::from_wit(r.spec, plugin).map_err(|e| (Some(address.to_string()), e))?;
+        // A secret value is read only from a secret of the stack (the graph checks
+        // the reference): never from a secret the plugin names by its ARN.
+        for (field, secret) in spec.secret_value_refs() {
+            if let core::Text::Literal(arn) = &secret.secret_id {
+                return Err((
+                    Some(address.to_string()),
+                    format!(
+                        "`{field}` reads a secret outside the stack: its `secret-id` is the literal `{}`, but the engine reads secret values only from a secret a plugin of this stack declares, by its `arn` attribute",
+                        short(arn, crate::SHOWN_CHARS)
+                    ),
+                ));
+            }
+        }
         let depends_on = r
             .depends_on
             .iter()
             .map(|d| {
-                Address::resolve(plugin, d)
-                    .map_err(|e| (Some(address.to_string()), format!("depends-on: {e}")))
+                Address::resolve(plugin, d).map_err(|e| {
+                    (
+                        Some(address.to_string()),
+                        format!("depends-on: {}", short(&e.to_string(), crate::SHOWN_CHARS)),
+                    )
+                })
             })
             .collect::<Result<_, _>>()?;
         resources.push(core::Resource {
@@ -205,6 +231,15 @@ pub(crate) fn declaration(
         .outputs
         .into_iter()
         .map(|o| {
+            if !engine_core::address::valid_output_name(&o.name) {
+                return Err((
+                    None,
+                    format!(
+                        "output name `{}` is not valid: use letters, digits, `_` and `-`, starting with a letter",
+                        short(&o.name, crate::SHOWN_CHARS)
+                    ),
+                ));
+            }
             Ok(core::Output {
                 value: core::OutputValue::from_wit(o.value, plugin)
                     .map_err(|e| (None, format!("output `{}`: {e}", o.name)))?,

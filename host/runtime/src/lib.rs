@@ -5,6 +5,16 @@
 //! the WIT `host` interface (no WASI): a plugin that asks for anything else is
 //! refused at load time with a message naming what it asked for.
 //!
+//! A hostile plugin is refused in bounded time and host memory: the deadline stops
+//! a loop; the memory cap stops an allocation, a huge string or millions of
+//! resources inside the guest; the host copies at most [`Limits::lift_budget`] bytes
+//! out of the guest's memory for one answer (wasmtime's hostcall fuel), so strings
+//! that share their bytes cannot make it allocate more; the answer's size is checked
+//! before it is converted; a stack overflow, a panic or another trap is one line
+//! naming the plugin (the wasm backtrace goes to the debug log). What a plugin says
+//! (names, its error, its panic, its log) is quoted with its control characters
+//! escaped and clipped when long (`engine_core::printable::short`).
+//!
 //! # Layout
 //! - [`bindings`]: the one `bindgen!` site.
 //! - `convert`: WIT types <-> `engine_core` model.
@@ -23,6 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use engine_core::model as core;
+use engine_core::printable;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
@@ -49,6 +60,30 @@ pub struct Limits {
     /// Size of what one call may return, in bytes (as JSON).
     pub max_output_bytes: usize,
 }
+
+/// How many times [`Limits::max_output_bytes`] the host copies out of a guest's
+/// memory for one call (see [`Limits::lift_budget`]): room for the host's own
+/// layout of an answer within the size limit, which is larger than its JSON.
+const LIFT_FACTOR: usize = 32;
+
+impl Limits {
+    /// The most the host copies out of a guest's memory for one call (its strings,
+    /// and its lists as the host holds them), in bytes: [`LIFT_FACTOR`] times
+    /// `max_output_bytes` (128 MiB by default). An answer whose strings share
+    /// their bytes in the guest (the canonical ABI passes each as a pointer and a
+    /// length) would otherwise make the host allocate many times the guest's
+    /// memory cap.
+    pub fn lift_budget(&self) -> usize {
+        self.max_output_bytes.saturating_mul(LIFT_FACTOR)
+    }
+}
+
+/// Plugin text (a name, an error) longer than this many characters is clipped in
+/// messages.
+pub(crate) const SHOWN_CHARS: usize = 200;
+/// A message longer than this many characters (an error from `declare`, a panic)
+/// is clipped.
+const MESSAGE_CHARS: usize = 4096;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -123,6 +158,13 @@ impl PluginError {
             K::Memory { .. } => {
                 Some("raise [limits] memory-mb in engine.toml if the plugin truly needs more")
             }
+            K::Oversized { .. } | K::TooLarge { .. } => Some(
+                "raise [limits] answer-mb in engine.toml if the plugin truly returns this much",
+            ),
+            K::StackOverflow { .. } => Some(
+                "look for unbounded recursion in the plugin; its wasm backtrace is in the debug log (-vv)",
+            ),
+            K::Trap { .. } => Some("the plugin's wasm backtrace is in the debug log (-vv)"),
             _ => None,
         };
         if let Some(h) = hint {
@@ -204,19 +246,32 @@ pub enum PluginErrorKind {
         limit: usize,
     },
     /// The plugin panicked.
-    #[error("panicked in `{call}`: {message}")]
+    #[error(
+        "panicked in `{call}`{}: {message}",
+        location.as_ref().map(|l| format!(" at {l}")).unwrap_or_default()
+    )]
     Panic {
         /// The exported function.
         call: &'static str,
-        /// The panic message the guest reported.
+        /// Where, when the guest said (`src/lib.rs:12:5`).
+        location: Option<String>,
+        /// The panic message the guest reported (escaped, clipped when long).
         message: String,
+    },
+    /// The plugin recursed too deep: wasm's call stack ran out, or the guest's own
+    /// stack in its linear memory did (its stack pointer went below zero and it
+    /// touched memory at the top of the 4 GiB address space).
+    #[error("overflowed its stack in `{call}` (unbounded or too deep recursion) and was stopped")]
+    StackOverflow {
+        /// The exported function.
+        call: &'static str,
     },
     /// Some other trap.
     #[error("crashed in `{call}`: {message}")]
     Trap {
         /// The exported function.
         call: &'static str,
-        /// wasmtime's message.
+        /// The trap, in one line (the wasm backtrace goes to the debug log).
         message: String,
     },
     /// The answer was too large.
@@ -227,6 +282,18 @@ pub enum PluginErrorKind {
         /// Size of the answer (as JSON).
         size: usize,
         /// The limit.
+        limit: usize,
+    },
+    /// The answer would take more host memory to read than
+    /// [`Limits::lift_budget`]: the host stopped copying it.
+    #[error(
+        "returned an answer from `{call}` too large to read: more than {} MiB of strings and lists, so the engine stopped copying it",
+        limit >> 20
+    )]
+    TooLarge {
+        /// The exported function.
+        call: &'static str,
+        /// The budget in bytes.
         limit: usize,
     },
     /// The plugin returned an error from `declare`.
@@ -324,17 +391,19 @@ impl v0_1::component::engine::plugin::types::Host for HostState {}
 impl HostState {
     fn log_message(&mut self, level: LogLevel, message: String) {
         let plugin = &self.plugin;
-        let message: String = message.chars().take(4096).collect();
+        let message: String = message.chars().take(MESSAGE_CHARS).collect();
+        // One line per message: a line break could fake one of the engine's own.
+        let shown = printable::line(&message);
         match level {
-            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
-            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
-            LogLevel::Info => tracing::info!(plugin, "{message}"),
-            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Trace => tracing::trace!(plugin, "{shown}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{shown}"),
+            LogLevel::Info => tracing::info!(plugin, "{shown}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{shown}"),
             LogLevel::Error => {
                 if let Some(p) = message.strip_prefix("panicked: ") {
                     self.panic = Some(p.to_string());
                 } else {
-                    tracing::error!(plugin, "{message}");
+                    tracing::error!(plugin, "{shown}");
                 }
             }
         }
@@ -348,6 +417,7 @@ impl Runtime {
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.max_wasm_stack(1 << 20);
+        config.wasm_backtrace_max_frames(std::num::NonZeroUsize::new(BACKTRACE_FRAMES));
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         cw::Component::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
@@ -429,6 +499,7 @@ impl Runtime {
             },
         );
         store.limiter(|s| &mut s.limiter);
+        store.set_hostcall_fuel(self.limits.lift_budget());
         store.epoch_deadline_trap();
         self.arm(&mut store);
         let linker = &self.linker;
@@ -466,7 +537,7 @@ impl Runtime {
         if !engine_core::address::valid_name(&info.name) {
             return Err(fail(PluginErrorKind::BadAnswer(format!(
                 "its name `{}` is not valid: use lowercase letters, digits and `-`, starting with a letter",
-                info.name
+                printable::short(&info.name, SHOWN_CHARS)
             ))));
         }
         plugin.name = info.name.clone();
@@ -563,6 +634,29 @@ fn split_version(name: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// What wasmtime says when a call's hostcall fuel runs out (its error type is
+/// private): the host stopped copying an answer out of the guest.
+const FUEL_EXHAUSTED: &str = "fuel allocated for hostcalls has been exhausted";
+
+/// Where a guest's stack pointer lands when its stack, at the bottom of linear
+/// memory (Rust and C on wasm32), runs out: below zero, that is at the top of
+/// the 32-bit address space. No guest within the memory cap has memory there.
+const WRAPPED_STACK: u64 = 0xffff_ffff - (16 << 20);
+
+/// How many frames of a trapping guest's wasm backtrace are kept (for the debug
+/// log, and to recognise a stack overflow).
+const BACKTRACE_FRAMES: usize = 100;
+
+/// Whether an out-of-bounds access is the guest's own stack (in its linear
+/// memory) running out: the access is where a stack pointer that went below zero
+/// points, or, when wasmtime does not know the address (a bulk `memory.fill` is
+/// checked in software), the guest was at least [`BACKTRACE_FRAMES`] calls deep.
+fn ran_out_of_stack(e: &wasmtime::Error) -> bool {
+    fault_address(e).is_some_and(|a| a >= WRAPPED_STACK)
+        || e.downcast_ref::<wasmtime::WasmBacktrace>()
+            .is_some_and(|bt| bt.frames().len() >= BACKTRACE_FRAMES)
+}
+
 fn classify(
     e: wasmtime::Error,
     store: &Store<HostState>,
@@ -570,28 +664,70 @@ fn classify(
     limits: &Limits,
 ) -> PluginErrorKind {
     let state = store.data();
+    // The whole error, with its wasm backtrace, is for plugin authors.
+    tracing::debug!(plugin = state.plugin, call, "{e:?}");
     if state.limiter.hit {
         return PluginErrorKind::Memory {
             call,
             limit: limits.memory_bytes,
         };
     }
-    if let Some(message) = &state.panic {
+    if e.chain().any(|c| c.to_string().contains(FUEL_EXHAUSTED)) {
+        return PluginErrorKind::TooLarge {
+            call,
+            limit: limits.lift_budget(),
+        };
+    }
+    if let Some(p) = &state.panic {
+        let (location, message) = match p.strip_prefix("panicked at ").map(|p| p.split_once(":\n"))
+        {
+            Some(Some((at, message))) => (Some(printable::short(at, SHOWN_CHARS)), message),
+            _ => (None, p.as_str()),
+        };
         return PluginErrorKind::Panic {
             call,
-            message: message.clone(),
+            location,
+            message: printable::short(message, MESSAGE_CHARS),
         };
     }
-    if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
-        return PluginErrorKind::Deadline {
-            call,
-            deadline: limits.deadline,
-        };
+    let trap = e.downcast_ref::<Trap>();
+    match trap {
+        Some(Trap::Interrupt) => {
+            return PluginErrorKind::Deadline {
+                call,
+                deadline: limits.deadline,
+            };
+        }
+        Some(Trap::StackOverflow) => return PluginErrorKind::StackOverflow { call },
+        Some(Trap::MemoryOutOfBounds) if ran_out_of_stack(&e) => {
+            return PluginErrorKind::StackOverflow { call };
+        }
+        _ => {}
     }
+    // One line: the trap itself (`wasm trap: out of bounds memory access`), or the
+    // error's last cause, never the backtrace.
+    let message = match trap {
+        Some(t) => t.to_string(),
+        None => e.root_cause().to_string(),
+    };
     PluginErrorKind::Trap {
         call,
-        message: format!("{e:#}"),
+        message: printable::short(message.lines().next().unwrap_or_default(), SHOWN_CHARS),
     }
+}
+
+/// The wasm address of a memory fault, when wasmtime knows it (its context
+/// `memory fault at wasm address 0x... in linear memory of size 0x...`, whose type
+/// is private).
+fn fault_address(e: &wasmtime::Error) -> Option<u64> {
+    e.chain().find_map(|c| {
+        let text = c.to_string();
+        let hex = text.strip_prefix("memory fault at wasm address 0x")?;
+        let end = hex
+            .find(|ch: char| !ch.is_ascii_hexdigit())
+            .unwrap_or(hex.len());
+        u64::from_str_radix(&hex[..end], 16).ok()
+    })
 }
 
 /// Who a plugin says it is.
@@ -795,7 +931,21 @@ impl Plugin {
             }
             Instance::Policy(_) | Instance::PolicyV0_1(_) => unreachable!("checked above"),
         })?;
-        let decl = answer.map_err(|m| self.fail(PluginErrorKind::Declared(m)))?;
+        let decl = answer.map_err(|m| {
+            self.fail(PluginErrorKind::Declared(printable::short(
+                &m,
+                MESSAGE_CHARS,
+            )))
+        })?;
+        // The size first, without a copy: what is refused is never converted.
+        let size = json_size(&decl);
+        if size > self.limits.max_output_bytes {
+            return Err(self.fail(PluginErrorKind::Oversized {
+                call: "declare",
+                size,
+                limit: self.limits.max_output_bytes,
+            }));
+        }
         let source = self.path.display().to_string();
         let decl = convert::declaration(&self.name, &source, decl).map_err(|(address, m)| {
             PluginError {
@@ -804,14 +954,6 @@ impl Plugin {
                 kind: PluginErrorKind::BadAnswer(m),
             }
         })?;
-        let size = declaration_size(&decl);
-        if size > self.limits.max_output_bytes {
-            return Err(self.fail(PluginErrorKind::Oversized {
-                call: "declare",
-                size,
-                limit: self.limits.max_output_bytes,
-            }));
-        }
         Ok(decl)
     }
 
@@ -893,25 +1035,54 @@ impl Plugin {
     }
 }
 
-fn declaration_size(d: &core::Declaration) -> usize {
-    let resources: usize = d
-        .resources
-        .iter()
-        .map(|r| {
-            r.address.to_string().len()
-                + r.spec.properties().to_string().len()
-                + 32 * r.depends_on.len()
-        })
-        .sum();
-    let outputs: usize = d
-        .outputs
-        .iter()
-        .map(|o| o.name.len() + o.description.len() + 64)
-        .sum();
-    resources + outputs
+/// The size of `value` as JSON, counted without writing it anywhere.
+fn json_size<T: serde::Serialize>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter fails only for a value serde cannot serialise, which
+    // the generated types are not.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// Lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fault_address_is_read_from_wasmtimes_context() {
+        let e = wasmtime::Error::msg("wasm trap: out of bounds memory access")
+            .context("memory fault at wasm address 0xffffff60 in linear memory of size 0x120000");
+        assert_eq!(fault_address(&e), Some(0xffff_ff60));
+        assert!(ran_out_of_stack(&e));
+        let e = wasmtime::Error::msg(
+            "memory fault at wasm address 0x10 in linear memory of size 0x120000",
+        );
+        assert!(!ran_out_of_stack(&e));
+        assert_eq!(fault_address(&wasmtime::Error::msg("wasm trap")), None);
+    }
+
+    #[test]
+    fn the_lift_budget_follows_the_answer_limit() {
+        assert_eq!(Limits::default().lift_budget(), 128 << 20);
+        let big = Limits {
+            max_output_bytes: usize::MAX,
+            ..Limits::default()
+        };
+        assert_eq!(big.lift_budget(), usize::MAX);
+    }
 }

@@ -196,11 +196,11 @@ fn a_guest_panic_reaches_the_user_with_its_message() {
     let (e, _) = declare_err("panic");
     let e = e.to_string();
     assert!(
-        e.starts_with("plugin `misbehave`: panicked in `declare`: "),
+        e.starts_with("plugin `misbehave`: panicked in `declare` at misbehave/src/lib.rs:"),
         "{e}"
     );
     assert!(
-        e.contains("the configured CIDR block `10.0.0.0/99` is not valid"),
+        e.ends_with(": the configured CIDR block `10.0.0.0/99` is not valid"),
         "{e}"
     );
 }
@@ -393,4 +393,231 @@ fn plugins_built_for_contract_0_1_0_keep_loading() {
         load(&rt, "policy-ok").contract(),
         engine_runtime::WIT_VERSION
     );
+}
+
+// ---- hostile plugins (tests/guests/hostile; the CLI measures them in tests/hostile) ----
+
+fn hostile_ctx(settings: &[(&str, &str)]) -> Context {
+    Context {
+        stack: "test".into(),
+        region: "us-east-1".into(),
+        environment: "dev".into(),
+        config: settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+/// `hostile`'s declaration with `settings`, in a runtime with `limits`.
+fn hostile(
+    limits: Limits,
+    settings: &[(&str, &str)],
+) -> (Result<engine_core::Declaration, PluginError>, Duration) {
+    let rt = Runtime::new(limits, None).expect("runtime");
+    let mut p = load(&rt, "hostile");
+    let start = Instant::now();
+    let r = p.declare(&hostile_ctx(settings));
+    (r, start.elapsed())
+}
+
+fn hostile_err(settings: &[(&str, &str)]) -> PluginError {
+    let (r, took) = hostile(limits(), settings);
+    assert!(took < Duration::from_secs(10), "{settings:?} took {took:?}");
+    r.expect_err("should fail")
+}
+
+/// What a person reads: the diagnostic, control characters escaped.
+fn shown(e: &PluginError) -> String {
+    let text = e.diagnostic().to_string();
+    assert!(
+        !text.contains('\x1b'),
+        "a raw ESC reaches the terminal: {text:?}"
+    );
+    text
+}
+
+#[test]
+fn a_guest_stack_overflow_is_one_line_naming_the_plugin() {
+    // Its shadow stack in linear memory runs out (a `memory.fill`, or a plain
+    // store at the wrapped address), or wasm's own call stack does.
+    for mode in ["overflow", "overflow-store", "overflow-native"] {
+        let e = hostile_err(&[("hostile", mode)]);
+        assert_eq!(
+            e.to_string(),
+            "plugin `hostile`: overflowed its stack in `declare` (unbounded or too deep recursion) and was stopped",
+            "{mode}"
+        );
+        let d = shown(&e);
+        assert!(
+            !d.contains("backtrace:") && !d.contains("wasm function"),
+            "{d}"
+        );
+        assert!(d.contains("hint: look for unbounded recursion"), "{d}");
+    }
+}
+
+#[test]
+fn ten_million_resources_or_a_100_mib_string_stop_at_the_memory_cap() {
+    for mode in ["many", "huge-string", "chain", "chain-cycle"] {
+        let e = hostile_err(&[("hostile", mode)]);
+        assert_eq!(
+            e.to_string(),
+            "plugin `hostile`: exceeded its memory limit of 32 MiB in `declare` and was stopped",
+            "{mode}"
+        );
+        assert!(
+            shown(&e).contains("hint: raise [limits] memory-mb"),
+            "{mode}"
+        );
+    }
+}
+
+/// With room in the guest, a 100 MiB string is refused by the answer's size
+/// (before the host converts, that is copies, it), or, when the answer limit is
+/// small, by the lift budget (before the host copies it at all).
+#[test]
+fn a_100_mib_string_with_memory_to_spare_is_refused_by_the_answer_limits() {
+    let roomy = |max_output_bytes| Limits {
+        memory_bytes: 512 << 20,
+        deadline: Duration::from_secs(30),
+        max_output_bytes,
+    };
+    let (r, took) = hostile(roomy(4 << 20), &[("hostile", "huge-string")]);
+    let e = r.expect_err("refused").to_string();
+    assert!(
+        e.starts_with("plugin `hostile`: returned 10485")
+            && e.ends_with("bytes from `declare`, more than the limit of 4194304 bytes"),
+        "{e}"
+    );
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    let (r, _) = hostile(roomy(1 << 20), &[("hostile", "huge-string")]);
+    let e = r.expect_err("refused");
+    assert!(
+        e.to_string()
+            .contains("too large to read: more than 32 MiB of strings and lists"),
+        "{e}"
+    );
+    assert!(shown(&e).contains("hint: raise [limits] answer-mb"), "{e}");
+}
+
+/// One 16 MiB string under 64 tags: 1 GiB to copy out of 16 MiB of guest memory.
+/// The host stops at its lift budget (32 times the answer limit: 32 MiB here).
+#[test]
+fn strings_that_share_their_bytes_are_refused_before_the_host_copies_them() {
+    let e = hostile_err(&[("hostile", "alias-strings")]);
+    assert_eq!(
+        e.to_string(),
+        "plugin `hostile`: returned an answer from `declare` too large to read: more than 32 MiB of strings and lists, so the engine stopped copying it"
+    );
+    assert!(shown(&e).contains("hint: raise [limits] answer-mb"), "{e}");
+}
+
+#[test]
+fn names_with_path_shell_or_control_characters_are_refused() {
+    for (name, printed) in [
+        ("../../etc/passwd\n\x1b[31m", "../../etc/passwd\\n\\x1b[31m"),
+        ("$(rm -rf /)", "$(rm -rf /)"),
+        ("a;b|c", "a;b|c"),
+    ] {
+        let e = hostile_err(&[("hostile", "name"), ("name", name)]);
+        let d = shown(&e);
+        assert!(
+            d.starts_with(&format!(
+                "error: returned an invalid answer: resource name `{printed}` is not valid: \
+                 use lowercase letters, digits and `-`, starting with a letter\n  --> plugin `hostile`"
+            )),
+            "{d}"
+        );
+    }
+    let e = hostile_err(&[("hostile", "name"), ("name", &"x\x1b".repeat(10_000))]);
+    assert!(shown(&e).contains("... (19800 more characters)"), "{e}");
+
+    let e = hostile_err(&[("hostile", "ref-path")]);
+    assert!(
+        shown(&e).contains("bad reference `../../etc/passwd.id`: `..` is not a valid name"),
+        "{e}"
+    );
+    let e = hostile_err(&[("hostile", "output-name")]);
+    assert!(
+        shown(&e).contains("output name `id\\x1b[31m\\n` is not valid"),
+        "{e}"
+    );
+}
+
+#[test]
+fn plugin_messages_and_panics_are_escaped_on_one_line() {
+    let d = shown(&hostile_err(&[("hostile", "message")]));
+    assert!(
+        d.starts_with(
+            "error: \\x1b[31mconfig is fine\\nerror: a line the engine never wrote\\x1b[0m\n  --> plugin `hostile`"
+        ),
+        "{d}"
+    );
+    let d = shown(&hostile_err(&[("hostile", "panic")]));
+    assert!(
+        d.starts_with("error: panicked in `declare` at hostile/src/lib.rs:"),
+        "{d}"
+    );
+    assert!(
+        d.contains(": \\x1b[31mred panic\\nsecond line\\x1b[0m\n  --> plugin `hostile`"),
+        "{d}"
+    );
+}
+
+fn hostile_graph_errors(mode: &str) -> String {
+    let (r, _) = hostile(limits(), &[("hostile", mode)]);
+    let text = Graph::build(&[r.expect("declares")])
+        .expect_err("refused")
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!text.contains('\x1b'), "{text:?}");
+    text
+}
+
+#[test]
+fn references_outside_the_stack_or_to_a_secret_value_are_refused() {
+    let e = hostile_graph_errors("outside");
+    assert!(
+        e.contains("error: reference to a missing resource `elsewhere/vpc`\n  --> plugin `hostile`, resource `hostile/gw`, field `vpc-id`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("error: `depends-on` names a missing resource `elsewhere/queue`"),
+        "{e}"
+    );
+
+    let e = hostile_graph_errors("secret-password");
+    assert!(
+        e.contains("error: `hostile/db-credentials` has no attribute `password`\n  --> plugin `hostile`, resource `hostile/alerts`, field `kms-key-id`"),
+        "{e}"
+    );
+    assert!(e.contains("field `output `password``"), "{e}");
+    assert!(e.contains("Its password is never exposed"), "{e}");
+
+    let e = hostile_graph_errors("secret-key");
+    assert!(
+        e.contains("error: a secret holds no key `arn`\n  --> plugin `hostile`, resource `hostile/db`, field `master-password`"),
+        "{e}"
+    );
+
+    let e = hostile_err(&[("hostile", "secret-outside")]);
+    assert_eq!(e.address.as_deref(), Some("hostile/db"));
+    assert!(
+        e.to_string().contains(
+            "`master-password` reads a secret outside the stack: its `secret-id` is the literal \
+             `arn:aws:secretsmanager:us-east-1:123456789012:secret:prod-root`"
+        ),
+        "{e}"
+    );
+
+    let e = hostile_graph_errors("aws-name");
+    assert!(
+        e.contains("two resources would create the same kinesis-stream `orders\\x1b[31m`"),
+        "{e}"
+    );
+    let e = hostile_graph_errors("attr");
+    assert!(e.contains("has no attribute `id\\x1b[31m\\nx`"), "{e}");
 }

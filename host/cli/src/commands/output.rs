@@ -1,6 +1,8 @@
 //! `engine output`: the stack outputs of the last complete apply.
 
-use engine_core::State;
+use std::io::IsTerminal;
+
+use engine_core::{State, printable};
 
 use crate::commands::apply::report;
 use crate::{Globals, exit, ui};
@@ -29,6 +31,10 @@ pub fn output(g: &Globals, a: &OutputArgs) -> anyhow::Result<u8> {
             ));
         };
         match (a.json, v) {
+            // The bare value, for scripts; on a terminal, control characters escaped.
+            (false, serde_json::Value::String(s)) if std::io::stdout().is_terminal() => {
+                ui::out(&format!("{}\n", printable::line(s)))
+            }
             (false, serde_json::Value::String(s)) => ui::out(&format!("{s}\n")),
             _ => ui::out(&format!("{v}\n")),
         }
@@ -58,6 +64,8 @@ pub(crate) fn print_outputs(state: &State, json: bool) {
     ui::out("\nOutputs:\n\n");
     let width = state.outputs.keys().map(String::len).max().unwrap_or(0);
     for (k, v) in &state.outputs {
-        ui::out(&format!("{k:<width$} = {v}\n"));
+        // Values print as JSON (strings quoted and escaped); names are checked
+        // where plugins declare them, and escaped here for older states.
+        ui::out(&format!("{:<width$} = {v}\n", printable::line(k)));
     }
 }

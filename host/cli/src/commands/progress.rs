@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use engine_aws::CallCounter;
 use engine_core::plan::StepOp;
-use engine_core::{Address, Diagnostic};
+use engine_core::{Address, Diagnostic, printable};
 use engine_exec::{Event, Report};
 use serde::Serialize;
 
@@ -135,9 +135,10 @@ impl Printer {
             if r.printed.elapsed() >= STATUS_EVERY {
                 let status = r.status.as_deref().unwrap_or("no status from AWS yet");
                 eprintln!(
-                    "{address}: still {}... [{}] {status}",
+                    "{address}: still {}... [{}] {}",
                     op_words(r.op).0,
-                    elapsed(r.started.elapsed())
+                    elapsed(r.started.elapsed()),
+                    printable::line(status)
                 );
                 r.printed = Instant::now();
             }
@@ -212,7 +213,10 @@ impl Printer {
                         adopted: *adopted,
                     });
                 } else {
-                    let id = id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
+                    let id = id
+                        .as_deref()
+                        .map(|i| format!(" ({})", printable::line(i)))
+                        .unwrap_or_default();
                     let adopted = if *adopted {
                         ", adopted from an interrupted apply"
                     } else {
@@ -232,7 +236,10 @@ impl Printer {
                         reason,
                     });
                 } else {
-                    eprintln!("{address}: forgotten, nothing deleted: {reason}");
+                    eprintln!(
+                        "{address}: forgotten, nothing deleted: {}",
+                        printable::line(reason)
+                    );
                 }
             }
             Event::Failed { address, op, error } => {

@@ -2,7 +2,9 @@
 //! no config): `policy-panics` panics in `check`, `policy-loops` never returns,
 //! `policy-grows` allocates until the memory cap stops it. `policy-echo` gets one
 //! advisory violation per resource describing what the policy saw (action, kind,
-//! unknown paths), so tests can check the plan view. Any other stack gets one
+//! unknown paths), so tests can check the plan view. `policy-hostile` gets one
+//! mandatory violation on the first resource whose rule id, message and
+//! remediation carry terminal escapes and line breaks. Any other stack gets one
 //! advisory violation, `demo-advisory`, on its first resource.
 
 use engine_sdk::*;
@@ -31,6 +33,19 @@ impl PolicyPlugin for Misbehave {
                 }
             }
             "policy-echo" => plan.resources.iter().map(echo).collect(),
+            "policy-hostile" => plan
+                .resources
+                .first()
+                .map(|r| Violation {
+                    policy: "rule\x1b[31m".into(),
+                    severity: Severity::Mandatory,
+                    address: r.address.clone(),
+                    message: "\x1b[2Jscreen cleared\nsecond line\r\x1b[32mPassed: all good\x1b[0m"
+                        .into(),
+                    remediation: "run \x1b]8;;http://evil\x07this\x1b]8;;\x07\nnow".into(),
+                })
+                .into_iter()
+                .collect(),
             _ => plan
                 .resources
                 .first()

@@ -1,10 +1,15 @@
 //! The reports of `engine check`: for people, as JSON, and as SARIF 2.1.0 (for
 //! code scanning).
+//!
+//! Violations are the policy plugins' text: the report for people escapes their
+//! control characters (`engine_core::printable`); JSON and SARIF carry them as
+//! data, which serde escapes (`\u001b`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use engine_core::printable::{line, lines};
 use engine_policy::Outcome;
 use engine_runtime::Violation;
 use serde_json::{Value, json};
@@ -32,21 +37,18 @@ pub fn human(cfg: &Config, o: &Outcome, color: bool) -> String {
         let version = r
             .version
             .as_deref()
-            .map(|v| format!(" {v}"))
+            .map(|v| format!(" {}", line(v)))
             .unwrap_or_default();
         let status = match &r.failure {
-            Some(d) => {
-                let summary: Vec<&str> = d.summary.lines().map(str::trim).collect();
-                paint("1;31", &format!("FAILED: {}", summary.join(" ")))
-            }
+            Some(d) => paint("1;31", &format!("FAILED: {}", line(&d.summary))),
             None if r.violations == 1 => "1 violation".into(),
             None => format!("{} violations", r.violations),
         };
         let _ = writeln!(
             s,
             "  {}{version} ({}): {status}",
-            r.label(),
-            r.path.display()
+            line(&r.label()),
+            line(&r.path.display().to_string())
         );
     }
     let mut by_address: BTreeMap<&str, Vec<&Violation>> = BTreeMap::new();
@@ -59,19 +61,19 @@ pub fn human(cfg: &Config, o: &Outcome, color: bool) -> String {
             .kinds
             .get(address)
             .map_or_else(|| "not in the plan".to_string(), Clone::clone);
-        let _ = writeln!(s, "\n{} ({kind})", paint("1", address));
+        let _ = writeln!(s, "\n{} ({kind})", paint("1", &line(address)));
         for v in vs {
             let level = if v.mandatory {
                 paint("1;31", "mandatory")
             } else {
                 paint("1;33", "advisory")
             };
-            let _ = writeln!(s, "  {level}: {} ({})", v.policy, v.plugin);
-            for line in v.message.lines() {
-                let _ = writeln!(s, "    {line}");
+            let _ = writeln!(s, "  {level}: {} ({})", line(&v.policy), line(&v.plugin));
+            for l in lines(&v.message).lines() {
+                let _ = writeln!(s, "    {l}");
             }
             if !v.remediation.is_empty() {
-                let _ = writeln!(s, "    hint: {}", v.remediation);
+                let _ = writeln!(s, "    hint: {}", line(&v.remediation));
             }
         }
     }
