@@ -9,8 +9,8 @@
 //! a loop; the memory cap stops an allocation, a huge string or millions of
 //! resources inside the guest; the host copies at most [`Limits::lift_budget`] bytes
 //! out of the guest's memory for one answer (wasmtime's hostcall fuel), so strings
-//! that share their bytes cannot make it allocate more; the answer's size is checked
-//! before it is converted; a stack overflow, a panic or another trap is one line
+//! that share their bytes cannot make it allocate more; the answer's size (as JSON)
+//! is capped; a stack overflow, a panic or another trap is one line
 //! naming the plugin (the wasm backtrace goes to the debug log). What a plugin says
 //! (names, its error, its panic, its log) is quoted with its control characters
 //! escaped and clipped when long (`engine_core::printable::short`).
@@ -937,15 +937,6 @@ impl Plugin {
                 MESSAGE_CHARS,
             )))
         })?;
-        // The size first, without a copy: what is refused is never converted.
-        let size = json_size(&decl);
-        if size > self.limits.max_output_bytes {
-            return Err(self.fail(PluginErrorKind::Oversized {
-                call: "declare",
-                size,
-                limit: self.limits.max_output_bytes,
-            }));
-        }
         let source = self.path.display().to_string();
         let decl = convert::declaration(&self.name, &source, decl).map_err(|(address, m)| {
             PluginError {
@@ -954,6 +945,14 @@ impl Plugin {
                 kind: PluginErrorKind::BadAnswer(m),
             }
         })?;
+        let size = declaration_size(&decl);
+        if size > self.limits.max_output_bytes {
+            return Err(self.fail(PluginErrorKind::Oversized {
+                call: "declare",
+                size,
+                limit: self.limits.max_output_bytes,
+            }));
+        }
         Ok(decl)
     }
 
@@ -1035,6 +1034,29 @@ impl Plugin {
     }
 }
 
+/// The size of a declaration as JSON, in the form plans and state hold it (the
+/// conversion moves the guest's strings; what it holds is bounded by the lift
+/// budget), counted without writing it anywhere.
+fn declaration_size(d: &core::Declaration) -> usize {
+    let resources: usize = d
+        .resources
+        .iter()
+        .map(|r| {
+            // The properties alone: less `{"kind":"KIND","properties":` and `}`.
+            let wrapper = r#"{"kind":"","properties":}"#.len() + r.spec.kind().as_str().len();
+            r.address.to_string().len()
+                + json_size(&r.spec).saturating_sub(wrapper)
+                + 32 * r.depends_on.len()
+        })
+        .sum();
+    let outputs: usize = d
+        .outputs
+        .iter()
+        .map(|o| o.name.len() + o.description.len() + 64)
+        .sum();
+    resources + outputs
+}
+
 /// The size of `value` as JSON, counted without writing it anywhere.
 fn json_size<T: serde::Serialize>(value: &T) -> usize {
     struct Count(usize);
@@ -1062,6 +1084,26 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_size_of_a_declaration_counts_its_properties_as_json() {
+        let decl = engine_core::samples::stack().remove(0);
+        let expected: usize = decl
+            .resources
+            .iter()
+            .map(|r| {
+                r.address.to_string().len()
+                    + r.spec.properties().to_string().len()
+                    + 32 * r.depends_on.len()
+            })
+            .sum::<usize>()
+            + decl
+                .outputs
+                .iter()
+                .map(|o| o.name.len() + o.description.len() + 64)
+                .sum::<usize>();
+        assert_eq!(declaration_size(&decl), expected);
+    }
 
     #[test]
     fn a_fault_address_is_read_from_wasmtimes_context() {

@@ -473,9 +473,9 @@ fn ten_million_resources_or_a_100_mib_string_stop_at_the_memory_cap() {
     }
 }
 
-/// With room in the guest, a 100 MiB string is refused by the answer's size
-/// (before the host converts, that is copies, it), or, when the answer limit is
-/// small, by the lift budget (before the host copies it at all).
+/// With room in the guest, a 100 MiB string is refused by the answer's size, or,
+/// when the answer limit is small, by the lift budget (before the host copies it
+/// at all).
 #[test]
 fn a_100_mib_string_with_memory_to_spare_is_refused_by_the_answer_limits() {
     let roomy = |max_output_bytes| Limits {
