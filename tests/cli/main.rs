@@ -29,6 +29,8 @@ fn engine(dir: &Path, args: &[&str]) -> Output {
         .env("NO_COLOR", "1")
         .env_remove("AWS_REGION")
         .env_remove("ENGINE_LOG")
+        .env_remove("ENGINE_STACK")
+        .env_remove("ENGINE_STATE")
         // No test here may reach AWS, or look for credentials off this machine.
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -280,4 +282,65 @@ fn a_second_writer_is_refused_with_the_holder_named() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("engine apply (elsewhere)"), "{stderr}");
+}
+
+/// A state made before named stacks existed is the `default` stack's, where it
+/// was, unchanged; other stacks live beside it.
+#[test]
+fn an_existing_state_becomes_the_default_stack_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_dir = dir.path().join(".engine");
+    std::fs::create_dir_all(&state_dir).unwrap();
+    let old = "{\n  \"lineage\": \"b2c1\",\n  \"outputs\": {},\n  \"resources\": {},\n  \"serial\": 7,\n  \"version\": 1\n}\n";
+    std::fs::write(state_dir.join("state.json"), old).unwrap();
+
+    let ls = |dir: &Path| -> serde_json::Value {
+        let out = engine(dir, &["stack", "ls", "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let list = ls(dir.path());
+    assert_eq!(list[0]["name"], "default", "{list}");
+    assert_eq!(list[0]["serial"], 7, "{list}");
+    assert_eq!(list[0]["current"], true, "{list}");
+
+    let out = engine(dir.path(), &["stack", "init", "dev"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list = ls(dir.path());
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["default", "dev"], "{list}");
+    assert_eq!(list[1]["current"], true, "{list}");
+    assert!(dir.path().join("engine.dev.toml").is_file());
+    assert!(state_dir.join("stacks/dev").is_dir());
+    // Chosen per command, and refused when unknown.
+    let out = engine(dir.path(), &["state", "list", "--stack", "default"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = engine(dir.path(), &["state", "list", "--stack", "qa"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no stack named `qa`"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A misspelt alias is just a key; the reference's spellings map to engine's.
+    let out = engine(dir.path(), &["config", "set", "aws:region", "eu-west-1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = engine(dir.path(), &["config", "get", "region"]);
+    assert_eq!(text(&out.stdout).trim(), "eu-west-1");
+    let out = engine(
+        dir.path(),
+        &["config", "get", "region", "--region", "us-west-2"],
+    );
+    assert_eq!(text(&out.stdout).trim(), "us-west-2", "a flag wins");
+
+    assert_eq!(
+        std::fs::read_to_string(state_dir.join("state.json")).unwrap(),
+        old,
+        "the old state is untouched"
+    );
 }

@@ -23,6 +23,7 @@ mod interrupts;
 mod kills;
 mod ownership;
 mod realistic;
+mod stacks;
 mod zones;
 
 const STACK_FILE: &str = r#"[stack]
@@ -73,6 +74,8 @@ impl Stack {
             )
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("ENGINE_STACK")
+            .env_remove("ENGINE_STATE")
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_REGION");
         c

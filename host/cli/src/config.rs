@@ -75,6 +75,92 @@ pub struct Overrides {
     /// Read this file instead of ./engine.toml
     #[arg(long = "stack-file", value_name = "PATH", global = true)]
     pub file: Option<PathBuf>,
+    /// The current stack's config file (`engine.NAME.toml`), set from `--stack`.
+    #[arg(skip)]
+    pub stack_config: Option<PathBuf>,
+}
+
+/// The reference's spellings of engine's own keys (Pulumi's `aws:region` and the
+/// JapanCart program's `environmentSuffix`), accepted everywhere a key is.
+const ALIASES: [(&str, &str); 2] = [
+    ("aws:region", "region"),
+    ("environmentSuffix", "environment"),
+];
+
+/// A key in engine's own spelling.
+pub fn canonical(key: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == key)
+        .map_or(key, |(_, k)| k)
+}
+
+/// A stack's own config file: `[config]` with `region`, `environment` and plugin
+/// keys, as `engine config set` writes it.
+#[derive(Debug, Default, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackFile {
+    /// Keys and values.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+impl StackFile {
+    /// Reads `path`; a missing file is an empty one.
+    pub fn read(path: &Path) -> anyhow::Result<StackFile> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let mut f: StackFile = toml::from_str(&text).with_context(|| {
+                    format!("{} is not a valid stack config file", path.display())
+                })?;
+                f.config = f
+                    .config
+                    .into_iter()
+                    .map(|(k, v)| (canonical(&k).to_string(), v))
+                    .collect();
+                Ok(f)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(StackFile::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Writes it to `path` (atomically: a temporary file renamed over it).
+    pub fn write(&self, path: &Path, stack: &str) -> anyhow::Result<()> {
+        let body = toml::to_string(self).context("cannot encode the stack config")?;
+        let text = format!(
+            "# Config of stack `{stack}`: `engine config set KEY VALUE` writes it, and\n\
+             # it wins over engine.toml (a flag wins over both).\n{body}"
+        );
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Where a config value came from, most important first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// `--region`, `-e`, `-c KEY=VALUE`.
+    Flag,
+    /// `engine.NAME.toml`.
+    Stack,
+    /// `engine.toml`.
+    Project,
+    /// The environment (`AWS_REGION`) or the engine's default.
+    Default,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Origin::Flag => "flag",
+            Origin::Stack => "stack config",
+            Origin::Project => "engine.toml",
+            Origin::Default => "default",
+        })
+    }
 }
 
 /// The resolved configuration.
@@ -89,6 +175,8 @@ pub struct Config {
     /// `[stack] allowed-account-ids`: an apply or destroy in any other AWS account
     /// is refused (empty: any account).
     pub allowed_account_ids: Vec<String>,
+    /// Where `region`, `environment` and each config key's value came from.
+    pub origins: BTreeMap<String, Origin>,
 }
 
 #[cfg(test)]
@@ -105,6 +193,7 @@ impl Config {
             limits: engine_runtime::Limits::default(),
             policies: Vec::new(),
             allowed_account_ids: Vec::new(),
+            origins: BTreeMap::new(),
         }
     }
 }
@@ -119,41 +208,60 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let own = match &o.stack_config {
+        Some(p) => StackFile::read(p)?.config,
+        None => BTreeMap::new(),
+    };
     let stack = file.stack.name.unwrap_or_else(|| {
         dir.canonicalize()
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().to_lowercase()))
             .unwrap_or_else(|| "stack".into())
     });
-    let region = o
-        .region
-        .clone()
-        .or(file.stack.region)
-        .or_else(|| env("AWS_REGION"))
-        .or_else(|| env("AWS_DEFAULT_REGION"))
-        .unwrap_or_else(|| "us-east-1".into());
-    let environment = o
-        .environment
-        .clone()
-        .or(file.stack.environment)
-        .unwrap_or_else(|| "dev".into());
-    let mut config: BTreeMap<String, String> = file
-        .config
-        .into_iter()
-        .map(|(k, v)| {
-            let v = match v {
-                toml::Value::String(s) => s,
-                other => other.to_string(),
-            };
-            (k, v)
-        })
-        .collect();
+    // Lowest first: engine.toml, the stack's file, flags.
+    let mut origins: BTreeMap<String, Origin> = BTreeMap::new();
+    let mut config: BTreeMap<String, String> = BTreeMap::new();
+    let mut set = |k: &str, v: String, origin: Origin| {
+        config.insert(k.to_string(), v);
+        origins.insert(k.to_string(), origin);
+    };
+    let from_env = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION"));
+    set(
+        "region",
+        from_env.unwrap_or_else(|| "us-east-1".into()),
+        Origin::Default,
+    );
+    set("environment", "dev".into(), Origin::Default);
+    if let Some(r) = file.stack.region {
+        set("region", r, Origin::Project);
+    }
+    if let Some(e) = file.stack.environment {
+        set("environment", e, Origin::Project);
+    }
+    for (k, v) in file.config {
+        let v = match v {
+            toml::Value::String(s) => s,
+            other => other.to_string(),
+        };
+        set(canonical(&k), v, Origin::Project);
+    }
+    for (k, v) in own {
+        set(&k, v, Origin::Stack);
+    }
+    if let Some(r) = &o.region {
+        set("region", r.clone(), Origin::Flag);
+    }
+    if let Some(e) = &o.environment {
+        set("environment", e.clone(), Origin::Flag);
+    }
     for kv in &o.config {
         let (k, v) = kv
             .split_once('=')
             .with_context(|| format!("`--config {kv}` is not KEY=VALUE"))?;
-        config.insert(k.trim().to_string(), v.to_string());
+        set(canonical(k.trim()), v.to_string(), Origin::Flag);
     }
+    let region = config.remove("region").unwrap_or_default();
+    let environment = config.remove("environment").unwrap_or_default();
     if let Some(key) = config.keys().find(|k| k.starts_with(crate::facts::PREFIX)) {
         anyhow::bail!(
             "config key `{key}` is reserved: keys starting with `{}` are facts the engine reads \
@@ -184,5 +292,6 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
         limits,
         policies,
         allowed_account_ids: file.stack.allowed_account_ids,
+        origins,
     })
 }

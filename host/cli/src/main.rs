@@ -13,6 +13,7 @@ mod commands;
 mod config;
 mod facts;
 mod load;
+mod stacks;
 mod ui;
 
 use std::path::PathBuf;
@@ -71,7 +72,8 @@ pub struct Globals {
     /// Compile plugins every time instead of using the code cache
     #[arg(long, global = true)]
     no_cache: bool,
-    /// Where the state is kept: a directory or file://DIR
+    /// Where the state is kept: a directory or file://DIR (stack `default` keeps
+    /// its state there, stack NAME under `stacks/NAME`)
     #[arg(
         long,
         global = true,
@@ -80,6 +82,39 @@ pub struct Globals {
         value_name = "LOCATION"
     )]
     state: String,
+    /// The stack to work on [default: the one `engine stack select` chose, else
+    /// `default`]
+    #[arg(long, global = true, env = "ENGINE_STACK", value_name = "NAME")]
+    stack: Option<String>,
+    /// The current stack's name, resolved from `--stack` (set in `main`).
+    #[arg(skip)]
+    stack_name: String,
+    /// `--state` as given: the root under which each stack keeps its state.
+    #[arg(skip)]
+    state_root: String,
+}
+
+impl Globals {
+    /// The directory of `engine.toml` (and of each stack's `engine.NAME.toml`).
+    pub fn project_dir(&self) -> PathBuf {
+        match &self.overrides.file {
+            Some(f) => f
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), PathBuf::from),
+            None => PathBuf::from("."),
+        }
+    }
+
+    /// Resolves the current stack: its state location and its config file.
+    fn resolve_stack(&mut self) -> anyhow::Result<()> {
+        self.state_root = self.state.clone();
+        self.stack_name = stacks::current(self.stack.as_deref(), &self.state_root)?;
+        self.state = stacks::state_location(&self.state_root, &self.stack_name);
+        self.overrides.stack_config =
+            Some(stacks::config_file(&self.project_dir(), &self.stack_name));
+        Ok(())
+    }
 }
 
 #[derive(Subcommand)]
@@ -101,12 +136,14 @@ enum Command {
     #[command(
         after_help = "Examples:\n  engine plan plugins/*.wasm\n  engine plan --json plugins/*.wasm | jq .summary\n  engine plan --out tonight.plan plugins/*.wasm && engine apply tonight.plan\n  engine plan --detailed-exitcode plugins/*.wasm   # exit 2 when there are changes"
     )]
+    #[command(visible_alias = "preview")]
     Plan(commands::plan::PlanArgs),
     /// Apply the plugins' plan (or a saved plan) to AWS, saving state after every
     /// operation.
     #[command(
         after_help = "Examples:\n  engine apply plugins/*.wasm              show the plan, ask, apply\n  engine apply --yes plugins/*.wasm        for CI (refuses to ask without a terminal)\n  engine apply tonight.plan                apply exactly a saved plan\n\nAWS credentials, region and endpoint come from the standard chain (AWS_PROFILE,\nAWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...); the region from engine.toml wins.\nCtrl-C stops gracefully (operations in flight finish); a second Ctrl-C stops now."
     )]
+    #[command(visible_alias = "up")]
     Apply(commands::apply::ApplyArgs),
     /// Delete everything in the stack, in reverse dependency order.
     #[command(after_help = "Example:\n  engine destroy --yes")]
@@ -137,6 +174,19 @@ enum Command {
     /// Inspect the recorded state.
     #[command(subcommand)]
     State(commands::state::StateCommand),
+    /// Named stacks of this directory (`dev`, `prod`), each with its own state and
+    /// config: init, select, ls, rm, output.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  engine stack init dev\n  engine stack ls\n  engine apply --stack prod --yes plugins/*.wasm"
+    )]
+    Stack(commands::stack::StackCommand),
+    /// The current stack's config (engine.NAME.toml): set, get, rm, ls.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  engine config set aws:region us-east-1\n  engine config set environmentSuffix dev\n  engine config ls"
+    )]
+    Config(commands::config::ConfigCommand),
     /// Build a guest workspace of plugin crates into components (offline), and
     /// check each against the engine's WIT world.
     #[command(
@@ -156,27 +206,53 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     init_logging(cli.verbose);
-    let result = match cli.command {
-        Command::Validate { plugins, json } => {
-            commands::plan::validate(&cli.globals, &plugins, json)
-        }
-        Command::Plan(args) => commands::plan::plan(&cli.globals, &args),
-        Command::Graph { plugins } => commands::plan::graph(&cli.globals, &plugins),
-        Command::State(cmd) => commands::state::run(&cli.globals, &cmd),
-        Command::Apply(args) => commands::apply::apply(&cli.globals, &args),
-        Command::Destroy(args) => commands::apply::destroy(&cli.globals, &args),
-        Command::Refresh(args) => commands::refresh::refresh(&cli.globals, &args),
-        Command::Output(args) => commands::output::output(&cli.globals, &args),
-        Command::Check(args) => commands::check::check(&cli.globals, &args),
-        Command::New(cmd) => commands::new::run(&cmd),
+    finish(run(&mut cli))
+}
+
+fn run(cli: &mut Cli) -> anyhow::Result<u8> {
+    cli.globals.resolve_stack()?;
+    let g = &cli.globals;
+    // A stack other than `default` exists once `engine stack init` made it.
+    let creating = matches!(
+        cli.command,
+        Command::Stack(commands::stack::StackCommand::Init { .. })
+            | Command::Stack(commands::stack::StackCommand::Ls { .. })
+            | Command::New(_)
+            | Command::Build { .. }
+    );
+    if !creating
+        && g.stack_name != stacks::DEFAULT
+        && !stacks::exists(&g.state_root, &g.project_dir(), &g.stack_name)
+    {
+        return Ok(commands::apply::report(commands::stack::not_found(
+            g,
+            &g.stack_name,
+        )));
+    }
+    match &cli.command {
+        Command::Validate { plugins, json } => commands::plan::validate(g, plugins, *json),
+        Command::Plan(args) => commands::plan::plan(g, args),
+        Command::Graph { plugins } => commands::plan::graph(g, plugins),
+        Command::State(cmd) => commands::state::run(g, cmd),
+        Command::Stack(cmd) => commands::stack::run(g, cmd),
+        Command::Config(cmd) => commands::config::run(g, cmd),
+        Command::Apply(args) => commands::apply::apply(g, args),
+        Command::Destroy(args) => commands::apply::destroy(g, args),
+        Command::Refresh(args) => commands::refresh::refresh(g, args),
+        Command::Output(args) => commands::output::output(g, args),
+        Command::Check(args) => commands::check::check(g, args),
+        Command::New(cmd) => commands::new::run(cmd),
         Command::Build {
             path,
             out,
             packages,
-        } => commands::build::run(&path, out.as_deref(), &packages),
-    };
+        } => commands::build::run(path, out.as_deref(), packages),
+    }
+}
+
+fn finish(result: anyhow::Result<u8>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -50,6 +50,11 @@ pub struct State {
     pub deposed: BTreeMap<Address, ResourceState>,
     /// Stack outputs as of the last apply (numbers as numbers).
     pub outputs: BTreeMap<String, Value>,
+    /// The environment (resource name suffix) the resources were applied with: a
+    /// plan for another environment against this state is refused, since it would
+    /// replace every resource. Absent in states written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// What the engine knows about one resource it manages.
@@ -136,6 +141,7 @@ impl State {
             resources: BTreeMap::new(),
             deposed: BTreeMap::new(),
             outputs: BTreeMap::new(),
+            environment: None,
         }
     }
 

@@ -138,6 +138,23 @@ pub fn apply(g: &Globals, a: &ApplyArgs) -> anyhow::Result<u8> {
                 ));
             }
         };
+        if let Some(planned) = saved.stack.as_deref()
+            && planned != g.stack_name
+        {
+            return Ok(report(
+                Diagnostic::error(format!(
+                    "refusing to apply {}: it was made for stack `{planned}`, and the current \
+                     stack is `{}`",
+                    a.targets[0].display(),
+                    g.stack_name
+                ))
+                .hint(format!(
+                    "apply it to its stack (`--stack {planned}`), or plan this stack: \
+                     engine plan --stack {} --out FILE PLUGINS",
+                    g.stack_name
+                )),
+            ));
+        }
         let shas: BTreeMap<String, String> = saved
             .plugin_sources
             .iter()
@@ -162,6 +179,9 @@ pub fn apply(g: &Globals, a: &ApplyArgs) -> anyhow::Result<u8> {
         let Some(graph) = &offline.graph else {
             return Ok(exit::ERROR);
         };
+        if let Err(d) = crate::commands::plan::same_environment(g, &cfg, &locked.state) {
+            return Ok(report(d));
+        }
         let offline_plan = engine_core::plan(graph, &locked.state, &offline.sha256s());
         if let Some(code) = gate(g, &cfg, &offline_plan)? {
             return Ok(code);
@@ -314,6 +334,7 @@ fn run(
     if locked.state.lineage.is_empty() {
         locked.state.lineage = engine_state::new_lineage();
     }
+    locked.state.environment = Some(cfg.context.environment.clone());
     let options = Options {
         parallelism: args.parallelism,
         stack: StackIdentity::new(&cfg.context.stack, &locked.state.lineage),

@@ -3,9 +3,11 @@
 pub mod apply;
 pub mod build;
 pub mod check;
+pub mod config;
 pub mod new;
 pub mod output;
 pub mod plan;
 pub mod progress;
 pub mod refresh;
+pub mod stack;
 pub mod state;

@@ -168,8 +168,39 @@ pub fn make_plan(
             return Ok(None);
         }
     };
+    if let Err(diag) = same_environment(g, &d.cfg, &prior) {
+        ui::diagnostics(&[diag]);
+        return Ok(None);
+    }
     let plan = engine_core::plan(graph, &prior, &d.sha256s());
     Ok(Some((d, prior, plan)))
+}
+
+/// A stack's resources carry the environment they were applied with in their
+/// names: a plan for another environment would replace every one of them, so it
+/// is refused (deploy the other environment as a stack of its own).
+#[allow(clippy::result_large_err)] // one diagnostic, printed once
+pub fn same_environment(
+    g: &Globals,
+    cfg: &crate::config::Config,
+    state: &engine_core::State,
+) -> Result<(), Diagnostic> {
+    let wanted = &cfg.context.environment;
+    match &state.environment {
+        Some(had) if had != wanted && !state.resources.is_empty() => {
+            Err(Diagnostic::error(format!(
+                "stack `{}` holds {} resources of environment `{had}`; a plan for environment \
+                 `{wanted}` would replace every one of them",
+                g.stack_name,
+                state.resources.len()
+            ))
+            .hint(format!(
+                "deploy `{wanted}` as a stack of its own (`engine stack init {wanted}`), or drop \
+             the environment flag or config that asks for `{wanted}`"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The line above a plan: what stack, where, against which state.
@@ -197,7 +228,8 @@ pub fn plan(g: &Globals, a: &PlanArgs) -> anyhow::Result<u8> {
         return Ok(exit::ERROR);
     };
     if let Some(out) = &a.out {
-        let saved = SavedPlan::new(plan.clone(), env!("CARGO_PKG_VERSION"), d.sources());
+        let mut saved = SavedPlan::new(plan.clone(), env!("CARGO_PKG_VERSION"), d.sources());
+        saved.stack = Some(g.stack_name.clone());
         write_atomic(out, saved.to_json().as_bytes())?;
     }
     if a.json {

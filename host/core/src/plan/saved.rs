@@ -27,6 +27,9 @@ pub struct SavedPlan {
     pub plugin_sources: BTreeMap<String, String>,
     /// The plan.
     pub plan: Plan,
+    /// The stack it was made for; applying it to another is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
 }
 
 /// Why a saved plan cannot be applied.
@@ -127,6 +130,7 @@ impl SavedPlan {
             engine_version: engine_version.into(),
             plugin_sources,
             plan,
+            stack: None,
         }
     }
 

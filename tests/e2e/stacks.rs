@@ -1,0 +1,143 @@
+//! Named stacks, operated as the reference README operates JapanCart: a stack of
+//! its own per environment, with its own config and state, in one account and
+//! region.
+
+use engine_aws::moto::MotoServer;
+use serde_json::Value;
+
+use super::{Stack, text};
+
+const PROJECT: &str = r#"[stack]
+name = "japancart"
+
+[config]
+rds-skip-final-snapshot = "true"
+db-secret-recovery-days = "0"
+"#;
+
+impl Stack {
+    /// `engine ARGS` (no plugins appended), expecting `code`; returns (stdout, stderr).
+    fn bare(&self, args: &[&str], code: i32) -> (String, String) {
+        let out = self.engine(args);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "engine {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        (stdout, stderr)
+    }
+}
+
+#[test]
+fn dev_and_prod_live_side_by_side_as_stacks_the_reference_way() {
+    let moto = MotoServer::start().expect("moto starts (run `./dev setup`)");
+    let stack = Stack::japancart(moto, PROJECT);
+
+    // The reference's commands, in its order.
+    stack.bare(&["stack", "init", "dev"], 0);
+    stack.bare(&["config", "set", "aws:region", "us-east-1"], 0);
+    stack.bare(&["config", "set", "environmentSuffix", "dev"], 0);
+    let (stdout, _) = stack.run(&["preview"], 0);
+    assert!(stdout.contains("40 to create"), "{stdout}");
+    let (_, stderr) = stack.run(&["up", "--yes"], 0);
+    assert!(stderr.contains("Apply complete"), "{stderr}");
+    let (stdout, _) = stack.bare(&["stack", "output", "--json"], 0);
+    let outputs: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        outputs["kinesis_stream_name"]
+            .as_str()
+            .unwrap()
+            .ends_with("-dev"),
+        "{outputs}"
+    );
+    let config = std::fs::read_to_string(stack.dir.path().join("engine.dev.toml")).unwrap();
+    assert!(
+        config.contains("region = \"us-east-1\"") && config.contains("environment = \"dev\""),
+        "aliases stored under engine's own keys:\n{config}"
+    );
+    let (stdout, _) = stack.bare(&["config", "ls"], 0);
+    assert!(
+        stdout.contains("environment") && stdout.contains("stack config"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("rds-skip-final-snapshot") && stdout.contains("engine.toml"),
+        "{stdout}"
+    );
+
+    // A second stack in the same account and region: its own names, its own state.
+    stack.bare(&["stack", "init", "prod"], 0);
+    let (stdout, _) = stack.bare(&["config", "get", "environment"], 0);
+    assert_eq!(
+        stdout.trim(),
+        "prod",
+        "a new stack's environment is its name"
+    );
+    stack.run(&["apply", "--yes"], 0);
+    for name in ["dev", "prod"] {
+        let (stdout, _) = stack.run(&["plan", "--stack", name, "--detailed-exitcode"], 0);
+        assert!(stdout.contains("No changes."), "{name}: {stdout}");
+    }
+    let (stdout, _) = stack.bare(&["stack", "ls"], 0);
+    let line = |n: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().any(|w| w == n))
+            .unwrap_or_else(|| panic!("{n} in:\n{stdout}"))
+            .to_string()
+    };
+    assert!(
+        line("prod").starts_with('*') && line("prod").contains("40"),
+        "{stdout}"
+    );
+    assert!(
+        !line("dev").starts_with('*') && line("dev").contains("40"),
+        "{stdout}"
+    );
+
+    // A plan belongs to its stack; an environment flag cannot turn one stack's
+    // state into another environment's replacements.
+    stack.run(&["plan", "--stack", "dev", "--out", "dev.plan"], 0);
+    let (_, stderr) = stack.bare(&["apply", "--stack", "prod", "--yes", "dev.plan"], 1);
+    assert!(stderr.contains("made for stack `dev`"), "{stderr}");
+    let (_, stderr) = stack.run(&["apply", "--stack", "dev", "-e", "prod", "--yes"], 1);
+    assert!(
+        stderr.contains("holds 40 resources of environment `dev`")
+            && stderr.contains("would replace every one of them"),
+        "{stderr}"
+    );
+    let (_, stderr) = stack.run(&["plan", "--stack", "staging"], 1);
+    assert!(
+        stderr.contains("no stack named `staging`") && stderr.contains("engine stack init"),
+        "{stderr}"
+    );
+
+    // Destroying prod leaves dev whole.
+    stack.bare(&["destroy", "--stack", "prod", "--yes"], 0);
+    let (stdout, _) = stack.run(&["plan", "--stack", "dev", "--detailed-exitcode"], 0);
+    assert!(stdout.contains("No changes."), "{stdout}");
+    let (stdout, _) = stack.run(
+        &["apply", "--stack", "dev", "--refresh", "--json", "--yes"],
+        0,
+    );
+    let sum = super::summary(&stdout);
+    assert_eq!(sum["aws_mutating_calls"], 0, "dev is whole: {sum}");
+
+    // A stack with resources is not removed by mistake.
+    let (_, stderr) = stack.bare(&["stack", "rm", "dev"], 1);
+    assert!(stderr.contains("still has 40 resources"), "{stderr}");
+    stack.bare(&["stack", "rm", "prod"], 0);
+    stack.bare(&["stack", "select", "dev"], 0);
+    stack.bare(&["destroy", "--yes"], 0);
+    stack.bare(&["stack", "rm", "dev"], 0);
+    let (stdout, _) = stack.bare(&["stack", "ls", "--json"], 0);
+    let list: Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["name"] == "default" && s["resources"] == 0),
+        "{list}"
+    );
+}
