@@ -141,3 +141,40 @@ fn dev_and_prod_live_side_by_side_as_stacks_the_reference_way() {
         "{list}"
     );
 }
+
+/// A stack whose config names the emulator's endpoint is operated with plain
+/// commands: no AWS_ENDPOINT_URL and no credentials in the environment (as after
+/// `./dev up`, which deploys the stack `local` this way).
+#[test]
+fn a_stack_can_target_the_emulator_by_its_config() {
+    let moto = MotoServer::start().expect("moto starts (run `./dev setup`)");
+    let stack = Stack::japancart(moto, PROJECT);
+    stack.bare(&["stack", "init", "local"], 0);
+    stack.bare(&["config", "set", "endpoint", &stack.moto.endpoint()], 0);
+    let plain = |args: &[&str], with_plugins: bool| {
+        let mut all: Vec<&str> = args.to_vec();
+        if with_plugins {
+            all.extend(stack.plugins.iter().map(String::as_str));
+        }
+        let out = stack
+            .command(&all)
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "engine {args:?}:\n{stderr}");
+        text(&out.stdout)
+    };
+    plain(&["apply", "--yes"], true);
+    let outputs: Value = serde_json::from_str(&plain(&["output", "--json"], false)).unwrap();
+    assert!(
+        outputs["vpc_id"].as_str().unwrap().starts_with("vpc-"),
+        "{outputs}"
+    );
+    let stdout = plain(&["plan", "--detailed-exitcode"], true);
+    assert!(stdout.contains("No changes."), "{stdout}");
+    plain(&["destroy", "--yes"], false);
+}

@@ -177,6 +177,37 @@ pub struct Config {
     pub allowed_account_ids: Vec<String>,
     /// Where `region`, `environment` and each config key's value came from.
     pub origins: BTreeMap<String, Origin>,
+    /// Config key `endpoint`: one endpoint URL for every AWS service (an
+    /// emulator), instead of `AWS_ENDPOINT_URL` or AWS itself.
+    pub endpoint: Option<String>,
+}
+
+impl Config {
+    /// SDK options for this stack: its region and, when set, its endpoint. An
+    /// endpoint on this machine (an emulator) gets the emulator's test credentials
+    /// unless credentials are in the environment.
+    pub fn sdk_options(&self) -> engine_aws::SdkOptions {
+        let local = self.endpoint.as_deref().is_some_and(|e| {
+            let host = e
+                .split("://")
+                .nth(1)
+                .unwrap_or(e)
+                .split(['/', ':'])
+                .next()
+                .unwrap_or("");
+            matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+        });
+        let has_credentials = ["AWS_ACCESS_KEY_ID", "AWS_PROFILE"]
+            .iter()
+            .any(|k| std::env::var(k).is_ok_and(|v| !v.is_empty()));
+        engine_aws::SdkOptions {
+            region: Some(self.context.region.clone()),
+            endpoint_url: self.endpoint.clone(),
+            static_credentials: (local && !has_credentials)
+                .then(|| ("testing".to_string(), "testing".to_string())),
+            ..engine_aws::SdkOptions::default()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +225,7 @@ impl Config {
             policies: Vec::new(),
             allowed_account_ids: Vec::new(),
             origins: BTreeMap::new(),
+            endpoint: None,
         }
     }
 }
@@ -262,6 +294,7 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
     }
     let region = config.remove("region").unwrap_or_default();
     let environment = config.remove("environment").unwrap_or_default();
+    let endpoint = config.remove("endpoint").filter(|e| !e.is_empty());
     if let Some(key) = config.keys().find(|k| k.starts_with(crate::facts::PREFIX)) {
         anyhow::bail!(
             "config key `{key}` is reserved: keys starting with `{}` are facts the engine reads \
@@ -293,5 +326,6 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
         policies,
         allowed_account_ids: file.stack.allowed_account_ids,
         origins,
+        endpoint,
     })
 }

@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use engine_aws::{Aws, ProviderOptions, SdkOptions, load_sdk_config};
+use engine_aws::{Aws, ProviderOptions, load_sdk_config};
 
 use crate::config::Config;
 use crate::ui;
@@ -44,18 +44,14 @@ pub const LOOKUP_BOUND: Duration = Duration::from_secs(3);
 /// `engine plan`: reads the zones with an SDK config of its own (the standard
 /// chain, the stack's region), unless they are pinned.
 pub fn add_zones_from_env(cfg: &mut Config) {
-    let region = cfg.context.region.clone();
+    let options = cfg.sdk_options();
     add_zones_with(cfg, || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
         rt.block_on(bounded("DescribeAvailabilityZones", LOOKUP_BOUND, async {
-            let sdk = load_sdk_config(&SdkOptions {
-                region: Some(region),
-                ..SdkOptions::default()
-            })
-            .await;
+            let sdk = load_sdk_config(&options).await;
             Aws::new(&sdk, ProviderOptions::default())
                 .availability_zones()
                 .await
@@ -106,7 +102,7 @@ pub fn endpoint_services(graph: &engine_core::Graph) -> Vec<String> {
 /// it names, with an SDK config of its own. Whether a fact was added (then the
 /// plugins declare again).
 pub fn add_service_zones_from_env(cfg: &mut Config, services: &[String]) -> bool {
-    let region = cfg.context.region.clone();
+    let options = cfg.sdk_options();
     add_service_zones_with(cfg, services, |services| {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -116,11 +112,7 @@ pub fn add_service_zones_from_env(cfg: &mut Config, services: &[String]) -> bool
             "DescribeVpcEndpointServices",
             LOOKUP_BOUND,
             async {
-                let sdk = load_sdk_config(&SdkOptions {
-                    region: Some(region),
-                    ..SdkOptions::default()
-                })
-                .await;
+                let sdk = load_sdk_config(&options).await;
                 Aws::new(&sdk, ProviderOptions::default())
                     .endpoint_service_zones(services)
                     .await

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine_aws::{Aws, CallCounter, ProviderOptions, SdkOptions, StackIdentity};
+use engine_aws::{Aws, CallCounter, ProviderOptions, StackIdentity};
 use engine_core::{Diagnostic, Graph, Plan, SavedPlan, State, render};
 use engine_exec::{Event, Options, Report, Stop, StopLevel};
 use engine_state::{LockInfo, StateBackend, StateLock};
@@ -67,10 +67,7 @@ pub(crate) fn tokio() -> anyhow::Result<tokio::runtime::Runtime> {
 /// The AWS provider for the stack's region; every call is counted.
 pub(crate) async fn provider(cfg: &Config) -> (Arc<Aws>, CallCounter) {
     let counter = CallCounter::new();
-    let sdk = SdkOptions {
-        region: Some(cfg.context.region.clone()),
-        ..SdkOptions::default()
-    };
+    let sdk = cfg.sdk_options();
     let options = ProviderOptions {
         call_counter: Some(counter.clone()),
         ..ProviderOptions::default()
