@@ -218,7 +218,7 @@ impl Printer {
                         .map(|i| format!(" ({})", printable::line(i)))
                         .unwrap_or_default();
                     let adopted = if *adopted {
-                        ", adopted from an interrupted apply"
+                        ", adopted: an earlier attempt made it, as its tags prove"
                     } else {
                         ""
                     };
