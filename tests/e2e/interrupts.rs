@@ -11,9 +11,7 @@
 //! Every case ends with an apply that completes the stack, and one DB instance
 //! (no duplicate) counted through the SDK.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
 use engine_aws::moto::{MotoServer, Profile};
@@ -51,24 +49,12 @@ fn signal(pid: u32, sig: &str) {
 fn stopped_apply(stack: &Stack, how: Interrupt) -> (Option<i32>, String) {
     let mut args = vec!["apply", "--yes"];
     args.extend(stack.plugins.iter().map(String::as_str));
-    let mut child = stack
-        .command(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs engine");
+    let super::Watched {
+        mut child,
+        lines: rx,
+        reader,
+    } = stack.spawn_watched(&args);
     let pid = child.id();
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line.clone());
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
     loop {
         match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(line) if line.starts_with("rds/postgres: creating") => break,

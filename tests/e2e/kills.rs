@@ -22,10 +22,7 @@
 //!
 //! The cycles run in four threads, each against its own emulator and proxy.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use engine_aws::moto::{FaultProxy, Faults, MotoServer, Profile};
@@ -173,24 +170,11 @@ impl Run {
         let args = self.args(command);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let start = Instant::now();
-        let mut child = self
-            .stack
-            .command(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("runs engine");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            let mut all = String::new();
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line.clone());
-                all.push_str(&line);
-                all.push('\n');
-            }
-            all
-        });
+        let super::Watched {
+            mut child,
+            lines: rx,
+            reader,
+        } = self.stack.spawn_watched(&args);
         let limit = Duration::from_secs(180);
         match trigger {
             Trigger::Line(prefix, delay) => {

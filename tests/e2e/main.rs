@@ -81,6 +81,37 @@ impl Stack {
         c
     }
 
+    /// Starts `engine ARGS` with its stderr watched: each line is sent on the
+    /// receiver as it comes, and the reader thread returns all of it at the end.
+    fn spawn_watched(&self, args: &[&str]) -> Watched {
+        let mut child = self
+            .command(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("runs engine");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = std::sync::mpsc::channel::<String>();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut all = String::new();
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line.clone());
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        Watched {
+            child,
+            lines,
+            reader,
+        }
+    }
+
     fn engine(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("runs engine")
     }
@@ -105,6 +136,13 @@ impl Stack {
         s.push_str(&format!("{key} = \"{value}\"\n"));
         std::fs::write(path, s).unwrap();
     }
+}
+
+/// A running engine whose stderr is read line by line ([`Stack::spawn_watched`]).
+struct Watched {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<String>,
 }
 
 fn text(b: &[u8]) -> String {
