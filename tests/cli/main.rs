@@ -344,3 +344,42 @@ fn an_existing_state_becomes_the_default_stack_unchanged() {
         "the old state is untouched"
     );
 }
+
+/// Shell completions and man pages come from the same definitions as `--help`.
+#[test]
+fn completions_and_man_pages_cover_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "_engine()"),
+        ("zsh", "#compdef engine"),
+        ("fish", "complete -c engine"),
+    ] {
+        let out = engine(dir.path(), &["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script}");
+        for command in ["plan", "apply", "stack", "config", "completions"] {
+            assert!(script.contains(command), "{shell} completes `{command}`");
+        }
+    }
+    let out = engine(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses an unknown shell");
+
+    let out = engine(dir.path(), &["man"]);
+    let page = text(&out.stdout);
+    assert!(
+        page.contains(".TH engine 1") && page.contains("stack"),
+        "{page}"
+    );
+    let pages = dir.path().join("man1");
+    let out = engine(dir.path(), &["man", "--out", pages.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for page in [
+        "engine.1",
+        "engine-plan.1",
+        "engine-stack-init.1",
+        "engine-config-set.1",
+    ] {
+        assert!(pages.join(page).is_file(), "{page}");
+    }
+}

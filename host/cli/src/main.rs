@@ -19,7 +19,7 @@ mod ui;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Exit codes a CI job can rely on.
 pub mod exit {
@@ -187,6 +187,24 @@ enum Command {
         after_help = "Examples:\n  engine config set aws:region us-east-1\n  engine config set environmentSuffix dev\n  engine config ls"
     )]
     Config(commands::config::ConfigCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(
+        after_help = "Examples:\n  engine completions bash > ~/.local/share/bash-completion/completions/engine\n  engine completions zsh > ~/.zfunc/_engine\n  engine completions fish > ~/.config/fish/completions/engine.fish"
+    )]
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), from the same definitions as `--help`; with
+    /// `--out DIR`, write one page per command there.
+    #[command(
+        after_help = "Examples:\n  engine man | man -l -\n  engine man --out ~/.local/share/man/man1"
+    )]
+    Man {
+        /// Write engine.1, engine-plan.1, ... to this directory
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Build a guest workspace of plugin crates into components (offline), and
     /// check each against the engine's WIT world.
     #[command(
@@ -221,6 +239,8 @@ fn run(cli: &mut Cli) -> anyhow::Result<u8> {
             | Command::Stack(commands::stack::StackCommand::Ls { .. })
             | Command::New(_)
             | Command::Build { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. }
     );
     if !creating
         && g.stack_name != stacks::DEFAULT
@@ -244,6 +264,27 @@ fn run(cli: &mut Cli) -> anyhow::Result<u8> {
         Command::Output(args) => commands::output::output(g, args),
         Command::Check(args) => commands::check::check(g, args),
         Command::New(cmd) => commands::new::run(cmd),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "engine", &mut out);
+            ui::out(&String::from_utf8_lossy(&out));
+            Ok(exit::OK)
+        }
+        Command::Man { out } => {
+            match out {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)?;
+                    clap_mangen::generate_to(Cli::command(), dir)?;
+                    eprintln!("Wrote the man pages to {}.", dir.display());
+                }
+                None => {
+                    let mut page = Vec::new();
+                    clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+                    ui::out(&String::from_utf8_lossy(&page));
+                }
+            }
+            Ok(exit::OK)
+        }
         Command::Build {
             path,
             out,
