@@ -24,6 +24,7 @@ mod kills;
 mod ownership;
 mod realistic;
 mod stacks;
+mod surgery;
 mod zones;
 
 const STACK_FILE: &str = r#"[stack]
