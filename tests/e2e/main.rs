@@ -113,6 +113,18 @@ impl Stack {
         }
     }
 
+    /// `engine ARGS` (no plugins appended), expecting `code`; returns (stdout, stderr).
+    fn bare(&self, args: &[&str], code: i32) -> (String, String) {
+        let out = self.engine(args);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "engine {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        (stdout, stderr)
+    }
+
     fn engine(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("runs engine")
     }
@@ -121,14 +133,7 @@ impl Stack {
     fn run(&self, args: &[&str], code: i32) -> (String, String) {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(self.plugins.iter().map(String::as_str));
-        let out = self.engine(&all);
-        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "engine {all:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        );
-        (stdout, stderr)
+        self.bare(&all, code)
     }
 
     fn set_config(&self, key: &str, value: &str) {

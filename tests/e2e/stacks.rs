@@ -15,20 +15,6 @@ rds-skip-final-snapshot = "true"
 db-secret-recovery-days = "0"
 "#;
 
-impl Stack {
-    /// `engine ARGS` (no plugins appended), expecting `code`; returns (stdout, stderr).
-    fn bare(&self, args: &[&str], code: i32) -> (String, String) {
-        let out = self.engine(args);
-        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "engine {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
-        );
-        (stdout, stderr)
-    }
-}
-
 #[test]
 fn dev_and_prod_live_side_by_side_as_stacks_the_reference_way() {
     let moto = MotoServer::start().expect("moto starts (run `./dev setup`)");

@@ -132,9 +132,7 @@ impl StackFile {
             "# Config of stack `{stack}`: `engine config set KEY VALUE` writes it, and\n\
              # it wins over engine.toml (a flag wins over both).\n{body}"
         );
-        let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+        crate::commands::plan::write_atomic(path, text.as_bytes())
     }
 }
 

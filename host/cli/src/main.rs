@@ -232,8 +232,9 @@ fn main() -> ExitCode {
 fn run(cli: &mut Cli) -> anyhow::Result<u8> {
     cli.globals.resolve_stack()?;
     let g = &cli.globals;
-    // A stack other than `default` exists once `engine stack init` made it.
-    let creating = matches!(
+    // A stack other than `default` exists once `engine stack init` made it; these
+    // commands need none.
+    let stackless = matches!(
         cli.command,
         Command::Stack(commands::stack::StackCommand::Init { .. })
             | Command::Stack(commands::stack::StackCommand::Ls { .. })
@@ -242,7 +243,7 @@ fn run(cli: &mut Cli) -> anyhow::Result<u8> {
             | Command::Completions { .. }
             | Command::Man { .. }
     );
-    if !creating
+    if !stackless
         && g.stack_name != stacks::DEFAULT
         && !stacks::exists(&g.state_root, &g.project_dir(), &g.stack_name)
     {

@@ -917,7 +917,7 @@ fn record(
 }
 
 /// The `id` (or `arn`, or `name`) attribute: what identifies a created resource.
-fn display_id(a: &Attributes) -> Option<String> {
+pub fn display_id(a: &Attributes) -> Option<String> {
     ["id", "arn", "name"]
         .iter()
         .find_map(|k| a.get(*k).and_then(Value::as_str).map(str::to_string))

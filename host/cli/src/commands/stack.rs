@@ -59,14 +59,19 @@ struct Row {
     location: String,
 }
 
+/// Stack `name`'s state location and state (empty when it has none).
+#[allow(clippy::result_large_err)] // one diagnostic, printed once
+fn read_stack(g: &Globals, name: &str) -> Result<(String, State), Diagnostic> {
+    let location = stacks::state_location(&g.state_root, name);
+    let backend = engine_state::open(&location).map_err(|e| e.diagnostic())?;
+    let state = backend.read_or_empty().map_err(|e| e.diagnostic())?;
+    Ok((backend.location(), state))
+}
+
 #[allow(clippy::result_large_err)] // one diagnostic, printed once
 fn row(g: &Globals, name: &str) -> Result<Row, Diagnostic> {
     let location = stacks::state_location(&g.state_root, name);
-    let backend = engine_state::open(&location).map_err(|e| e.diagnostic())?;
-    let state = backend
-        .read()
-        .map_err(|e| e.diagnostic())?
-        .unwrap_or_else(State::empty);
+    let (shown, state) = read_stack(g, name)?;
     let updated = std::fs::metadata(stacks::root_dir(&location).join("state.json"))
         .and_then(|m| m.modified())
         .ok();
@@ -75,7 +80,7 @@ fn row(g: &Globals, name: &str) -> Result<Row, Diagnostic> {
         resources: state.resources.len(),
         serial: state.serial,
         updated,
-        location: backend.location(),
+        location: shown,
     })
 }
 
@@ -188,14 +193,9 @@ pub fn run(g: &Globals, cmd: &StackCommand) -> anyhow::Result<u8> {
                 return Ok(report(not_found(g, name)));
             }
             let location = stacks::state_location(&g.state_root, name);
-            let backend = engine_state::open(&location).map_err(|e| e.diagnostic());
-            let backend = match backend {
-                Ok(b) => b,
+            let state = match read_stack(g, name) {
+                Ok((_, state)) => state,
                 Err(d) => return Ok(report(d)),
-            };
-            let state = match backend.read() {
-                Ok(s) => s.unwrap_or_else(State::empty),
-                Err(e) => return Ok(report(e.diagnostic())),
             };
             if !state.resources.is_empty() && !force {
                 return Ok(report(
@@ -216,10 +216,8 @@ pub fn run(g: &Globals, cmd: &StackCommand) -> anyhow::Result<u8> {
                     state.resources.len()
                 );
                 for (address, r) in &state.resources {
-                    let id = ["id", "arn", "name"]
-                        .iter()
-                        .find_map(|k| r.attributes.get(*k).and_then(|v| v.as_str()))
-                        .unwrap_or("(pending)");
+                    let id = engine_exec::display_id(&r.attributes)
+                        .unwrap_or_else(|| "(pending)".into());
                     msg.push_str(&format!("  {address} ({}): {id}\n", r.kind));
                 }
                 ui::warning(&format!(

@@ -120,14 +120,12 @@ fn forget(g: &Globals, addresses: &[String]) -> anyhow::Result<u8> {
     let mut lines = Vec::new();
     for a in &gone {
         if let Some(r) = locked.state.resources.remove(a) {
-            let id = ["id", "arn", "name"]
-                .iter()
-                .find_map(|k| r.attributes.get(*k).and_then(|v| v.as_str()))
-                .unwrap_or("(never created)");
+            let id =
+                engine_exec::display_id(&r.attributes).unwrap_or_else(|| "(never created)".into());
             lines.push(format!(
                 "{a} ({}, {})",
                 r.kind.as_str(),
-                printable::line(id)
+                printable::line(&id)
             ));
         }
     }
