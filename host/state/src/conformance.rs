@@ -16,11 +16,13 @@
 //!
 //! Each check panics with a message naming the check when the backend fails it.
 
+use std::time::{Duration, Instant};
+
 use engine_core::samples;
 use engine_core::state::{ResourceStatus, State};
 use serde_json::json;
 
-use crate::{LockInfo, StateBackend, StateError};
+use crate::{LockInfo, StateBackend, StateError, lock_within};
 
 /// Opens a backend on a namespace (see the module documentation).
 pub type Open<'a> = &'a dyn Fn(&str) -> Box<dyn StateBackend>;
@@ -45,6 +47,13 @@ pub const CHECKS: &[(&str, Check)] = &[
         wrong_lock_is_refused,
     ),
     ("namespaces_are_independent", namespaces_are_independent),
+    (
+        "a_waiting_locker_gets_the_lock_once_released",
+        waiting_for_a_lock,
+    ),
+    ("unlock_needs_the_lock_id", unlock_needs_the_lock_id),
+    ("history_keeps_the_previous_state", history),
+    ("migration_keeps_lineage_and_serial", migration),
 ];
 
 /// Runs every check in [`CHECKS`].
@@ -191,7 +200,7 @@ fn lock_contention(open: Open) {
         .lock(holder("engine apply"))
         .expect("contention: first lock");
     for _ in 0..2 {
-        match second.lock(holder("engine destroy")) {
+        match second.try_lock(holder("engine destroy")) {
             Err(e @ StateError::Locked { .. }) => {
                 let StateError::Locked {
                     holder: Some(h), ..
@@ -199,9 +208,9 @@ fn lock_contention(open: Open) {
                 else {
                     panic!("contention: the refusal must name the holder: {e}");
                 };
-                assert_eq!(h, lock.info(), "contention: the holder named is the holder");
+                assert_eq!(**h, *lock.info(), "contention: the holder named is the holder");
                 let msg = e.to_string();
-                for part in [&h.who, "engine apply", &h.pid.to_string()] {
+                for part in [&h.who(), "engine apply", &h.pid.to_string(), &h.id] {
                     assert!(
                         msg.contains(part),
                         "contention: `{part}` missing from: {msg}"
@@ -229,7 +238,7 @@ fn lock_released_on_drop(open: Open) {
     {
         let _lock = b.lock(holder("engine apply")).expect("drop: lock");
         assert!(
-            b.lock(holder("engine apply")).is_err(),
+            b.try_lock(holder("engine apply")).is_err(),
             "drop: locked twice"
         );
     }
@@ -260,4 +269,200 @@ fn namespaces_are_independent(open: Open) {
     let _lock_b = b
         .lock(holder("engine apply"))
         .expect("namespaces: lock b while a is locked");
+}
+
+fn waiting_for_a_lock(open: Open) {
+    let first = open("waiting");
+    let second = open("waiting");
+    let lock = first
+        .try_lock(holder("engine apply"))
+        .expect("waiting: first lock");
+    // Too short a wait: refused, saying how long it waited.
+    let started = Instant::now();
+    match lock_within(
+        second.as_ref(),
+        &holder("engine apply"),
+        Duration::from_millis(300),
+        None,
+    ) {
+        Err(StateError::Locked { waited, .. }) => {
+            assert!(
+                waited >= Duration::from_millis(300) && started.elapsed() < Duration::from_secs(5),
+                "waiting: waited {waited:?}"
+            );
+        }
+        other => panic!("waiting: expected Locked after the timeout, got {other:?}"),
+    }
+    // Long enough: the lock comes when the holder releases it.
+    let told = std::sync::atomic::AtomicUsize::new(0);
+    let on_wait = |e: &StateError| {
+        assert!(
+            matches!(
+                e,
+                StateError::Locked {
+                    holder: Some(_),
+                    ..
+                }
+            ),
+            "waiting: told about {e}"
+        );
+        told.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    };
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            std::thread::sleep(Duration::from_millis(400));
+            lock.release().expect("waiting: release");
+        });
+        let got = lock_within(
+            second.as_ref(),
+            &holder("engine destroy"),
+            Duration::from_secs(20),
+            Some(&on_wait),
+        )
+        .expect("waiting: the lock once released");
+        assert_eq!(got.info().command, "engine destroy");
+    });
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "waiting: the lock was taken before it was released"
+    );
+    assert_eq!(
+        told.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "waiting: told once that it waits"
+    );
+}
+
+fn unlock_needs_the_lock_id(open: Open) {
+    let b = open("unlock");
+    match b.unlock("00000000-0000-4000-8000-000000000000") {
+        Err(StateError::NotLocked { .. }) => {}
+        other => panic!("unlock: expected NotLocked on a free state, got {other:?}"),
+    }
+    let lock = b.try_lock(holder("engine apply")).expect("unlock: lock");
+    match open("unlock").unlock("00000000-0000-4000-8000-000000000000") {
+        Err(e @ StateError::LockMismatch { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&lock.info().id)
+                    || e.hint().unwrap_or_default().contains(&lock.info().id),
+                "unlock: the refusal names the lock's id: {e}"
+            );
+        }
+        other => panic!("unlock: expected LockMismatch, got {other:?}"),
+    }
+    assert!(
+        open("unlock").try_lock(holder("engine plan")).is_err(),
+        "unlock: a wrong id leaves the lock"
+    );
+    let mut s = sample();
+    b.write(&lock, &mut s)
+        .expect("unlock: the holder still writes");
+}
+
+fn history(open: Open) {
+    let b = open("history");
+    assert!(
+        b.history().expect("history: empty").is_empty(),
+        "history: nothing kept before the first write"
+    );
+    let lock = b.try_lock(holder("engine apply")).expect("history: lock");
+    let mut written = Vec::new();
+    let mut s = sample();
+    for i in 0..3 {
+        s.outputs.insert("step".into(), json!(i));
+        b.write(&lock, &mut s).expect("history: write");
+        written.push(s.clone());
+    }
+    let kept = b.history().expect("history: list");
+    assert!(
+        kept.len() >= 2,
+        "history: the current and the previous state: {kept:?}"
+    );
+    for (v, expected) in kept.iter().zip(written.iter().rev()) {
+        assert_eq!(v.serial, expected.serial, "history: newest first: {kept:?}");
+        assert_eq!(v.lineage, expected.lineage);
+        assert_eq!(
+            v.current,
+            v.serial == 3,
+            "history: only the newest is current"
+        );
+        let back = b.read_version(v).expect("history: read a version");
+        assert_eq!(
+            &back, expected,
+            "history: a version reads as it was written"
+        );
+    }
+}
+
+fn migration(open: Open) {
+    let src = open("migrate-src");
+    let dst = open("migrate-dst");
+    let src_lock = src
+        .try_lock(holder("engine state migrate"))
+        .expect("migrate: lock src");
+    let dst_lock = dst
+        .try_lock(holder("engine state migrate"))
+        .expect("migrate: lock dst");
+    let mut s = sample();
+    src.write(&src_lock, &mut s).expect("migrate: write");
+    s.outputs.insert("again".into(), json!(true));
+    src.write(&src_lock, &mut s).expect("migrate: write again");
+
+    assert!(
+        matches!(dst.import(&src_lock, &s), Err(StateError::WrongLock { .. })),
+        "migrate: import needs the destination's lock"
+    );
+    dst.import(&dst_lock, &s).expect("migrate: import");
+    assert_eq!(
+        dst.read().expect("migrate: read dst"),
+        Some(s.clone()),
+        "migrate: the destination holds the state exactly, lineage and serial kept"
+    );
+    match dst.import(&dst_lock, &s) {
+        Err(StateError::NotEmpty { .. }) => {}
+        other => panic!("migrate: a second import must be refused, got {other:?}"),
+    }
+    let mut other = s.clone();
+    other.serial += 1;
+    assert!(
+        matches!(
+            src.retire(&src_lock, &other, "elsewhere"),
+            Err(StateError::Conflict { .. })
+        ),
+        "migrate: retire checks it retires the state that was moved"
+    );
+    let backup = src
+        .retire(&src_lock, &s, &dst.location())
+        .expect("migrate: retire the source");
+    assert!(!backup.is_empty());
+    match src.read() {
+        Err(StateError::Moved { to, backup: b, .. }) => {
+            assert_eq!(
+                to,
+                dst.location(),
+                "migrate: the source names where it went"
+            );
+            assert_eq!(b, backup);
+        }
+        other => panic!("migrate: reading a moved state must be refused, got {other:?}"),
+    }
+    let mut stale = s.clone();
+    assert!(
+        matches!(
+            src.write(&src_lock, &mut stale),
+            Err(StateError::Moved { .. })
+        ),
+        "migrate: writing a moved state must be refused"
+    );
+    // And back: the old location takes the state again.
+    dst.retire(&dst_lock, &s, &src.location())
+        .expect("migrate: retire the destination");
+    src.import(&src_lock, &s).expect("migrate: import back");
+    assert_eq!(src.read().expect("migrate: read back"), Some(s.clone()));
+    let mut next = s.clone();
+    src.write(&src_lock, &mut next)
+        .expect("migrate: the state goes on from its serial");
+    assert_eq!(next.serial, s.serial + 1);
 }

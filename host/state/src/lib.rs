@@ -1,14 +1,19 @@
 //! State backends: where a stack's [`State`] is kept between runs, with a lock so
-//! that one writer at a time changes it.
+//! that one writer at a time changes it, and the states before kept as history.
 //!
 //! # Layout
-//! - this file: the [`StateBackend`] trait every backend implements, its errors
-//!   ([`StateError`]), the lock ([`StateLock`], [`LockInfo`], [`LockHandle`]), and
-//!   [`open`], which picks a backend from a `--state` location.
+//! - this file: the [`StateBackend`] trait every backend implements, [`Version`]
+//!   (one state of a backend's history), [`open`], which picks a backend from a
+//!   `--state` location, and [`register_scheme`], through which the engine binary
+//!   adds backends this crate does not build (S3, in `engine-state-s3`, so that
+//!   this crate stays free of the AWS SDK).
+//! - [`lock`]: the lock ([`LockInfo`], [`StateLock`], [`LockHandle`]) and waiting
+//!   for it ([`lock_within`], [`set_lock_wait`]).
+//! - [`error`]: [`StateError`], each with its hint.
 //! - [`local`]: [`LocalBackend`], the default: a directory (`.engine/` in the
 //!   working directory) holding `state.json`, `state.json.backup` and `state.lock`.
 //! - [`conformance`]: the test suite every backend must pass (the local backend's
-//!   tests run it; an S3 backend's would too).
+//!   tests and the S3 backend's run it).
 //!
 //! The state model itself (and its JSON) is in [`engine_core::state`]; this crate
 //! only stores it.
@@ -17,25 +22,35 @@
 //!
 //! - [`StateBackend::read`] returns the stored state, `None` when there is none,
 //!   and refuses a damaged state or one written by a newer engine (it is never
-//!   overwritten either).
-//! - [`StateBackend::lock`] takes the lock or fails at once naming the holder.
+//!   overwritten either), and a state moved elsewhere by [`StateBackend::retire`].
+//! - [`StateBackend::try_lock`] takes the lock or fails at once naming the holder;
+//!   [`StateBackend::lock`] waits as long as the process allows ([`set_lock_wait`]).
 //! - [`StateBackend::write`] needs the lock, stores the state atomically (a crash
-//!   leaves the old or the new state, never a mix), keeps the previous one as a
-//!   backup, and refuses to overwrite a state that changed since the caller read it
-//!   (compare-and-swap on lineage and serial). It gives the state a lineage on its
+//!   leaves the old or the new state, never a mix), keeps the previous one as
+//!   history, and refuses to overwrite a state that changed since the caller read
+//!   it (compare-and-swap on lineage and serial, and on the stored object itself
+//!   where the store can say: an S3 ETag). It gives the state a lineage on its
 //!   first write and increments the serial on every write.
+//! - [`StateBackend::history`] lists the states kept, newest first, and
+//!   [`StateBackend::read_version`] reads one.
+//! - [`StateBackend::import`] and [`StateBackend::retire`] move a state between
+//!   backends keeping its lineage and serial (`engine state migrate`).
 
-use std::fmt;
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
 
-use engine_core::Diagnostic;
-use engine_core::state::{State, StateFormatError};
+use engine_core::state::State;
 use serde::{Deserialize, Serialize};
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
+pub mod error;
 pub mod local;
+pub mod lock;
 
+pub use error::StateError;
 pub use local::LocalBackend;
+pub use lock::{LockHandle, LockInfo, OnWait, StateLock, lock_within, set_lock_wait};
 
 /// Where a stack's state is kept.
 pub trait StateBackend: Send + Sync {
@@ -47,16 +62,53 @@ pub trait StateBackend: Send + Sync {
 
     /// Takes the lock, or fails at once ([`StateError::Locked`], naming the holder
     /// when known). The lock is released when the returned guard is dropped (or by
-    /// [`StateLock::release`]), and by the backend if the holder dies (the local
-    /// backend's lock is an OS file lock).
-    fn lock(&self, holder: LockInfo) -> Result<StateLock, StateError>;
+    /// [`StateLock::release`]). A local lock is also released by the OS if the
+    /// holder dies; an S3 lock stays until [`StateBackend::unlock`] clears it.
+    fn try_lock(&self, holder: LockInfo) -> Result<StateLock, StateError>;
 
     /// Stores `state`, holding `lock`: refuses unless the stored state still has
     /// `state`'s lineage and serial (none stored counts as serial 0), then writes it
     /// with the serial incremented (and a new lineage if it had none), keeping the
-    /// previous state as a backup. On success `state` holds the new serial and
+    /// previous state as history. On success `state` holds the new serial and
     /// lineage, so it can be written again after the next change.
     fn write(&self, lock: &StateLock, state: &mut State) -> Result<(), StateError>;
+
+    /// Clears a lock left behind by a holder that is gone, deliberately: only the
+    /// lock whose id is `lock_id` ([`StateError::LockMismatch`] otherwise, naming
+    /// the holder). Returns who held it.
+    fn unlock(&self, lock_id: &str) -> Result<LockInfo, StateError>;
+
+    /// The states kept, newest first: the current one, then the previous ones this
+    /// backend keeps (the local backend: one; S3: every one).
+    fn history(&self) -> Result<Vec<Version>, StateError>;
+
+    /// One state of [`StateBackend::history`], exactly as it was written.
+    fn read_version(&self, version: &Version) -> Result<State, StateError>;
+
+    /// Stores `state` as it is, keeping its lineage and serial, holding `lock`:
+    /// the destination of a migration. Refuses when a state is stored already
+    /// ([`StateError::NotEmpty`]); a state moved away earlier does not count.
+    fn import(&self, lock: &StateLock, state: &State) -> Result<(), StateError>;
+
+    /// After the stored state (which must be `state`) was imported at `moved_to`:
+    /// keeps it here as a backup under another name, and leaves a note so that
+    /// reading or writing this location is refused with [`StateError::Moved`]
+    /// naming `moved_to`. Returns where the backup is.
+    fn retire(&self, lock: &StateLock, state: &State, moved_to: &str)
+    -> Result<String, StateError>;
+
+    /// Takes the lock like [`StateBackend::try_lock`], waiting while someone else
+    /// holds it for as long as [`set_lock_wait`] allows in this process (by
+    /// default not at all).
+    fn lock(&self, holder: LockInfo) -> Result<StateLock, StateError> {
+        let (timeout, on_wait) = lock::lock_wait();
+        lock_within(
+            self,
+            &holder,
+            timeout,
+            on_wait.as_deref().map(|f| f as &dyn Fn(&StateError)),
+        )
+    }
 
     /// The stored state, or a new empty one ([`State::empty`]) if there is none.
     fn read_or_empty(&self) -> Result<State, StateError> {
@@ -64,245 +116,74 @@ pub trait StateBackend: Send + Sync {
     }
 }
 
-/// Who holds a lock: written into the lock so that a refused second writer can say
-/// who to wait for.
+/// One state a backend keeps ([`StateBackend::history`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LockInfo {
-    /// `user@host`.
-    pub who: String,
-    /// The holder's process id.
-    pub pid: u32,
-    /// What it is doing, for example `engine apply`.
-    pub command: String,
-    /// When it took the lock (RFC 3339, UTC).
-    pub since: String,
+pub struct Version {
+    /// Its serial.
+    pub serial: u64,
+    /// Its lineage.
+    pub lineage: String,
+    /// When it was written (RFC 3339, UTC), when known.
+    pub written: Option<String>,
+    /// The command that wrote it (`engine apply`), when recorded.
+    pub command: Option<String>,
+    /// Who wrote it (`user@host`), when recorded.
+    pub who: Option<String>,
+    /// Whether it is the current state.
+    pub current: bool,
+    /// Its size in bytes, when known.
+    pub size: Option<u64>,
+    /// Where the backend keeps it (a file, an S3 key or object version): for
+    /// [`StateBackend::read_version`].
+    pub id: String,
 }
 
-impl LockInfo {
-    /// This process, running `command`, now.
-    pub fn current(command: impl Into<String>) -> LockInfo {
-        LockInfo {
-            who: format!("{}@{}", user_name(), host_name()),
-            pid: std::process::id(),
-            command: command.into(),
-            since: rfc3339_now(),
-        }
-    }
+/// The note a retired location keeps ([`StateBackend::retire`]), as JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedNote {
+    /// Where the state went.
+    pub moved_to: String,
+    /// Where the state left here is kept.
+    pub backup: String,
+    /// Its lineage.
+    pub lineage: String,
+    /// Its serial.
+    pub serial: u64,
+    /// When (RFC 3339).
+    pub when: String,
 }
 
-impl fmt::Display for LockInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} (pid {}, running `{}`, since {})",
-            self.who, self.pid, self.command, self.since
-        )
-    }
-}
+/// The file or object name of a retired location's [`MovedNote`].
+pub const MOVED_NOTE: &str = "moved.json";
+/// The name the state gets when its location is retired.
+pub const MIGRATED_BACKUP: &str = "state.json.migrated";
 
-/// Releases a backend's lock; each backend has its own.
-pub trait LockHandle: Send + Sync {
-    /// Releases the lock.
-    fn release(self: Box<Self>) -> Result<(), StateError>;
-}
+/// Opens a backend for a location of a scheme this crate does not build (see
+/// [`register_scheme`]).
+pub type Opener = dyn Fn(&str) -> Result<Box<dyn StateBackend>, StateError> + Send + Sync;
 
-/// A held lock. Dropping it releases the lock (errors ignored); [`StateLock::release`]
-/// reports them.
-pub struct StateLock {
-    location: String,
-    info: LockInfo,
-    handle: Option<Box<dyn LockHandle>>,
-}
+static SCHEMES: RwLock<BTreeMap<String, Arc<Opener>>> = RwLock::new(BTreeMap::new());
 
-impl StateLock {
-    /// A lock on the state at `location` (as [`StateBackend::location`] says), held
-    /// as `info`, released through `handle`. For backend implementations.
-    pub fn new(location: String, info: LockInfo, handle: Box<dyn LockHandle>) -> StateLock {
-        StateLock {
-            location,
-            info,
-            handle: Some(handle),
-        }
-    }
-
-    /// Who holds it (this process).
-    pub fn info(&self) -> &LockInfo {
-        &self.info
-    }
-
-    /// The location of the locked state.
-    pub fn location(&self) -> &str {
-        &self.location
-    }
-
-    /// Releases the lock, reporting any error.
-    pub fn release(mut self) -> Result<(), StateError> {
-        match self.handle.take() {
-            Some(h) => h.release(),
-            None => Ok(()),
-        }
+/// Makes [`open`] open `SCHEME://...` locations with `opener` in this process (the
+/// engine binary registers `s3`). A second registration of a scheme replaces the
+/// first.
+pub fn register_scheme(scheme: &str, opener: Arc<Opener>) {
+    if let Ok(mut m) = SCHEMES.write() {
+        m.insert(scheme.to_string(), opener);
     }
 }
 
-impl Drop for StateLock {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            let _ = h.release();
-        }
-    }
-}
-
-impl fmt::Debug for StateLock {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StateLock")
-            .field("location", &self.location)
-            .field("info", &self.info)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Why the state could not be read, locked or written.
-#[derive(Debug, thiserror::Error)]
-pub enum StateError {
-    /// A file or storage operation failed.
-    #[error("could not {action} `{path}`: {source}")]
-    Io {
-        /// What was being done, for example `write`.
-        action: &'static str,
-        /// The file or object.
-        path: String,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The stored state is damaged; it was left as it is.
-    #[error("the state file `{path}` is not valid: {message}")]
-    Corrupt {
-        /// The file or object.
-        path: String,
-        /// What is wrong.
-        message: String,
-        /// Where the previous state is kept, if the backend keeps one.
-        backup: Option<String>,
-    },
-    /// The stored state was written by a newer engine; it was left as it is.
-    #[error(
-        "the state file `{path}` was written by a newer engine (format version {found}; \
-         this engine reads version {supported} at most)"
-    )]
-    NewerVersion {
-        /// The file or object.
-        path: String,
-        /// Its format version.
-        found: u64,
-        /// The newest this engine reads.
-        supported: u32,
-    },
-    /// Someone else holds the lock.
-    #[error("{}", locked_message(.location, .holder.as_ref()))]
-    Locked {
-        /// The state's location.
-        location: String,
-        /// Who holds it, when they said.
-        holder: Option<LockInfo>,
-    },
-    /// The stored state changed since the caller read it.
-    #[error(
-        "the state at {location} changed since it was read (expected {expected}, found {found}); \
-         refusing to overwrite it"
-    )]
-    Conflict {
-        /// The state's location.
-        location: String,
-        /// The lineage and serial the caller had.
-        expected: String,
-        /// The lineage and serial stored.
-        found: String,
-    },
-    /// [`StateBackend::write`] was given a lock on another state.
-    #[error("the lock held is on the state at {held}, not on the state at {location}")]
-    WrongLock {
-        /// The state being written.
-        location: String,
-        /// The state the lock is on.
-        held: String,
-    },
-    /// [`open`] does not know the location's scheme.
-    #[error("`{0}` is not a state location this engine supports")]
-    UnsupportedLocation(String),
-}
-
-fn locked_message(location: &str, holder: Option<&LockInfo>) -> String {
-    match holder {
-        Some(h) => format!("the state at {location} is locked by {h}"),
-        None => format!(
-            "the state at {location} is locked by another process (which has not said who yet)"
-        ),
-    }
-}
-
-impl StateError {
-    /// How to fix it, when known.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            StateError::Corrupt {
-                backup: Some(b), ..
-            } => Some(format!(
-                "fix the file, or replace it with `{b}` (the state before the last write); \
-                 the engine will not overwrite it"
-            )),
-            StateError::Corrupt { backup: None, .. } => {
-                Some("fix the file; the engine will not overwrite it".into())
-            }
-            StateError::NewerVersion { .. } => {
-                Some("use the engine that wrote it, or a newer one".into())
-            }
-            StateError::Locked { .. } => {
-                Some("wait for it to finish; the lock is released when that process exits".into())
-            }
-            StateError::Conflict { .. } => Some(
-                "another engine wrote the state meanwhile; run the command again to plan \
-                 from the new state"
-                    .into(),
-            ),
-            StateError::UnsupportedLocation(_) => Some(
-                "use `file://DIR` or a directory path (the default is `file://.engine`)".into(),
-            ),
-            StateError::Io { .. } | StateError::WrongLock { .. } => None,
-        }
-    }
-
-    /// The error as a diagnostic for people, with its hint.
-    pub fn diagnostic(&self) -> Diagnostic {
-        let d = Diagnostic::error(self.to_string());
-        match self.hint() {
-            Some(h) => d.hint(h),
-            None => d,
-        }
-    }
-
-    /// The error for a state file that does not parse.
-    pub(crate) fn from_format(path: String, e: StateFormatError, backup: Option<String>) -> Self {
-        match e {
-            StateFormatError::NewerVersion { found, supported } => StateError::NewerVersion {
-                path,
-                found,
-                supported,
-            },
-            other => StateError::Corrupt {
-                path,
-                message: match other {
-                    StateFormatError::Invalid(m) => m,
-                    o => o.to_string(),
-                },
-                backup,
-            },
-        }
-    }
+/// The schemes [`register_scheme`] added.
+pub fn registered_schemes() -> Vec<String> {
+    SCHEMES
+        .read()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// Opens the backend for a `--state` location: `file://DIR` or a plain directory
-/// path (the local backend). The default is `file://.engine`.
+/// path (the local backend; the default is `file://.engine`), or a location of a
+/// registered scheme (`s3://BUCKET/PREFIX/STACK`).
 pub fn open(location: &str) -> Result<Box<dyn StateBackend>, StateError> {
     if let Some(dir) = location.strip_prefix("file://") {
         if dir.is_empty() {
@@ -310,10 +191,26 @@ pub fn open(location: &str) -> Result<Box<dyn StateBackend>, StateError> {
         }
         return Ok(Box::new(LocalBackend::new(dir)));
     }
-    if location.contains("://") || location.is_empty() {
+    if let Some((scheme, _)) = location.split_once("://") {
+        let opener = SCHEMES.read().ok().and_then(|m| m.get(scheme).cloned());
+        return match opener {
+            Some(open) => open(location),
+            None => Err(StateError::UnsupportedLocation(location.to_string())),
+        };
+    }
+    if location.is_empty() {
         return Err(StateError::UnsupportedLocation(location.to_string()));
     }
     Ok(Box::new(LocalBackend::new(location)))
+}
+
+/// A state's lineage and serial for messages: `lineage L serial N`, or `no state`.
+pub fn describe(lineage: &str, serial: u64) -> String {
+    if lineage.is_empty() && serial == 0 {
+        "no state".into()
+    } else {
+        format!("lineage {lineage} serial {serial}")
+    }
 }
 
 /// A new random lineage, formatted as a UUID (version 4).
@@ -345,26 +242,8 @@ pub fn new_lineage() -> String {
     )
 }
 
-fn user_name() -> String {
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn host_name() -> String {
-    std::env::var("HOSTNAME")
-        .ok()
-        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown-host".into())
-}
-
 /// Now, as RFC 3339 in UTC to the second: `2026-05-01T10:00:00Z`.
-fn rfc3339_now() -> String {
+pub fn rfc3339_now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -372,7 +251,8 @@ fn rfc3339_now() -> String {
     rfc3339(secs)
 }
 
-fn rfc3339(unix_secs: u64) -> String {
+/// Seconds since the Unix epoch as RFC 3339 in UTC: `2026-05-01T10:00:00Z`.
+pub fn rfc3339(unix_secs: u64) -> String {
     let days = (unix_secs / 86_400) as i64;
     let rem = unix_secs % 86_400;
     // Howard Hinnant's civil-from-days.
@@ -419,10 +299,32 @@ mod tests {
     #[test]
     fn lock_info_names_the_holder() {
         let i = LockInfo::current("engine apply");
-        assert!(i.who.contains('@'));
+        assert!(i.who().contains('@'));
+        assert_eq!(i.id.len(), 36);
+        assert_ne!(i.id, LockInfo::current("x").id, "every lock has its own id");
         assert_eq!(i.pid, std::process::id());
         let s = i.to_string();
         assert!(s.contains("running `engine apply`"), "{s}");
+        assert!(s.contains(&format!("lock id {}", i.id)), "{s}");
+    }
+
+    #[test]
+    fn registered_schemes_open_their_backends() {
+        register_scheme(
+            "test-scheme",
+            Arc::new(|loc: &str| -> Result<Box<dyn StateBackend>, StateError> {
+                let dir = loc.trim_start_matches("test-scheme://").to_string();
+                Ok(Box::new(LocalBackend::new(format!("/tmp/{dir}"))))
+            }),
+        );
+        assert_eq!(open("test-scheme://x").unwrap().location(), "file:///tmp/x");
+        assert!(registered_schemes().contains(&"test-scheme".to_string()));
+        let e = open("nope://x").err().unwrap();
+        assert!(
+            e.hint().unwrap().contains("`test-scheme://...`"),
+            "{:?}",
+            e.hint()
+        );
     }
 
     #[test]

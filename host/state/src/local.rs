@@ -2,7 +2,8 @@
 //! default.
 //!
 //! - `state.json`: the state, normalised JSON ([`State::to_json`]).
-//! - `state.json.backup`: the state before the last write.
+//! - `state.json.backup`: the state before the last write (the history this
+//!   backend keeps: the current state and this one).
 //! - `state.lock`: the lock. Held with an OS file lock ([`File::try_lock`]), which
 //!   the OS releases if the holder dies, so a crash never leaves the state locked;
 //!   while held, the file holds the holder's [`LockInfo`] as JSON, which a refused
@@ -18,6 +19,11 @@
 //!
 //! A state file that does not parse, or that a newer engine wrote, is reported with
 //! its path and never overwritten.
+//!
+//! After `engine state migrate` moved the state elsewhere, `state.json` is renamed
+//! `state.json.migrated` (the backup) and `moved.json` says where it went: reading
+//! or writing here is refused, naming the new location, until a state is imported
+//! here again.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
@@ -25,7 +31,10 @@ use std::path::{Path, PathBuf};
 
 use engine_core::state::State;
 
-use crate::{LockHandle, LockInfo, StateBackend, StateError, StateLock};
+use crate::{
+    LockHandle, LockInfo, MIGRATED_BACKUP, MOVED_NOTE, MovedNote, StateBackend, StateError,
+    StateLock, Version, describe,
+};
 
 /// The default state directory, relative to the working directory.
 pub const DEFAULT_DIR: &str = ".engine";
@@ -77,29 +86,93 @@ impl LocalBackend {
         self.dir.join(LOCK_FILE)
     }
 
-    /// The stored state's bytes and parsed value, `None` if there is no state file.
+    /// The stored state's bytes and parsed value, `None` if there is no state file;
+    /// [`StateError::Moved`] if the state was moved elsewhere.
     fn load(&self) -> Result<Option<(String, State)>, StateError> {
-        let path = self.state_path();
-        let text = match fs::read_to_string(&path) {
+        match self.load_file(&self.state_path(), Some(self.backup_path()))? {
+            Some(found) => Ok(Some(found)),
+            None => match self.moved()? {
+                Some(note) => Err(StateError::Moved {
+                    location: self.location(),
+                    to: note.moved_to,
+                    backup: note.backup,
+                }),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// A state file's bytes and parsed value, `None` if it does not exist.
+    fn load_file(
+        &self,
+        path: &Path,
+        backup: Option<PathBuf>,
+    ) -> Result<Option<(String, State)>, StateError> {
+        let backup = backup.map(|b| b.display().to_string());
+        let text = match fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) if e.kind() == io::ErrorKind::InvalidData => {
                 return Err(StateError::Corrupt {
                     path: path.display().to_string(),
                     message: "it is not UTF-8 text".into(),
-                    backup: Some(self.backup_path().display().to_string()),
+                    backup,
                 });
             }
-            Err(e) => return Err(io_error("read", &path, e)),
+            Err(e) => return Err(io_error("read", path, e)),
         };
-        let state = State::from_json(&text).map_err(|e| {
-            StateError::from_format(
-                path.display().to_string(),
-                e,
-                Some(self.backup_path().display().to_string()),
-            )
-        })?;
+        let state = State::from_json(&text)
+            .map_err(|e| StateError::from_format(path.display().to_string(), e, backup))?;
         Ok(Some((text, state)))
+    }
+
+    /// The note `retire` left, if any.
+    fn moved(&self) -> Result<Option<MovedNote>, StateError> {
+        let path = self.dir.join(MOVED_NOTE);
+        match fs::read_to_string(&path) {
+            Ok(t) => serde_json::from_str(&t)
+                .map(Some)
+                .map_err(|e| StateError::Corrupt {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                    backup: None,
+                }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error("read", &path, e)),
+        }
+    }
+
+    /// Refuses a lock on another state.
+    fn check_lock(&self, lock: &StateLock) -> Result<(), StateError> {
+        if lock.location() != self.location() {
+            return Err(StateError::WrongLock {
+                location: self.location(),
+                held: lock.location().to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The history entry of the state file at `path`, if there is one.
+    fn version_of(&self, path: &Path, current: bool) -> Result<Option<Version>, StateError> {
+        let Some((text, state)) = self.load_file(path, None)? else {
+            return Ok(None);
+        };
+        let written = fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| crate::rfc3339(d.as_secs()));
+        Ok(Some(Version {
+            serial: state.serial,
+            lineage: state.lineage,
+            written,
+            command: None,
+            who: None,
+            current,
+            size: Some(text.len() as u64),
+            id: path.display().to_string(),
+        }))
     }
 
     /// Writes `content` to `target` atomically: temporary file, fsync, rename,
@@ -152,7 +225,7 @@ impl LocalBackend {
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let ours = [STATE_FILE, BACKUP_FILE]
+            let ours = [STATE_FILE, BACKUP_FILE, MOVED_NOTE]
                 .iter()
                 .any(|f| name.starts_with(&format!("{f}{TMP_MARK}")));
             if ours {
@@ -180,7 +253,7 @@ impl StateBackend for LocalBackend {
         Ok(self.load()?.map(|(_, s)| s))
     }
 
-    fn lock(&self, holder: LockInfo) -> Result<StateLock, StateError> {
+    fn try_lock(&self, holder: LockInfo) -> Result<StateLock, StateError> {
         fs::create_dir_all(&self.dir).map_err(|e| io_error("create", &self.dir, e))?;
         let path = self.lock_path();
         let mut file = OpenOptions::new()
@@ -195,10 +268,13 @@ impl StateBackend for LocalBackend {
             Err(fs::TryLockError::WouldBlock) => {
                 let holder = fs::read_to_string(&path)
                     .ok()
-                    .and_then(|t| serde_json::from_str::<LockInfo>(&t).ok());
+                    .and_then(|t| serde_json::from_str::<LockInfo>(&t).ok())
+                    .map(Box::new);
                 return Err(StateError::Locked {
                     location: self.location(),
                     holder,
+                    persistent: false,
+                    waited: std::time::Duration::ZERO,
                 });
             }
             Err(fs::TryLockError::Error(e)) => return Err(io_error("lock", &path, e)),
@@ -216,12 +292,7 @@ impl StateBackend for LocalBackend {
     }
 
     fn write(&self, lock: &StateLock, state: &mut State) -> Result<(), StateError> {
-        if lock.location() != self.location() {
-            return Err(StateError::WrongLock {
-                location: self.location(),
-                held: lock.location().to_string(),
-            });
-        }
+        self.check_lock(lock)?;
         fs::create_dir_all(&self.dir).map_err(|e| io_error("create", &self.dir, e))?;
         let stored = self.load()?;
         let (stored_lineage, stored_serial) = stored
@@ -253,13 +324,116 @@ impl StateBackend for LocalBackend {
         state.lineage = next.lineage;
         Ok(())
     }
-}
 
-fn describe(lineage: &str, serial: u64) -> String {
-    if lineage.is_empty() && serial == 0 {
-        "no state".into()
-    } else {
-        format!("lineage {lineage} serial {serial}")
+    fn unlock(&self, lock_id: &str) -> Result<LockInfo, StateError> {
+        // A local lock is the OS's: if it can be taken, nobody holds it; if not,
+        // its holder is alive. Either way there is nothing stale to clear.
+        match self.try_lock(LockInfo::current("engine state unlock")) {
+            Ok(probe) => {
+                probe.release()?;
+                Err(StateError::NotLocked {
+                    location: self.location(),
+                })
+            }
+            Err(StateError::Locked {
+                holder: Some(holder),
+                ..
+            }) if holder.id != lock_id => Err(StateError::LockMismatch {
+                location: self.location(),
+                id: lock_id.to_string(),
+                holder,
+            }),
+            Err(StateError::Locked {
+                holder: Some(holder),
+                ..
+            }) => Err(StateError::LockAlive {
+                location: self.location(),
+                holder,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn history(&self) -> Result<Vec<Version>, StateError> {
+        // A moved state has no history here (its backup is named by the error).
+        self.load()?;
+        Ok([
+            self.version_of(&self.state_path(), true)?,
+            self.version_of(&self.backup_path(), false)?,
+        ]
+        .into_iter()
+        .flatten()
+        .collect())
+    }
+
+    fn read_version(&self, version: &Version) -> Result<State, StateError> {
+        let path = [self.state_path(), self.backup_path()]
+            .into_iter()
+            .find(|p| p.display().to_string() == version.id)
+            .ok_or_else(|| {
+                io_error(
+                    "read",
+                    Path::new(&version.id),
+                    io::Error::other("not a state this backend keeps"),
+                )
+            })?;
+        match self.load_file(&path, None)? {
+            Some((_, s)) => Ok(s),
+            None => Err(io_error("read", &path, io::ErrorKind::NotFound.into())),
+        }
+    }
+
+    fn import(&self, lock: &StateLock, state: &State) -> Result<(), StateError> {
+        self.check_lock(lock)?;
+        fs::create_dir_all(&self.dir).map_err(|e| io_error("create", &self.dir, e))?;
+        if let Some((_, stored)) = self.load_file(&self.state_path(), None)? {
+            return Err(StateError::NotEmpty {
+                location: self.location(),
+                found: describe(&stored.lineage, stored.serial),
+            });
+        }
+        self.remove_leftovers()?;
+        self.write_atomic(&self.state_path(), state.to_json().as_bytes())?;
+        let note = self.dir.join(MOVED_NOTE);
+        match fs::remove_file(&note) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error("remove", &note, e)),
+            _ => sync_dir(&self.dir),
+        }
+    }
+
+    fn retire(
+        &self,
+        lock: &StateLock,
+        state: &State,
+        moved_to: &str,
+    ) -> Result<String, StateError> {
+        self.check_lock(lock)?;
+        let stored = self.load()?.map(|(_, s)| s);
+        let (lineage, serial) = stored
+            .as_ref()
+            .map_or(("", 0), |s| (s.lineage.as_str(), s.serial));
+        if stored.as_ref() != Some(state) {
+            return Err(StateError::Conflict {
+                location: self.location(),
+                expected: describe(&state.lineage, state.serial),
+                found: describe(lineage, serial),
+            });
+        }
+        let backup = self.dir.join(MIGRATED_BACKUP);
+        let note = MovedNote {
+            moved_to: moved_to.to_string(),
+            backup: backup.display().to_string(),
+            lineage: state.lineage.clone(),
+            serial: state.serial,
+            when: crate::rfc3339_now(),
+        };
+        let text = serde_json::to_string_pretty(&note).unwrap_or_default();
+        // The note first: a crash between the two leaves the state refused (the
+        // note) but still in place, never a location that reads as empty.
+        self.write_atomic(&self.dir.join(MOVED_NOTE), text.as_bytes())?;
+        fs::rename(self.state_path(), &backup).map_err(|e| io_error("rename", &backup, e))?;
+        sync_dir(&self.dir)?;
+        Ok(note.backup)
     }
 }
 

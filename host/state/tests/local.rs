@@ -155,7 +155,9 @@ fn a_lock_survives_nothing_but_its_holder() {
     let (_dir, b) = backend();
     fs::create_dir_all(b.dir()).unwrap();
     let stale = LockInfo {
-        who: "ghost@nowhere".into(),
+        id: "6d1c3a9e-0000-4000-8000-000000000000".into(),
+        user: "ghost".into(),
+        host: "nowhere".into(),
         pid: 1,
         command: "engine apply".into(),
         since: "2020-01-01T00:00:00Z".into(),
@@ -172,7 +174,7 @@ fn a_lock_survives_nothing_but_its_holder() {
     let e = other.lock(LockInfo::current("engine plan")).unwrap_err();
     let msg = e.to_string();
     assert!(
-        msg.contains(&lock.info().who) && !msg.contains("ghost"),
+        msg.contains(&lock.info().who()) && !msg.contains("ghost"),
         "{msg}"
     );
     assert!(msg.starts_with(&format!(
@@ -181,4 +183,60 @@ fn a_lock_survives_nothing_but_its_holder() {
     )));
     drop(lock);
     other.lock(LockInfo::current("engine plan")).unwrap();
+}
+
+#[test]
+fn a_local_lock_is_never_stale_so_unlock_refuses_its_holder() {
+    // The OS releases a local lock when its process exits, so the only holder
+    // `unlock` can find is a live one: refused, named.
+    let (_dir, b) = backend();
+    let lock = b.lock(LockInfo::current("engine apply")).unwrap();
+    let other = LocalBackend::new(b.dir());
+    match other.unlock(&lock.info().id) {
+        Err(e @ StateError::LockAlive { .. }) => {
+            assert!(e.to_string().contains(&lock.info().id), "{e}");
+            assert!(e.hint().unwrap().contains("released"), "{e:?}");
+        }
+        other => panic!("expected LockAlive, got {other:?}"),
+    }
+    // Its holder keeps it.
+    assert!(other.try_lock(LockInfo::current("engine plan")).is_err());
+}
+
+#[test]
+fn a_migrated_state_leaves_a_backup_and_a_note() {
+    let (_dir, b) = backend();
+    let lock = b.lock(LockInfo::current("engine state migrate")).unwrap();
+    let mut s = sample();
+    b.write(&lock, &mut s).unwrap();
+    let text = fs::read_to_string(b.dir().join(STATE_FILE)).unwrap();
+    let backup = b.retire(&lock, &s, "s3://bucket/team/default").unwrap();
+    assert_eq!(
+        backup,
+        b.dir().join("state.json.migrated").display().to_string()
+    );
+    assert_eq!(
+        fs::read_to_string(&backup).unwrap(),
+        text,
+        "the backup is the state"
+    );
+    assert!(!b.dir().join(STATE_FILE).exists());
+    let note: engine_state::MovedNote =
+        serde_json::from_str(&fs::read_to_string(b.dir().join("moved.json")).unwrap()).unwrap();
+    assert_eq!(note.moved_to, "s3://bucket/team/default");
+    assert_eq!(
+        (note.serial, note.lineage.as_str()),
+        (1, s.lineage.as_str())
+    );
+    let e = b.read().unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("was moved to s3://bucket/team/default"),
+        "{e}"
+    );
+    assert!(e.hint().unwrap().contains(&backup), "{:?}", e.hint());
+    // Importing back removes the note.
+    b.import(&lock, &s).unwrap();
+    assert!(!b.dir().join("moved.json").exists());
+    assert_eq!(b.read().unwrap().unwrap(), s);
 }
