@@ -49,6 +49,15 @@ Keep them few and faithful; remove one when moto implements the call itself.
    `DBSubnetGroupAlreadyExists` ("DBSubnetGroupName is already used by an
    existing DB subnet group"):
    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBSubnetGroup.html
+13. S3 conditional writes (PutObject with `If-None-Match: *` or `If-Match: ETAG`,
+   DeleteObject with `If-Match`) check the condition and then write in two steps,
+   on a threaded server: two requests racing for one key can both pass the check.
+   AWS evaluates the condition with the write: "If multiple conditional writes
+   occur for the same object name, the first write operation to finish succeeds"
+   and the others get 412 Precondition Failed (the engine's S3 state lock relies
+   on it). Patched by making every S3 object write and delete one step:
+   https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+   https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html
 
 Realistic profile
 -----------------
@@ -347,6 +356,19 @@ def patch_s3() -> None:
         return 200, {"Content-Type": "application/xml"}, body
 
     S3Response.get_bucket_versioning = get_bucket_versioning
+
+    # 13. A conditional write's check and the write are one step.
+    writes = threading.Lock()
+
+    def atomic(original):
+        def method(self: S3Response, *args, **kwargs):
+            with writes:
+                return original(self, *args, **kwargs)
+
+        return method
+
+    S3Response.put_object = atomic(S3Response.put_object)
+    S3Response.delete_object = atomic(S3Response.delete_object)
 
 
 def patch_kinesis() -> None:
