@@ -86,6 +86,17 @@ pub struct Globals {
     /// `default`]
     #[arg(long, global = true, env = "ENGINE_STACK", value_name = "NAME")]
     stack: Option<String>,
+    /// How apply and destroy show their progress on stderr (`--json`: JSON events
+    /// on stdout instead)
+    #[arg(
+        long,
+        global = true,
+        env = "ENGINE_PROGRESS",
+        value_enum,
+        default_value_t,
+        value_name = "MODE"
+    )]
+    progress: commands::progress::Mode,
     /// The current stack's name, resolved from `--stack` (set in `main`).
     #[arg(skip)]
     stack_name: String,
@@ -323,7 +334,7 @@ fn init_logging(verbose: u8) {
     let filter = EnvFilter::try_from_env("ENGINE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(commands::progress::log_writer)
         .with_ansi(ui::color(false))
         .with_target(false)
         .without_time()

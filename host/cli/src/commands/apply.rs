@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use engine_aws::{Aws, CallCounter, ProviderOptions, StackIdentity};
 use engine_core::{Diagnostic, Graph, Plan, SavedPlan, State, render};
-use engine_exec::{Event, Options, Report, Stop, StopLevel};
+use engine_exec::{Event, Options, Report, Stop};
 use engine_state::{LockInfo, StateBackend, StateLock};
 use sha2::{Digest, Sha256};
 
@@ -301,7 +301,7 @@ fn run(
         ));
         ui::out(&render::human(plan, ui::color(true)));
     }
-    let printer = Printer::new(args.json);
+    let printer = Printer::new(args.json, g.progress);
     if !plan.has_changes() {
         printer.summary(&Report::default(), verb, Duration::ZERO, &calls);
         return Ok(exit::OK);
@@ -322,6 +322,7 @@ fn run(
 
     let stop = Stop::default();
     let sink = printer.clone();
+    printer.begin(verb, plan.steps().len());
     let started = Instant::now();
     let backend = &locked.backend;
     let lock = &locked.lock;
@@ -338,16 +339,10 @@ fn run(
     };
     let report = rt.block_on(async {
         let stopper = stop.clone();
-        let json = args.json;
+        let notes = printer.clone();
         let signals = tokio::spawn(async move {
             while tokio::signal::ctrl_c().await.is_ok() {
-                match stopper.escalate() {
-                    StopLevel::Graceful if !json => eprintln!(
-                        "\nStopping: no new operations start; waiting for those in flight. Ctrl-C again to stop now."
-                    ),
-                    _ if !json => eprintln!("\nStopping now; operations in flight are abandoned and recorded as pending."),
-                    _ => {}
-                }
+                notes.stopping(stopper.escalate());
             }
         });
         let r = engine_exec::execute(
