@@ -21,6 +21,7 @@ mod contracts;
 mod faults;
 mod interrupts;
 mod kills;
+mod live_view;
 mod ownership;
 mod realistic;
 mod stacks;
