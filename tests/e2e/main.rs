@@ -26,6 +26,7 @@ mod ownership;
 mod realistic;
 mod stacks;
 mod surgery;
+mod team_state;
 mod zones;
 
 const STACK_FILE: &str = r#"[stack]

@@ -178,6 +178,9 @@ pub struct Config {
     /// Config key `endpoint`: one endpoint URL for every AWS service (an
     /// emulator), instead of `AWS_ENDPOINT_URL` or AWS itself.
     pub endpoint: Option<String>,
+    /// Config key `state`: the state root (`s3://BUCKET/PREFIX`, a directory)
+    /// when `--state` does not name one (see `crate::backend`).
+    pub state: Option<String>,
 }
 
 impl Config {
@@ -224,6 +227,7 @@ impl Config {
             allowed_account_ids: Vec::new(),
             origins: BTreeMap::new(),
             endpoint: None,
+            state: None,
         }
     }
 }
@@ -293,6 +297,7 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
     let region = config.remove("region").unwrap_or_default();
     let environment = config.remove("environment").unwrap_or_default();
     let endpoint = config.remove("endpoint").filter(|e| !e.is_empty());
+    let state = config.remove("state").filter(|s| !s.is_empty());
     if let Some(key) = config.keys().find(|k| k.starts_with(crate::facts::PREFIX)) {
         anyhow::bail!(
             "config key `{key}` is reserved: keys starting with `{}` are facts the engine reads \
@@ -325,5 +330,6 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
         allowed_account_ids: file.stack.allowed_account_ids,
         origins,
         endpoint,
+        state,
     })
 }

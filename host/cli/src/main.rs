@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - `main`: the command line (clap) and exit codes.
+//! - `backend`: where each stack's state lives (`--state`, the config key
+//!   `state`), the S3 backend and `--lock-timeout`.
 //! - `config`: `engine.toml` and overrides.
 //! - `facts`: what the host reads from AWS for the plugins before they declare
 //!   (the region's availability zones).
@@ -9,6 +11,7 @@
 //! - `commands`: one module per subcommand.
 //! - `ui`: colour and diagnostics on stderr (stdout is for data).
 
+mod backend;
 mod commands;
 mod config;
 mod facts;
@@ -73,14 +76,24 @@ pub struct Globals {
     #[arg(long, global = true)]
     no_cache: bool,
     /// Where the state is kept: a directory or file://DIR (stack `default` keeps
-    /// its state there, stack NAME under `stacks/NAME`)
+    /// its state there, stack NAME under `stacks/NAME`), or s3://BUCKET/PREFIX
+    /// (stack NAME under PREFIX/NAME; `?kms-key=KEY` encrypts with that KMS key)
+    /// [default: the config key `state`, else .engine]
+    #[arg(long = "state", global = true, env = "ENGINE_STATE", value_name = "LOCATION")]
+    state_flag: Option<String>,
+    /// How long to wait for the state's lock while another engine holds it, e.g.
+    /// 30s, 5m [default: 0, fail at once naming the holder]
     #[arg(
         long,
         global = true,
-        env = "ENGINE_STATE",
-        default_value = ".engine",
-        value_name = "LOCATION"
+        env = "ENGINE_LOCK_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = backend::parse_duration
     )]
+    lock_timeout: Option<std::time::Duration>,
+    /// The current stack's state location, resolved from `--state`, the config and
+    /// the stack (set in `main`).
+    #[arg(skip)]
     state: String,
     /// The stack to work on [default: the one `engine stack select` chose, else
     /// `default`]
@@ -117,13 +130,30 @@ impl Globals {
         }
     }
 
-    /// Resolves the current stack: its state location and its config file.
-    fn resolve_stack(&mut self) -> anyhow::Result<()> {
-        self.state_root = self.state.clone();
-        self.stack_name = stacks::current(self.stack.as_deref(), &self.state_root)?;
-        self.state = stacks::state_location(&self.state_root, &self.stack_name);
+    /// Resolves the current stack: its config file and its state location (the
+    /// state root from `--state`, else the config's `state`, else `.engine`), and
+    /// sets up the state backends. A config that does not load is an error, except
+    /// for commands that need no stack (`stackless`).
+    fn resolve_stack(&mut self, stackless: bool) -> anyhow::Result<()> {
+        let local_root = self
+            .state_flag
+            .clone()
+            .unwrap_or_else(|| backend::DEFAULT_ROOT.to_string());
+        self.stack_name = stacks::current(self.stack.as_deref(), &local_root)?;
         self.overrides.stack_config =
             Some(stacks::config_file(&self.project_dir(), &self.stack_name));
+        let cfg = match config::load(&std::env::current_dir()?, &self.overrides) {
+            Ok(c) => Some(c),
+            Err(_) if stackless => None,
+            Err(e) => return Err(e),
+        };
+        self.state_root = self
+            .state_flag
+            .clone()
+            .or_else(|| cfg.as_ref().and_then(|c| c.state.clone()))
+            .unwrap_or(local_root);
+        self.state = stacks::state_location(&self.state_root, &self.stack_name);
+        backend::install(cfg.as_ref(), self.lock_timeout.unwrap_or_default());
         Ok(())
     }
 }
@@ -241,8 +271,6 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &mut Cli) -> anyhow::Result<u8> {
-    cli.globals.resolve_stack()?;
-    let g = &cli.globals;
     // A stack other than `default` exists once `engine stack init` made it; these
     // commands need none.
     let stackless = matches!(
@@ -254,6 +282,8 @@ fn run(cli: &mut Cli) -> anyhow::Result<u8> {
             | Command::Completions { .. }
             | Command::Man { .. }
     );
+    cli.globals.resolve_stack(stackless)?;
+    let g = &cli.globals;
     if !stackless
         && g.stack_name != stacks::DEFAULT
         && !stacks::exists(&g.state_root, &g.project_dir(), &g.stack_name)

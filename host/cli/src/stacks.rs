@@ -8,6 +8,9 @@
 //!   stack's, unchanged. Stack `NAME` keeps it under `<state root>/stacks/NAME`.
 //! - Each stack's config is `engine.NAME.toml` beside `engine.toml` (reviewable, and
 //!   committed with the code): `engine config set` writes it.
+//! - A remote state root (`s3://BUCKET/PREFIX`) keeps every stack, `default` too,
+//!   under `PREFIX/NAME`; what this directory records (the selected stack) stays in
+//!   `.engine` here.
 
 use std::path::{Path, PathBuf};
 
@@ -42,8 +45,32 @@ pub fn root_dir(root: &str) -> PathBuf {
     PathBuf::from(root.strip_prefix("file://").unwrap_or(root))
 }
 
+/// Whether a state location is remote (`s3://...`) rather than a directory.
+pub fn is_remote(location: &str) -> bool {
+    location.contains("://") && !location.starts_with("file://")
+}
+
+/// Where this directory records its stacks' selection: the state root's
+/// directory, or `.engine` when the state root is remote.
+fn local_dir(root: &str) -> PathBuf {
+    if is_remote(root) {
+        PathBuf::from(engine_state::local::DEFAULT_DIR)
+    } else {
+        root_dir(root)
+    }
+}
+
 /// The state location of stack `name` under the state root `root`.
 pub fn state_location(root: &str, name: &str) -> String {
+    if is_remote(root) {
+        // Every stack below the prefix; options (`?kms-key=...`) stay at the end.
+        let (base, options) = root.split_once('?').unwrap_or((root, ""));
+        let base = base.trim_end_matches('/');
+        return match options {
+            "" => format!("{base}/{name}"),
+            o => format!("{base}/{name}?{o}"),
+        };
+    }
     if name == DEFAULT {
         return root.to_string();
     }
@@ -78,7 +105,7 @@ pub fn current(flag: Option<&str>, root: &str) -> anyhow::Result<String> {
 
 /// The stack `engine stack select` recorded, if any.
 pub fn selected(root: &str) -> Option<String> {
-    std::fs::read_to_string(root_dir(root).join(CURRENT_FILE))
+    std::fs::read_to_string(local_dir(root).join(CURRENT_FILE))
         .ok()
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
@@ -86,7 +113,7 @@ pub fn selected(root: &str) -> Option<String> {
 
 /// Records `name` as the selected stack (`None`: back to [`DEFAULT`]).
 pub fn select(root: &str, name: Option<&str>) -> anyhow::Result<()> {
-    let dir = root_dir(root);
+    let dir = local_dir(root);
     let path = dir.join(CURRENT_FILE);
     match name {
         Some(n) => {
@@ -108,7 +135,7 @@ pub fn select(root: &str, name: Option<&str>) -> anyhow::Result<()> {
 /// each `stacks/NAME` directory or `engine.NAME.toml` file.
 pub fn list(root: &str, dir: &Path) -> Vec<String> {
     let mut names = std::collections::BTreeSet::new();
-    let root = root_dir(root);
+    let root = local_dir(root);
     if root.join("state.json").is_file() || config_file(dir, DEFAULT).is_file() {
         names.insert(DEFAULT.to_string());
     }
@@ -155,6 +182,18 @@ mod tests {
             config_file(Path::new("/p"), "dev"),
             PathBuf::from("/p/engine.dev.toml")
         );
+        // A remote root keeps every stack below its prefix, options last.
+        assert_eq!(
+            state_location("s3://b/team", DEFAULT),
+            "s3://b/team/default"
+        );
+        assert_eq!(state_location("s3://b/team/", "dev"), "s3://b/team/dev");
+        assert_eq!(
+            state_location("s3://b?kms-key=alias/state", "prod"),
+            "s3://b/prod?kms-key=alias/state"
+        );
+        assert!(is_remote("s3://b") && !is_remote("file://x") && !is_remote(".engine"));
+        assert_eq!(local_dir("s3://b/team"), PathBuf::from(".engine"));
     }
 
     #[test]

@@ -77,6 +77,9 @@ mod meta {
     pub const WRITTEN: &str = "engine-written";
 }
 
+/// How a state that kept its lineage and serial changed behind the engine's back.
+const REWRITTEN: &str = "rewritten by someone else (its S3 ETag changed)";
+
 /// How many times a write is tried again after a `409 ConditionalRequestConflict`.
 const CONFLICT_RETRIES: u32 = 5;
 
@@ -303,19 +306,20 @@ impl Inner {
 
     /// The refusal of a write of `expected` because the stored state is not it
     /// (read again to say what it is; what this handle knows is left as it was, so
-    /// that a retried write is refused too).
-    fn conflict(&self, expected: &State, why: &str) -> StateError {
+    /// that a retried write is refused too). `how` says how it changed when it
+    /// still has `expected`'s lineage and serial.
+    fn conflict(&self, expected: &State, how: &str) -> StateError {
         let found = match self.fetch() {
             Ok(Known::Present(s)) => {
                 let d = describe(&s.state.lineage, s.state.serial);
                 if s.state.lineage == expected.lineage && s.state.serial == expected.serial {
-                    format!("{d}, {why}")
+                    format!("{d}, {how}")
                 } else {
                     d
                 }
             }
-            Ok(_) => format!("no state, {why}"),
-            Err(e) => format!("unreadable: {e}"),
+            Ok(_) => "no state: it was deleted".into(),
+            Err(e) => format!("a state that cannot be read: {e}"),
         };
         StateError::Conflict {
             location: self.loc.base(),
@@ -344,7 +348,7 @@ impl Inner {
             {
                 return Err(self.moved_error(note));
             }
-            return Err(self.conflict(state, "not the state this engine read"));
+            return Err(self.conflict(state, "but not the object this engine read"));
         }
         Ok(match known {
             Known::Present(s) => Some(*s),
@@ -380,14 +384,14 @@ impl Inner {
                         _ => false,
                     };
                     if !still {
-                        return Err(self.conflict(expected, "changed since it was read"));
+                        return Err(self.conflict(expected, REWRITTEN));
                     }
                 }
                 Err(f) if f.precondition_failed() || f.conditional_conflict() => {
-                    return Err(self.conflict(expected, "changed since it was read"));
+                    return Err(self.conflict(expected, REWRITTEN));
                 }
                 Err(f) if f.not_found() && base.is_some() => {
-                    return Err(self.conflict(expected, "deleted since it was read"));
+                    return Err(self.conflict(expected, REWRITTEN));
                 }
                 Err(f) => return Err(f.into_error("write", self.loc.url(&key))),
             }
@@ -739,7 +743,7 @@ impl StateBackend for S3Backend {
         inner.check_lock(lock)?;
         let stored = match inner.fetch_checked()? {
             Known::Present(s) if s.state == *state => s,
-            _ => return Err(inner.conflict(state, "not the state that was moved")),
+            _ => return Err(inner.conflict(state, "but not the state that was moved")),
         };
         let backup_key = inner.key(MIGRATED_BACKUP);
         let backup = inner.loc.url(&backup_key);
@@ -771,7 +775,7 @@ impl StateBackend for S3Backend {
             Err(f) => {
                 let _ = inner.store.delete(&note_key, None);
                 return Err(if f.precondition_failed() || f.not_found() {
-                    inner.conflict(state, "changed while it was moved")
+                    inner.conflict(state, REWRITTEN)
                 } else {
                     f.into_error("delete", inner.loc.url(&key))
                 });

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -72,14 +72,13 @@ impl Failure {
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
         let status = e.raw_response().map(|r| r.status().as_u16());
-        let code = e.code().map(str::to_string);
-        let message = match (e.code(), e.message()) {
-            (Some(c), Some(m)) => format!("{c}: {m}"),
-            (Some(c), None) => c.to_string(),
-            _ => match status {
-                Some(s) => format!("HTTP {s}"),
-                None => DisplayErrorContext(&e).to_string(),
-            },
+        // Classified as the AWS provider classifies its calls: one readable line
+        // (the SDK's whole chain goes to the debug log).
+        let p = engine_aws::error::from_sdk("S3", None, e);
+        let code = p.code.as_deref().map(str::to_string);
+        let message = match &code {
+            Some(c) if c.as_str() != "NoCredentials" => format!("{c}: {}", p.message),
+            _ => p.message,
         };
         Failure {
             status,
@@ -137,6 +136,12 @@ impl Failure {
                         .into(),
                 )
             }
+            (Some("NoCredentials"), _) => Some(
+                "sign in (`export AWS_PROFILE=NAME`, `aws sso login --profile NAME`, or \
+                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or name an emulator's endpoint \
+                 (the stack's `endpoint`, or AWS_ENDPOINT_URL)"
+                    .into(),
+            ),
             (Some("KMS.NotFoundException" | "KMS.DisabledException"), _) => Some(
                 "check the KMS key of the state location (`?kms-key=`): it must exist, be \
                  enabled, and be in the bucket's region"

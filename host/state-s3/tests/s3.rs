@@ -213,6 +213,7 @@ fn a_state_changed_behind_the_engines_back_is_never_overwritten() {
         assert!(
             msg.contains(&format!("s3://{bucket}/team/dev"))
                 && msg.contains("changed since it was read")
+                && msg.contains("rewritten by someone else (its S3 ETag changed)")
                 && msg.contains("refusing to overwrite it"),
             "attempt {attempt}: {msg}"
         );

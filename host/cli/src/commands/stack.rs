@@ -59,22 +59,45 @@ struct Row {
     location: String,
 }
 
-/// Stack `name`'s state location and state (empty when it has none).
+/// Stack `name`'s state location (under its own state root: `--state`, its
+/// config's `state`, else `.engine`).
 #[allow(clippy::result_large_err)] // one diagnostic, printed once
-fn read_stack(g: &Globals, name: &str) -> Result<(String, State), Diagnostic> {
-    let location = stacks::state_location(&g.state_root, name);
+fn location_of(g: &Globals, name: &str) -> Result<String, Diagnostic> {
+    let root = crate::backend::root_of(g, name)
+        .map_err(|e| Diagnostic::error(format!("stack `{name}`: {e:#}")))?;
+    Ok(stacks::state_location(&root, name))
+}
+
+/// Stack `name`'s state location, backend and state (empty when it has none).
+#[allow(clippy::result_large_err)] // one diagnostic, printed once
+fn read_stack(
+    g: &Globals,
+    name: &str,
+) -> Result<(String, Box<dyn engine_state::StateBackend>, State), Diagnostic> {
+    let location = location_of(g, name)?;
     let backend = engine_state::open(&location).map_err(|e| e.diagnostic())?;
     let state = backend.read_or_empty().map_err(|e| e.diagnostic())?;
-    Ok((backend.location(), state))
+    Ok((backend.location(), backend, state))
 }
 
 #[allow(clippy::result_large_err)] // one diagnostic, printed once
 fn row(g: &Globals, name: &str) -> Result<Row, Diagnostic> {
-    let location = stacks::state_location(&g.state_root, name);
-    let (shown, state) = read_stack(g, name)?;
-    let updated = std::fs::metadata(stacks::root_dir(&location).join("state.json"))
-        .and_then(|m| m.modified())
-        .ok();
+    let location = location_of(g, name)?;
+    let (shown, backend, state) = read_stack(g, name)?;
+    let updated = if stacks::is_remote(&location) {
+        // When the current state was written, as the store recorded it.
+        backend
+            .history()
+            .ok()
+            .and_then(|h| h.into_iter().find(|v| v.current))
+            .and_then(|v| v.written)
+            .and_then(|w| engine_state::parse_rfc3339(&w))
+            .map(|secs| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+    } else {
+        std::fs::metadata(stacks::root_dir(&location).join("state.json"))
+            .and_then(|m| m.modified())
+            .ok()
+    };
     Ok(Row {
         name: name.to_string(),
         resources: state.resources.len(),
@@ -111,9 +134,14 @@ pub fn run(g: &Globals, cmd: &StackCommand) -> anyhow::Result<u8> {
                         .hint(format!("select it: engine stack select {name}")),
                 ));
             }
-            let location = stacks::state_location(&g.state_root, name);
+            let location = match location_of(g, name) {
+                Ok(l) => l,
+                Err(d) => return Ok(report(d)),
+            };
             let state_dir = stacks::root_dir(&location);
-            std::fs::create_dir_all(&state_dir)?;
+            if !stacks::is_remote(&location) {
+                std::fs::create_dir_all(&state_dir)?;
+            }
             let file = stacks::config_file(&dir, name);
             if !file.exists() {
                 let mut f = StackFile::default();
@@ -124,7 +152,11 @@ pub fn run(g: &Globals, cmd: &StackCommand) -> anyhow::Result<u8> {
             eprintln!(
                 "Created stack `{name}` and selected it: state in {}, config in {} \
                  (environment `{name}`).",
-                state_dir.display(),
+                if stacks::is_remote(&location) {
+                    location.clone()
+                } else {
+                    state_dir.display().to_string()
+                },
                 file.file_name().unwrap_or_default().to_string_lossy()
             );
             Ok(exit::OK)
@@ -192,9 +224,12 @@ pub fn run(g: &Globals, cmd: &StackCommand) -> anyhow::Result<u8> {
             if !stacks::exists(&g.state_root, &dir, name) {
                 return Ok(report(not_found(g, name)));
             }
-            let location = stacks::state_location(&g.state_root, name);
-            let state = match read_stack(g, name) {
-                Ok((_, state)) => state,
+            let location = match location_of(g, name) {
+                Ok(l) => l,
+                Err(d) => return Ok(report(d)),
+            };
+            let (shown, state) = match read_stack(g, name) {
+                Ok((shown, _, state)) => (shown, state),
                 Err(d) => return Ok(report(d)),
             };
             if !state.resources.is_empty() && !force {
@@ -226,7 +261,13 @@ pub fn run(g: &Globals, cmd: &StackCommand) -> anyhow::Result<u8> {
                 eprint!("{}", engine_core::printable::lines(&msg));
             }
             let state_dir = stacks::root_dir(&location);
-            if name == stacks::DEFAULT {
+            if stacks::is_remote(&location) {
+                // A team's state: left where it is, with its history.
+                eprintln!(
+                    "Its state at {shown} is left in place (with its history); delete it \
+                     there if nobody needs it."
+                );
+            } else if name == stacks::DEFAULT {
                 // The root holds the other stacks too: remove only the default's files.
                 for f in ["state.json", "state.json.backup", "state.lock"] {
                     let _ = std::fs::remove_file(state_dir.join(f));
