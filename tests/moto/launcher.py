@@ -68,7 +68,8 @@ scaled down: every duration below is the default at `--scale 1` and is multiplie
 by `--scale F`. A phase runs on wall-clock time from the call that started it;
 statuses are worked out lazily before each request. `GET /engine-realistic/profile`
 answers the active durations (after scale) as JSON, `GET /engine-realistic/stats`
-the calls and injected throttles per service (also printed to stderr on exit).
+the calls and injected throttles per service (also printed to stderr on exit), and
+the S3 write conflicts answered (`s3_conflicts`, R11).
 
 R1. RDS DB instance phases. CreateDBInstance answers `creating`; Describe shows
    `creating` for 4 s, `backing-up` for 2 s, then `available`. ModifyDBInstance:
@@ -154,6 +155,14 @@ R10. Throttling. With `--throttle-rate R` (default 0) a random fraction R of the
    Secrets Manager (and any other JSON service): ThrottlingException:
    https://docs.aws.amazon.com/secretsmanager/latest/apireference/CommonErrors.html
    S3: SlowDown "Please reduce your request rate." (HTTP 503, S3 XML):
+   https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+R11. S3 conditional write conflicts. An object write (PutObject, DeleteObject)
+   takes 0.05 s; a conditional one (`If-None-Match` or `If-Match`) that arrives
+   while another write of the same key is under way answers 409
+   ConditionalRequestConflict ("A conflicting operation occurred. If using
+   PutObject you can retry the request."), which AWS documents for concurrent
+   requests on one key; the client fetches the ETag again and retries:
+   https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
 """
 
@@ -405,7 +414,7 @@ def main() -> None:
     parser.add_argument(
         "--realistic",
         action="store_true",
-        help="the realistic profile (R1-R10 above) instead of the fast one",
+        help="the realistic profile (R1-R11 above) instead of the fast one",
     )
     parser.add_argument(
         "--scale", type=float, default=1.0, help="multiplies every realistic duration"

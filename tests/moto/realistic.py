@@ -1,7 +1,7 @@
 """The realistic profile of `launcher.py --realistic`.
 
 The launcher's docstring (section "Realistic profile") describes each behaviour,
-R1 to R10, with the AWS page it follows; the function for each says which one it
+R1 to R11, with the AWS page it follows; the function for each says which one it
 is. Statuses move on with wall-clock time from the call that started a phase, and
 are worked out lazily: before each request, `Timelines.advance` applies the status
 every resource with a phase should have by now (no background thread). Where
@@ -40,6 +40,7 @@ DEFAULT_DURATIONS = {
     "secretsmanager.list-lag": 3.0,
     "kms.list-lag": 3.0,
     "ec2.consistency": 1.0,
+    "s3.write": 0.05,
 }
 
 # R2. RDS for PostgreSQL minor versions that can be created: a subset of those in
@@ -785,6 +786,57 @@ class Throttle:
         )
 
 
+class S3Writes:
+    """R11. An S3 object write (PUT or DELETE of a key) takes `s3.write` seconds; a
+    conditional one (`If-None-Match`, `If-Match`) that arrives while another write
+    of the same key is under way answers 409 ConditionalRequestConflict."""
+
+    # Bucket and object subresources that are not writes of the object itself.
+    SUBRESOURCES = ("tagging", "acl", "uploadId", "partNumber", "retention", "legal-hold")
+
+    def __init__(self, profile: Profile):
+        self.seconds = profile["s3.write"]
+        self.lock = threading.Lock()
+        self.busy: Counter = Counter()
+        self.conflicts = 0
+
+    def call(self, environ, start_response, moto):
+        query = environ.get("QUERY_STRING", "")
+        path = environ.get("PATH_INFO", "")
+        parts = path.lstrip("/").split("/", 1)
+        is_object_write = (
+            environ.get("REQUEST_METHOD") in ("PUT", "DELETE")
+            and len(parts) == 2
+            and parts[1]
+            and not any(s in query for s in self.SUBRESOURCES)
+        )
+        if not is_object_write:
+            return moto(environ, start_response)
+        key = (environ.get("HTTP_HOST", ""), path)
+        conditional = "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MATCH" in environ
+        with self.lock:
+            if conditional and self.busy[key]:
+                self.conflicts += 1
+                body = (
+                    '<?xml version="1.0" encoding="UTF-8"?>\n<Error>'
+                    "<Code>ConditionalRequestConflict</Code><Message>A conflicting operation "
+                    "occurred. If using PutObject you can retry the request. If using "
+                    "multipart upload you should initiate another CreateMultipartUpload "
+                    "request and re-upload each part.</Message>"
+                    f"<RequestId>{uuid.uuid4()}</RequestId></Error>"
+                )
+                return respond(
+                    start_response, 409, {"Content-Type": "application/xml"}, body.encode()
+                )
+            self.busy[key] += 1
+        try:
+            time.sleep(self.seconds)
+            return moto(environ, start_response)
+        finally:
+            with self.lock:
+                self.busy[key] -= 1
+
+
 # --- The WSGI layer -------------------------------------------------------------------
 
 
@@ -809,7 +861,13 @@ def query_params(environ) -> dict[str, str]:
 
 
 def respond(start_response, status: int, headers: dict[str, str], body: bytes):
-    reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable"}
+    reasons = {
+        200: "OK",
+        400: "Bad Request",
+        404: "Not Found",
+        409: "Conflict",
+        503: "Service Unavailable",
+    }
     headers = {**headers, "Content-Length": str(len(body))}
     start_response(f"{status} {reasons.get(status, '')}", list(headers.items()))
     return [body]
@@ -824,6 +882,7 @@ class Realistic:
         self.ages = Ages()
         self.throttle = Throttle(profile)
         self.ec2 = Ec2Consistency(profile, self.ages)
+        self.s3 = S3Writes(profile)
         self.reported = False
 
     def install(self) -> None:
@@ -866,6 +925,8 @@ class Realistic:
         if self.throttle.refuses(service):
             answer = throttle_answer(service, environ.get("CONTENT_TYPE", ""))
             return respond(start_response, *answer)
+        if service == "s3":
+            return self.s3.call(environ, start_response, moto)
         if service != "ec2":
             return moto(environ, start_response)
         return self.ec2_call(region, environ, start_response, moto)
@@ -893,7 +954,7 @@ class Realistic:
         if path == "/engine-realistic/profile":
             answer = self.profile.as_json()
         elif path == "/engine-realistic/stats":
-            answer = self.throttle.stats()
+            answer = self.throttle.stats() | {"s3_conflicts": self.s3.conflicts}
         else:
             return respond(start_response, 404, {"Content-Type": "text/plain"}, b"not found")
         body = json.dumps(answer).encode()

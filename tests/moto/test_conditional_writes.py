@@ -1,7 +1,9 @@
-"""S3 conditional writes as AWS documents them (launcher.py patch 13), which the
-engine's S3 state backend relies on: of many `If-None-Match: *` writes racing for
-one key exactly one succeeds and the others get 412; `If-Match` on a changed or
-missing object fails, and so does a conditional delete:
+"""S3 conditional writes as AWS documents them (launcher.py patch 13, and R11 of
+the realistic profile), which the engine's S3 state backend relies on: of many
+`If-None-Match: *` writes racing for one key exactly one succeeds and the others
+get 412 (or, under the realistic profile, 409 ConditionalRequestConflict while the
+winning write is under way); `If-Match` on a changed or missing object fails, and
+so does a conditional delete:
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html
 
@@ -84,6 +86,57 @@ class ConditionalWrites(unittest.TestCase):
         self.assertEqual(
             code_of(self.s3.head_object, Bucket="conditional", Key="state")[1], 404
         )
+
+
+class ConditionalWriteConflicts(unittest.TestCase):
+    """R11 against `--realistic` (an object write takes 0.05 s)."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.server = Server("--realistic")
+        cls.server.wait_ready()
+        cls.s3 = cls.server.client("s3")
+        cls.s3.create_bucket(Bucket="conflicts")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.server.stop()
+
+    def race(self, key: str, writers: int, **condition) -> list[str]:
+        barrier = threading.Barrier(writers)
+        outcomes: list[str] = []
+
+        def write(i: int) -> None:
+            client = self.server.client("s3")
+            barrier.wait()
+            try:
+                client.put_object(Bucket="conflicts", Key=key, Body=f"{i}".encode(), **condition)
+                outcomes.append("written")
+            except ClientError as e:
+                outcomes.append(e.response["Error"]["Code"])
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(writers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return outcomes
+
+    def test_conditional_writes_during_a_write_conflict_with_409(self) -> None:
+        outcomes = self.race("lock", 8, IfNoneMatch="*")
+        self.assertEqual(outcomes.count("written"), 1, outcomes)
+        self.assertGreater(outcomes.count("ConditionalRequestConflict"), 0, outcomes)
+        self.assertLessEqual(
+            set(outcomes), {"written", "ConditionalRequestConflict", "PreconditionFailed"}, outcomes
+        )
+        self.assertEqual(
+            code_of(self.s3.put_object, Bucket="conflicts", Key="lock", Body=b"x", IfNoneMatch="*"),
+            ("PreconditionFailed", 412),
+            "once the write is done, the condition is evaluated",
+        )
+
+    def test_unconditional_writes_never_conflict(self) -> None:
+        self.assertEqual(self.race("plain", 6), ["written"] * 6)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,12 @@ pub struct Globals {
     /// its state there, stack NAME under `stacks/NAME`), or s3://BUCKET/PREFIX
     /// (stack NAME under PREFIX/NAME; `?kms-key=KEY` encrypts with that KMS key)
     /// [default: the config key `state`, else .engine]
-    #[arg(long = "state", global = true, env = "ENGINE_STATE", value_name = "LOCATION")]
+    #[arg(
+        long = "state",
+        global = true,
+        env = "ENGINE_STATE",
+        value_name = "LOCATION"
+    )]
     state_flag: Option<String>,
     /// How long to wait for the state's lock while another engine holds it, e.g.
     /// 30s, 5m [default: 0, fail at once naming the holder]

@@ -377,7 +377,7 @@ impl Inner {
                 Err(f) if f.conditional_conflict() && attempt < CONFLICT_RETRIES => {
                     // AWS: on a 409, fetch the object's ETag and retry.
                     attempt += 1;
-                    std::thread::sleep(Duration::from_millis(50 << attempt));
+                    std::thread::sleep(backoff(attempt));
                     let still = match (self.fetch()?, base) {
                         (Known::Present(now), Some(b)) => now.etag == b.etag,
                         (Known::Absent, None) => true,
@@ -511,8 +511,9 @@ impl StateBackend for S3Backend {
                 }
                 Err(f) => f,
             };
-            if failure.precondition_failed() {
-                // Taken: say by whom. Gone again by now: try once more.
+            // Taken (412), or being written by someone right now (409: AWS asks to
+            // retry): say by whom when the lock object is there, else try again.
+            if failure.precondition_failed() || failure.conditional_conflict() {
                 match inner.store.get(&key, None) {
                     Ok(Some(o)) => {
                         return Err(StateError::Locked {
@@ -522,7 +523,10 @@ impl StateBackend for S3Backend {
                             waited: Duration::ZERO,
                         });
                     }
-                    Ok(None) if attempt <= CONFLICT_RETRIES => continue,
+                    Ok(None) if attempt <= CONFLICT_RETRIES => {
+                        std::thread::sleep(backoff(attempt));
+                        continue;
+                    }
                     Ok(None) => {
                         return Err(StateError::Locked {
                             location: self.location(),
@@ -533,10 +537,6 @@ impl StateBackend for S3Backend {
                     }
                     Err(f) => return Err(f.into_error("read", url)),
                 }
-            }
-            if failure.conditional_conflict() && attempt <= CONFLICT_RETRIES {
-                std::thread::sleep(Duration::from_millis(50 << attempt));
-                continue;
             }
             return Err(failure.into_error("lock", url));
         }
@@ -784,6 +784,17 @@ impl StateBackend for S3Backend {
         inner.set_known(Known::Unknown);
         Ok(backup)
     }
+}
+
+/// How long to wait before attempt `attempt` + 1 after a conflict: 50 ms doubling,
+/// with up to as much again at random, so that processes that collided once do
+/// not collide again.
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let base = 50u64 << attempt.min(6);
+    let mut h = std::hash::RandomState::new().build_hasher();
+    h.write_u32(attempt);
+    Duration::from_millis(base + h.finish() % base)
 }
 
 /// A held S3 lock: the lock object this process created, by its ETag.

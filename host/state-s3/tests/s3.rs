@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption, VersioningConfiguration};
-use engine_aws::moto::MotoServer;
+use engine_aws::moto::{MotoServer, Profile};
 use engine_core::samples;
 use engine_core::state::State;
 use engine_state::{LockInfo, StateBackend, StateError, conformance};
@@ -23,6 +23,18 @@ use engine_state_s3::S3Backend;
 
 fn moto() -> &'static MotoServer {
     MotoServer::shared().expect("moto starts (run `./dev setup`)")
+}
+
+/// One server under the realistic profile, shared by the tests that need it: an
+/// S3 object write takes 50 ms there, and a conditional write that overlaps
+/// another write of its key answers 409 ConditionalRequestConflict (launcher.py
+/// R11), as AWS documents for concurrent requests.
+fn realistic() -> &'static MotoServer {
+    static SERVER: std::sync::OnceLock<MotoServer> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        MotoServer::start_with(&Profile::realistic(1.0))
+            .expect("the realistic emulator starts (run `./dev setup`)")
+    })
 }
 
 /// An SDK client of the emulator, and a runtime to call it on.
@@ -33,8 +45,12 @@ struct Sdk {
 }
 
 fn sdk() -> Sdk {
+    sdk_of(moto())
+}
+
+fn sdk_of(server: &MotoServer) -> Sdk {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let config = rt.block_on(moto().sdk_config());
+    let config = rt.block_on(server.sdk_config());
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(true)
@@ -72,7 +88,11 @@ fn bucket(sdk: &Sdk, versioned: bool) -> String {
 }
 
 fn open(location: &str) -> S3Backend {
-    engine_state_s3::open(location, &moto().sdk_options()).unwrap()
+    open_on(moto(), location)
+}
+
+fn open_on(server: &MotoServer, location: &str) -> S3Backend {
+    engine_state_s3::open(location, &server.sdk_options()).unwrap()
 }
 
 fn sample() -> State {
@@ -116,6 +136,16 @@ fn passes_the_conformance_suite_on_a_versioned_bucket() {
     let bucket = bucket(&sdk, true);
     conformance::run(&|ns: &str| -> Box<dyn StateBackend> {
         Box::new(open(&format!("s3://{bucket}/team/{ns}")))
+    });
+}
+
+/// The same where S3 answers 409 to conditional writes that overlap another write.
+#[test]
+fn passes_the_conformance_suite_where_writes_conflict() {
+    let sdk = sdk_of(realistic());
+    let bucket = bucket(&sdk, true);
+    conformance::run(&|ns: &str| -> Box<dyn StateBackend> {
+        Box::new(open_on(realistic(), &format!("s3://{bucket}/{ns}")))
     });
 }
 
@@ -331,14 +361,28 @@ fn a_writer_whose_lock_was_cleared_writes_nothing() {
     );
 }
 
-/// Of many processes taking the lock at once, exactly one gets it.
+/// Of many processes taking the lock at once, exactly one gets it, and the others
+/// are told who: also where S3 answers some of them 409 ConditionalRequestConflict
+/// while the winner's write is under way.
 #[test]
 fn of_many_lockers_at_once_exactly_one_wins() {
-    let sdk = sdk();
+    for server in [moto(), realistic()] {
+        racing_lockers(server);
+    }
+    let stats: serde_json::Value =
+        serde_json::from_str(&realistic().get("/engine-realistic/stats").unwrap()).unwrap();
+    assert!(
+        stats["s3_conflicts"].as_u64().unwrap() > 0,
+        "the realistic S3 answered 409s, which the lockers rode out: {stats}"
+    );
+}
+
+fn racing_lockers(server: &MotoServer) {
+    let sdk = sdk_of(server);
     let bucket = bucket(&sdk, false);
     let location = format!("s3://{bucket}/race");
     for round in 0..5 {
-        let backends: Vec<S3Backend> = (0..8).map(|_| open(&location)).collect();
+        let backends: Vec<S3Backend> = (0..8).map(|_| open_on(server, &location)).collect();
         let barrier = std::sync::Barrier::new(backends.len());
         let won: Vec<_> = std::thread::scope(|s| {
             let handles: Vec<_> = backends

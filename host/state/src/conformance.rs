@@ -208,7 +208,11 @@ fn lock_contention(open: Open) {
                 else {
                     panic!("contention: the refusal must name the holder: {e}");
                 };
-                assert_eq!(**h, *lock.info(), "contention: the holder named is the holder");
+                assert_eq!(
+                    **h,
+                    *lock.info(),
+                    "contention: the holder named is the holder"
+                );
                 let msg = e.to_string();
                 for part in [&h.who(), "engine apply", &h.pid.to_string(), &h.id] {
                     assert!(
