@@ -527,6 +527,19 @@ fn state_migrates_to_s3_and_back_exactly_and_rolls_back() {
     let (_, _) = stack.bare(&["state", "rollback", &current.to_string(), "--yes"], 0);
     same_state_after(&stack, &listed);
 
+    // `state rm` on S3: the state before is in the history, and comes back.
+    let before_rm = serial(&stack);
+    let (_, stderr) = stack.bare(&["state", "rm", "vpc/public-a-rta"], 0);
+    assert!(
+        stderr.contains(&format!(
+            "serial {before_rm} in the state's history (engine state rollback {before_rm})"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(resources(&stack).len(), 17);
+    stack.bare(&["state", "rollback", &before_rm.to_string(), "--yes"], 0);
+    same_state_after(&stack, &listed);
+
     // And back to a directory: the same state again, lineage and serial kept.
     let in_s3 = object(&stack, "japancart/dev/state.json").unwrap();
     let (_, stderr) = stack.bare(&["state", "migrate", "--to", ".engine"], 0);
