@@ -31,7 +31,7 @@ plugins: build
 # and the guest SDK's and the baseline policy's own tests and doc examples (on the host).
 test: setup
     cargo test --workspace --no-fail-fast
-    cd plugins && cargo test -p engine-sdk
+    cd plugins && cargo test
     cd policies && cargo test
     python3 -m unittest discover -s tests/moto -p 'test_*.py' -v
 

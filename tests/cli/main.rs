@@ -22,6 +22,11 @@ fn guest(name: &str) -> String {
 
 /// Runs `engine` in `dir` with a private code cache and no colour.
 fn engine(dir: &Path, args: &[&str]) -> Output {
+    engine_with(dir, args, &[])
+}
+
+/// Runs `engine` in `dir` with a private code cache, no colour and `env`.
+fn engine_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_engine"))
         .args(args)
         .current_dir(dir)
@@ -34,6 +39,7 @@ fn engine(dir: &Path, args: &[&str]) -> Output {
         // No test here may reach AWS, or look for credentials off this machine.
         .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
         .output()
         .expect("runs engine")
 }
@@ -381,5 +387,117 @@ fn completions_and_man_pages_cover_every_command() {
         "engine-config-set.1",
     ] {
         assert!(pages.join(page).is_file(), "{page}");
+    }
+}
+
+/// The six JapanCart plugins, built from `plugins/`.
+fn japancart() -> Vec<String> {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        engine_build::build_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins"))
+    });
+    [
+        "vpc",
+        "kinesis",
+        "secrets",
+        "elasticache",
+        "rds",
+        "monitoring",
+    ]
+    .iter()
+    .map(|p| dir.join(format!("{p}.wasm")).display().to_string())
+    .collect()
+}
+
+/// Issue 15, acceptance 4: a misspelt key and an out-of-range value are refused
+/// before any plugin declares, naming the key, the plugin and a suggestion; and
+/// `config ls` lists every key the plugins read.
+#[test]
+fn config_is_checked_against_the_keys_plugins_list_before_they_declare() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("engine.toml"),
+        "[stack]\nname = \"japancart\"\n",
+    )
+    .unwrap();
+    let plugins = japancart();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["validate"];
+        args.extend(extra);
+        args.extend(plugins.iter().map(String::as_str));
+        // Debug logs show each plugin's `declare`.
+        let out = engine_with(dir.path(), &args, &[("ENGINE_LOG", "engine=debug")]);
+        (out.status.code(), text(&out.stderr))
+    };
+
+    // Every plugin declares when the config is right.
+    let (code, stderr) = run(&["-c", "vpc-cidr=10.1.0.0/16"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr.matches("declared").count(), 6, "{stderr}");
+
+    let (code, stderr) = run(&["-c", "vpc-cidrr=10.1.0.0/16"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("unknown config key `vpc-cidrr`")
+            && stderr.contains("did you mean `vpc-cidr` (plugin `vpc`)?"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("declared"), "no plugin declared: {stderr}");
+
+    let (code, stderr) = run(&["-c", "kinesis-shard-count=0"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("config `kinesis-shard-count` = `0`: must be 1 to 500")
+            && stderr.contains("kinesis")
+            && stderr.contains("default `1`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("declared"), "no plugin declared: {stderr}");
+
+    // config ls: engine's keys, every plugin key with its default and
+    // description, and where each value came from.
+    let mut args = vec!["config", "ls", "-c", "redis-num-nodes=3"];
+    args.extend(plugins.iter().map(String::as_str));
+    let out = engine(dir.path(), &args);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let row = |key: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(key))
+            .unwrap_or_else(|| panic!("{key} in:\n{stdout}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        row("redis-num-nodes"),
+        "redis-num-nodes 3 flag elasticache,monitoring"
+    );
+    assert_eq!(
+        row("kinesis-shard-count"),
+        "kinesis-shard-count 1 default kinesis"
+    );
+    assert!(
+        row("region").starts_with("region us-east-1 default engine"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("integer 1 to 500, default `1`: "),
+        "{stdout}"
+    );
+
+    let mut args = vec!["config", "ls", "--json"];
+    args.extend(plugins.iter().map(String::as_str));
+    let out = engine(dir.path(), &args);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = doc["config"].as_array().unwrap();
+    let listed = keys.iter().filter(|k| k["plugins"][0] != "engine").count();
+    assert!(listed >= 30, "every plugin key is listed: {doc}");
+    for k in keys.iter().filter(|k| k["plugins"][0] != "engine") {
+        assert!(
+            !k["description"].as_str().unwrap_or_default().is_empty(),
+            "{k}"
+        );
     }
 }

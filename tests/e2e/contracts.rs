@@ -1,7 +1,8 @@
-//! Two contracts in one stack: a plugin built against the frozen 0.1.0 contract
-//! beside one of the current contract that uses `s3-bucket` (a kind 0.1.0 does not
-//! know). The real binary validates, applies, re-plans, policy-checks with a 0.1.0
-//! policy, and destroys them against moto; the bucket is checked through the SDK.
+//! Three contracts in one stack: plugins built against the frozen 0.1.0 and 0.2.0
+//! contracts beside one of the current contract that uses `s3-bucket` (a kind
+//! 0.1.0 does not know). The real binary validates, applies, re-plans,
+//! policy-checks with a 0.1.0 policy, and destroys them against moto; the bucket is
+//! checked through the SDK.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ fn guests() -> PathBuf {
 }
 
 #[test]
-fn a_0_1_0_plugin_and_an_s3_bucket_live_in_one_stack() {
+fn plugins_of_three_contracts_live_in_one_stack() {
     let moto = engine_aws::moto::MotoServer::start().expect("moto starts (run `./dev setup`)");
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -26,16 +27,22 @@ fn a_0_1_0_plugin_and_an_s3_bucket_live_in_one_stack() {
     let wasm = |n: &str| g.join(format!("{n}.wasm")).display().to_string();
     let stack = Stack {
         dir,
-        plugins: vec![wasm("contract-0-1"), wasm("storage")],
+        plugins: vec![wasm("contract-0-1"), wasm("contract-0-2"), wasm("storage")],
         moto,
         proxy: None,
     };
 
-    // validate names each plugin's contract.
-    let (_, stderr) = stack.run(&["validate"], 0);
+    // validate names each plugin's contract. A key that only a plugin of an
+    // older contract can read (it lists none) is passed on, with a warning.
+    let (_, stderr) = stack.run(&["validate", "-c", "older-topic-name=older-e2e"], 0);
     assert!(
         stderr.contains("legacy: component plugin, engine:plugin@0.1.0 (an older contract")
-            && stderr.contains("storage: component plugin, engine:plugin@0.2.0"),
+            && stderr.contains("older: component plugin, engine:plugin@0.2.0 (an older contract")
+            && stderr.contains("storage: component plugin, engine:plugin@0.3.0"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("config key `older-topic-name` is listed by no plugin; passed on to legacy, older unchecked"),
         "{stderr}"
     );
 
@@ -58,6 +65,7 @@ fn a_0_1_0_plugin_and_an_s3_bucket_live_in_one_stack() {
             "legacy/alerts",
             "legacy/subnet",
             "legacy/vpc",
+            "older/topic",
             "storage/key"
         ],
         "{report}"
@@ -65,12 +73,18 @@ fn a_0_1_0_plugin_and_an_s3_bucket_live_in_one_stack() {
 
     // Apply both, then nothing left to do.
     let (_, stderr) = stack.run(&["apply", "--yes"], 0);
-    assert!(stderr.contains("5 created"), "{stderr}");
+    assert!(stderr.contains("6 created"), "{stderr}");
     let (stdout, _) = stack.run(&["plan", "--detailed-exitcode"], 0);
     assert!(stdout.contains("No changes."), "{stdout}");
     let out = stack.engine(&["output", "--json"]);
     let outputs: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(outputs["bucket"], "engine-exports-e2e");
+    assert!(
+        outputs["older_topic_arn"]
+            .as_str()
+            .unwrap()
+            .ends_with(":older-alerts-e2e")
+    );
     assert!(
         outputs["legacy_vpc_id"]
             .as_str()

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use engine_core::config::PluginKeys;
 use engine_core::{Declaration, Diagnostic, Graph};
 use engine_runtime::{Plugin, PluginError, PluginKind, Runtime};
 
@@ -27,19 +28,51 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// How many plugins failed.
     pub failed: usize,
+    /// The stack's config was refused before any plugin declared.
+    pub config_refused: bool,
 }
 
-/// Loads each component plugin and calls `declare`.
+/// Loads each component plugin, checks the stack's config against the keys they
+/// list, and only then calls `declare` (a misspelt key or a bad value stops
+/// every plugin from declaring with it).
 pub fn declare_all(runtime: &Runtime, paths: &[PathBuf], ctx: &engine_core::Context) -> Loaded {
     let mut out = Loaded {
         plugins: Vec::new(),
         declarations: Vec::new(),
         diagnostics: Vec::new(),
         failed: 0,
+        config_refused: false,
     };
+    let mut plugins = Vec::new();
     for path in paths {
-        match load_component(runtime, path).and_then(|mut p| p.declare(ctx).map(|d| (p, d))) {
-            Ok((p, d)) => {
+        match load_component(runtime, path) {
+            Ok(p) => plugins.push(p),
+            Err(e) => {
+                out.failed += 1;
+                out.diagnostics.push(e.diagnostic());
+            }
+        }
+    }
+    let keys: Vec<PluginKeys> = plugins.iter().map(plugin_keys).collect();
+    let problems = engine_core::config::check(&keys, &ctx.config);
+    let refused = problems.iter().filter(|d| d.is_error()).count();
+    out.diagnostics.extend(problems);
+    if refused > 0 {
+        out.diagnostics.push(
+            Diagnostic::error(format!(
+                "the stack's config has {refused} problem{}; no plugin was asked to declare",
+                if refused == 1 { "" } else { "s" }
+            ))
+            .hint(
+                "`engine config ls PLUGINS...` lists every key the plugins read, with its default",
+            ),
+        );
+        out.config_refused = true;
+        return out;
+    }
+    for mut p in plugins {
+        match p.declare(ctx) {
+            Ok(d) => {
                 tracing::debug!(plugin = p.name(), resources = d.resources.len(), "declared");
                 out.plugins.push(p);
                 out.declarations.push(d);
@@ -53,7 +86,15 @@ pub fn declare_all(runtime: &Runtime, paths: &[PathBuf], ctx: &engine_core::Cont
     out
 }
 
-fn load_component(runtime: &Runtime, path: &Path) -> Result<Plugin, PluginError> {
+/// The config keys `p` lists, for [`engine_core::config::check`].
+pub fn plugin_keys(p: &Plugin) -> PluginKeys {
+    PluginKeys {
+        plugin: p.name().to_string(),
+        keys: p.info().config.clone(),
+    }
+}
+
+pub fn load_component(runtime: &Runtime, path: &Path) -> Result<Plugin, PluginError> {
     let p = runtime.load(path)?;
     if p.kind() != PluginKind::Component {
         return Err(PluginError {
@@ -70,6 +111,9 @@ fn load_component(runtime: &Runtime, path: &Path) -> Result<Plugin, PluginError>
 
 /// Builds the graph when every plugin loaded; otherwise says why not.
 pub fn graph(loaded: &mut Loaded, total: usize) -> Option<Graph> {
+    if loaded.config_refused {
+        return None;
+    }
     if loaded.failed > 0 {
         loaded.diagnostics.push(
             Diagnostic::error(format!(

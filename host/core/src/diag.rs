@@ -136,3 +136,47 @@ impl fmt::Display for Diagnostic {
         Ok(())
     }
 }
+
+/// The candidate closest to `name` by edit distance, when close enough to be a
+/// typo: at most a third of its length, and at most 3 (for "did you mean").
+pub fn closest<'a>(name: &str, keys: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    keys.map(|k| (distance(name, k), k))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance, in characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn test_closest_allows_small_typos_only() {
+        use super::{closest, distance};
+        let keys = ["vpc-cidr", "redis-num-nodes", "db-name"];
+        assert_eq!(closest("redis-nodes", keys.into_iter()), None);
+        assert_eq!(
+            closest("redis-num-node", keys.into_iter()),
+            Some("redis-num-nodes")
+        );
+        assert_eq!(closest("db-nmae", keys.into_iter()), Some("db-name"));
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+}

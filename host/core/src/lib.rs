@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`address`]: `plugin/name` addresses.
+//! - [`config`]: plugins' config keys, and the check of a stack's values against them.
 //! - [`model`]: the typed resource model, one type per WIT record.
 //! - [`schema`]: per-kind rules: replacement fields, referenceable attributes, names.
 //! - [`graph`]: merging declarations into one validated dependency graph.
@@ -17,6 +18,7 @@
 //!   (compiled only for tests: the `testing` feature).
 
 pub mod address;
+pub mod config;
 pub mod diag;
 pub mod graph;
 pub mod model;

@@ -25,31 +25,48 @@ pub mod policy {
     });
 }
 
-/// Contract 0.1.0, frozen in `wit/0.1.0`: plugins built against it keep loading.
-pub mod v0_1 {
-    /// Its `component` world.
-    pub mod component {
-        wasmtime::component::bindgen!({
-            path: "../../wit/0.1.0",
-            world: "engine:plugin/component",
-            additional_derives: [serde::Serialize, serde::Deserialize],
-        });
-    }
+/// One frozen contract version's worlds (`component` and `policy`) and `wit`, its
+/// shared types.
+macro_rules! frozen {
+    ($(#[$m:meta])* $module:ident, $path:literal) => {
+        $(#[$m])*
+        pub mod $module {
+            /// Its `component` world.
+            pub mod component {
+                wasmtime::component::bindgen!({
+                    path: $path,
+                    world: "engine:plugin/component",
+                    additional_derives: [serde::Serialize, serde::Deserialize],
+                });
+            }
 
-    /// Its `policy` world.
-    pub mod policy {
-        wasmtime::component::bindgen!({
-            path: "../../wit/0.1.0",
-            world: "engine:plugin/policy",
-            with: {
-                "engine:plugin/types": super::component::engine::plugin::types,
-                "engine:plugin/host": super::component::engine::plugin::host,
-            },
-        });
-    }
+            /// Its `policy` world.
+            pub mod policy {
+                wasmtime::component::bindgen!({
+                    path: $path,
+                    world: "engine:plugin/policy",
+                    with: {
+                        "engine:plugin/types": super::component::engine::plugin::types,
+                        "engine:plugin/host": super::component::engine::plugin::host,
+                    },
+                });
+            }
 
-    pub use component::engine::plugin::types as wit;
+            pub use component::engine::plugin::types as wit;
+        }
+    };
 }
+
+frozen!(
+    /// Contract 0.1.0, frozen in `wit/0.1.0`: plugins built against it keep loading.
+    v0_1,
+    "../../wit/0.1.0"
+);
+frozen!(
+    /// Contract 0.2.0, frozen in `wit/0.2.0`: plugins built against it keep loading.
+    v0_2,
+    "../../wit/0.2.0"
+);
 
 pub use component::engine::plugin::host::LogLevel;
 pub use component::engine::plugin::types as wit;

@@ -261,3 +261,63 @@ pub(crate) fn declaration(
 pub(crate) fn spec_to_wit(spec: &core::Spec) -> wit::ResourceSpec {
     spec.to_wit()
 }
+
+/// Converts the config keys a plugin lists, refusing a name that is not a key or
+/// that it lists twice, and a range whose bounds are the wrong way round.
+pub(crate) fn config_keys(
+    keys: Vec<wit::ConfigKey>,
+) -> Result<Vec<engine_core::config::ConfigKey>, String> {
+    use engine_core::config::{ConfigKey, ConfigType};
+    let mut seen = std::collections::BTreeSet::new();
+    keys.into_iter()
+        .map(|k| {
+            let name = short(&k.name, crate::SHOWN_CHARS);
+            if !engine_core::address::valid_name(&k.name) {
+                return Err(format!(
+                    "its config key `{name}` is not valid: use lowercase letters, digits and `-`, starting with a letter"
+                ));
+            }
+            if !seen.insert(k.name.clone()) {
+                return Err(format!("it lists config key `{name}` twice"));
+            }
+            let ty = match k.type_ {
+                wit::ConfigType::Text => ConfigType::Text,
+                wit::ConfigType::Integer(r) if r.min <= r.max => ConfigType::Integer {
+                    min: r.min,
+                    max: r.max,
+                },
+                wit::ConfigType::Number(r) if r.min <= r.max => ConfigType::Number {
+                    min: r.min,
+                    max: r.max,
+                },
+                wit::ConfigType::Integer(_) | wit::ConfigType::Number(_) => {
+                    return Err(format!("its config key `{name}` has an empty range"));
+                }
+                wit::ConfigType::Boolean => ConfigType::Boolean,
+                wit::ConfigType::Choice(choices) if !choices.is_empty() => {
+                    ConfigType::Choice { choices }
+                }
+                wit::ConfigType::Choice(_) => {
+                    return Err(format!("its config key `{name}` offers no choices"));
+                }
+                wit::ConfigType::Cidr => ConfigType::Cidr,
+                wit::ConfigType::TextList => ConfigType::TextList,
+            };
+            Ok(ConfigKey {
+                name: k.name,
+                description: k.description,
+                ty,
+                default: k.default,
+            })
+        })
+        .collect()
+}
+
+/// What a config key takes of an answer's size limit.
+pub(crate) fn config_key_size(k: &wit::ConfigKey) -> usize {
+    let choices = match &k.type_ {
+        wit::ConfigType::Choice(c) => c.iter().map(|c| c.len() + 4).sum(),
+        _ => 32,
+    };
+    k.name.len() + k.description.len() + k.default.as_ref().map_or(0, String::len) + choices
+}

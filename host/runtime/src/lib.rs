@@ -38,14 +38,14 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 
-use bindings::{LogLevel, component as cw, policy as pw, v0_1, wit};
+use bindings::{LogLevel, component as cw, policy as pw, v0_1, v0_2, wit};
 
 /// The current WIT package version: what `engine build` and the SDK build against.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 /// Every contract version this host loads, newest first. Plugins built against an
 /// older one keep working: their declarations are converted up, and an older
 /// policy sees only the kinds its version knows.
-pub const SUPPORTED_VERSIONS: &[&str] = &[WIT_VERSION, "0.1.0"];
+pub const SUPPORTED_VERSIONS: &[&str] = &[WIT_VERSION, "0.2.0", "0.1.0"];
 const COMPONENT_EXPORT: &str = "engine:plugin/component-plugin";
 const POLICY_EXPORT: &str = "engine:plugin/policy-plugin";
 const ALLOWED_IMPORTS: &[&str] = &["engine:plugin/host", "engine:plugin/types"];
@@ -304,7 +304,7 @@ pub enum PluginErrorKind {
     BadAnswer(String),
 }
 
-/// The supported versions for messages: `0.2.0 and 0.1.0`.
+/// The supported versions for messages: `0.3.0, 0.2.0 and 0.1.0`.
 fn supported_list() -> String {
     match SUPPORTED_VERSIONS.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
@@ -372,21 +372,27 @@ impl cw::engine::plugin::host::Host for HostState {
 
 impl cw::engine::plugin::types::Host for HostState {}
 
-impl v0_1::component::engine::plugin::host::Host for HostState {
-    fn log(&mut self, level: v0_1::component::engine::plugin::host::LogLevel, message: String) {
-        use v0_1::component::engine::plugin::host::LogLevel as Old;
-        let level = match level {
-            Old::Trace => LogLevel::Trace,
-            Old::Debug => LogLevel::Debug,
-            Old::Info => LogLevel::Info,
-            Old::Warn => LogLevel::Warn,
-            Old::Error => LogLevel::Error,
-        };
-        self.log_message(level, message);
-    }
-}
+/// The `host` interface of a frozen contract: the same log, its own level type.
+macro_rules! frozen_host {
+    ($($v:ident),*) => {$(
+        impl $v::component::engine::plugin::host::Host for HostState {
+            fn log(&mut self, level: $v::component::engine::plugin::host::LogLevel, message: String) {
+                use $v::component::engine::plugin::host::LogLevel as Old;
+                let level = match level {
+                    Old::Trace => LogLevel::Trace,
+                    Old::Debug => LogLevel::Debug,
+                    Old::Info => LogLevel::Info,
+                    Old::Warn => LogLevel::Warn,
+                    Old::Error => LogLevel::Error,
+                };
+                self.log_message(level, message);
+            }
+        }
 
-impl v0_1::component::engine::plugin::types::Host for HostState {}
+        impl $v::component::engine::plugin::types::Host for HostState {}
+    )*};
+}
+frozen_host!(v0_1, v0_2);
 
 impl HostState {
     fn log_message(&mut self, level: LogLevel, message: String) {
@@ -422,6 +428,10 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         cw::Component::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
         v0_1::component::Component::add_to_linker::<HostState, HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )?;
+        v0_2::component::Component::add_to_linker::<HostState, HasSelf<HostState>>(
             &mut linker,
             |s| s,
         )?;
@@ -503,18 +513,26 @@ impl Runtime {
         store.epoch_deadline_trap();
         self.arm(&mut store);
         let linker = &self.linker;
-        let instance = match (kind, contract == WIT_VERSION) {
-            (PluginKind::Component, true) => {
+        let instance = match (kind, contract) {
+            (PluginKind::Component, WIT_VERSION) => {
                 cw::Component::instantiate(&mut store, &component, linker).map(Instance::Component)
             }
-            (PluginKind::Policy, true) => {
+            (PluginKind::Policy, WIT_VERSION) => {
                 pw::Policy::instantiate(&mut store, &component, linker).map(Instance::Policy)
             }
-            (PluginKind::Component, false) => {
+            (PluginKind::Component, "0.2.0") => {
+                v0_2::component::Component::instantiate(&mut store, &component, linker)
+                    .map(Instance::ComponentV0_2)
+            }
+            (PluginKind::Policy, "0.2.0") => {
+                v0_2::policy::Policy::instantiate(&mut store, &component, linker)
+                    .map(Instance::PolicyV0_2)
+            }
+            (PluginKind::Component, _) => {
                 v0_1::component::Component::instantiate(&mut store, &component, linker)
                     .map(Instance::ComponentV0_1)
             }
-            (PluginKind::Policy, false) => {
+            (PluginKind::Policy, _) => {
                 v0_1::policy::Policy::instantiate(&mut store, &component, linker)
                     .map(Instance::PolicyV0_1)
             }
@@ -731,7 +749,7 @@ fn fault_address(e: &wasmtime::Error) -> Option<u64> {
 }
 
 /// Who a plugin says it is.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PluginInfo {
     /// Name (first part of its addresses).
     pub name: String,
@@ -739,11 +757,37 @@ pub struct PluginInfo {
     pub version: String,
     /// One line about it.
     pub description: String,
+    /// The config keys it reads; `None` when its contract predates config keys
+    /// (before 0.3.0), so what it reads is not known.
+    pub config: Option<Vec<engine_core::config::ConfigKey>>,
 }
 
+/// Calls `check` of a policy built against the frozen contract `$v`: the plan
+/// view converted down (resources of kinds it does not know are left out), the
+/// violations converted up.
+macro_rules! older_check {
+    ($p:expr, $store:expr, $view:expr, $v:ident) => {{
+        let old = $v::wit::PlanView {
+            stack: $view.stack.clone(),
+            region: $view.region.clone(),
+            resources: $view
+                .resources
+                .iter()
+                .filter_map(|r| across(r).ok())
+                .collect(),
+        };
+        let found = $p.engine_plugin_policy_plugin().call_check($store, &old)?;
+        found
+            .iter()
+            .map(|v| across::<_, wit::Violation>(v).map_err(wasmtime::Error::msg))
+            .collect()
+    }};
+}
 enum Instance {
     Component(cw::Component),
     Policy(pw::Policy),
+    ComponentV0_2(v0_2::component::Component),
+    PolicyV0_2(v0_2::policy::Policy),
     ComponentV0_1(v0_1::component::Component),
     PolicyV0_1(v0_1::policy::Policy),
 }
@@ -868,24 +912,30 @@ impl Plugin {
     }
 
     fn metadata(&mut self) -> Result<PluginInfo, PluginError> {
-        let info = self.call("metadata", |i, s| {
-            let old = |i: v0_1::wit::PluginInfo| wit::PluginInfo {
-                name: i.name,
-                version: i.version,
-                description: i.description,
-            };
+        // An older contract's answer has no config keys: `None`, not "reads none".
+        let (info, keys) = self.call("metadata", |i, s| {
+            let v1 = |i: v0_1::wit::PluginInfo| (i.name, i.version, i.description, None);
+            let v2 = |i: v0_2::wit::PluginInfo| (i.name, i.version, i.description, None);
+            let v3 = |i: wit::PluginInfo| (i.name, i.version, i.description, Some(i.config));
             match i {
-                Instance::Component(c) => c.engine_plugin_component_plugin().call_metadata(s),
-                Instance::Policy(p) => p.engine_plugin_policy_plugin().call_metadata(s),
+                Instance::Component(c) => {
+                    c.engine_plugin_component_plugin().call_metadata(s).map(v3)
+                }
+                Instance::Policy(p) => p.engine_plugin_policy_plugin().call_metadata(s).map(v3),
+                Instance::ComponentV0_2(c) => {
+                    c.engine_plugin_component_plugin().call_metadata(s).map(v2)
+                }
+                Instance::PolicyV0_2(p) => p.engine_plugin_policy_plugin().call_metadata(s).map(v2),
                 Instance::ComponentV0_1(c) => {
-                    c.engine_plugin_component_plugin().call_metadata(s).map(old)
+                    c.engine_plugin_component_plugin().call_metadata(s).map(v1)
                 }
-                Instance::PolicyV0_1(p) => {
-                    p.engine_plugin_policy_plugin().call_metadata(s).map(old)
-                }
+                Instance::PolicyV0_1(p) => p.engine_plugin_policy_plugin().call_metadata(s).map(v1),
             }
+            .map(|(name, version, description, keys)| ((name, version, description), keys))
         })?;
-        let size = info.name.len() + info.version.len() + info.description.len();
+        let (name, version, description) = info;
+        let keys_size: usize = keys.iter().flatten().map(convert::config_key_size).sum();
+        let size = name.len() + version.len() + description.len() + keys_size;
         if size > self.limits.max_output_bytes {
             return Err(self.fail(PluginErrorKind::Oversized {
                 call: "metadata",
@@ -893,10 +943,15 @@ impl Plugin {
                 limit: self.limits.max_output_bytes,
             }));
         }
+        let config = keys
+            .map(convert::config_keys)
+            .transpose()
+            .map_err(|m| self.fail(PluginErrorKind::BadAnswer(m)))?;
         Ok(PluginInfo {
-            name: info.name,
-            version: info.version,
-            description: info.description,
+            name,
+            version,
+            description,
+            config,
         })
     }
 
@@ -920,16 +975,27 @@ impl Plugin {
         };
         let answer = self.call("declare", |i, s| match i {
             Instance::Component(c) => c.engine_plugin_component_plugin().call_declare(s, &wctx),
+            Instance::ComponentV0_2(c) => {
+                let old: v0_2::wit::Context = across(&wctx).map_err(wasmtime::Error::msg)?;
+                let answer = c.engine_plugin_component_plugin().call_declare(s, &old)?;
+                // A 0.2.0 declaration has the shape of a 0.3.0 one.
+                Ok(answer.and_then(|d| {
+                    across::<_, wit::Declaration>(&d)
+                        .map_err(|e| format!("its 0.2.0 declaration does not convert: {e}"))
+                }))
+            }
             Instance::ComponentV0_1(c) => {
                 let old: v0_1::wit::Context = across(&wctx).map_err(wasmtime::Error::msg)?;
                 let answer = c.engine_plugin_component_plugin().call_declare(s, &old)?;
-                // A 0.1.0 declaration is a 0.2.0 one that uses fewer kinds.
+                // A 0.1.0 declaration is a 0.3.0 one that uses fewer kinds.
                 Ok(answer.and_then(|d| {
                     across::<_, wit::Declaration>(&d)
                         .map_err(|e| format!("its 0.1.0 declaration does not convert: {e}"))
                 }))
             }
-            Instance::Policy(_) | Instance::PolicyV0_1(_) => unreachable!("checked above"),
+            Instance::Policy(_) | Instance::PolicyV0_2(_) | Instance::PolicyV0_1(_) => {
+                unreachable!("checked above")
+            }
         })?;
         let decl = answer.map_err(|m| {
             self.fail(PluginErrorKind::Declared(printable::short(
@@ -990,24 +1056,12 @@ impl Plugin {
         };
         let found = self.call("check", |i, s| match i {
             Instance::Policy(p) => p.engine_plugin_policy_plugin().call_check(s, &view),
-            Instance::PolicyV0_1(p) => {
-                // An older policy is told only of the kinds its contract knows.
-                let old = v0_1::wit::PlanView {
-                    stack: view.stack.clone(),
-                    region: view.region.clone(),
-                    resources: view
-                        .resources
-                        .iter()
-                        .filter_map(|r| across(r).ok())
-                        .collect(),
-                };
-                let found = p.engine_plugin_policy_plugin().call_check(s, &old)?;
-                found
-                    .iter()
-                    .map(|v| across::<_, wit::Violation>(v).map_err(wasmtime::Error::msg))
-                    .collect()
+            // An older policy is told only of the kinds its contract knows.
+            Instance::PolicyV0_2(p) => older_check!(p, s, view, v0_2),
+            Instance::PolicyV0_1(p) => older_check!(p, s, view, v0_1),
+            Instance::Component(_) | Instance::ComponentV0_2(_) | Instance::ComponentV0_1(_) => {
+                unreachable!("checked above")
             }
-            Instance::Component(_) | Instance::ComponentV0_1(_) => unreachable!("checked above"),
         })?;
         let size: usize = found
             .iter()

@@ -141,7 +141,7 @@ fn a_component_of_another_wit_version() {
     let e = load_err(&path);
     assert!(
         e.contains(
-            "was built for `engine:plugin@0.9.0`, but this engine speaks `engine:plugin` 0.2.0 and 0.1.0"
+            "was built for `engine:plugin@0.9.0`, but this engine speaks `engine:plugin` 0.3.0, 0.2.0 and 0.1.0"
         ),
         "{e}"
     );
@@ -152,7 +152,7 @@ fn a_component_of_another_wit_version() {
     );
     let e = load_err(&path);
     assert!(
-        e.contains("was built for `engine:plugin@0.9.0`") && e.contains("0.2.0 and 0.1.0"),
+        e.contains("was built for `engine:plugin@0.9.0`") && e.contains("0.3.0, 0.2.0 and 0.1.0"),
         "{e}"
     );
 }
@@ -393,6 +393,33 @@ fn plugins_built_for_contract_0_1_0_keep_loading() {
         load(&rt, "policy-ok").contract(),
         engine_runtime::WIT_VERSION
     );
+}
+
+/// Plugins built against the frozen 0.2.0 contract keep working: they list no
+/// config keys (`None`: what they read is unknown, not nothing), and still read
+/// the keys the stack sets.
+#[test]
+fn plugins_built_for_contract_0_2_0_keep_loading() {
+    let rt = runtime();
+    let mut older = load(&rt, "contract-0-2");
+    assert_eq!(older.contract(), "0.2.0");
+    assert_eq!(older.name(), "older");
+    assert_eq!(older.info().config, None);
+    let mut c = ctx("ok");
+    c.config
+        .insert("older-topic-name".into(), "renamed-topic".into());
+    let decl = older.declare(&c).expect("declares");
+    let engine_core::Spec::SnsTopic(topic) = &decl.resources[0].spec else {
+        panic!("{:?}", decl.resources[0].spec)
+    };
+    assert_eq!(topic.name, "renamed-topic");
+    assert_eq!(decl.outputs[0].name, "older_topic_arn");
+
+    // A plugin of the current contract lists what it reads, even when that is
+    // nothing.
+    let current = load(&rt, "storage");
+    assert_eq!(current.contract(), engine_runtime::WIT_VERSION);
+    assert!(current.info().config.is_some());
 }
 
 // ---- hostile plugins (tests/guests/hostile; the CLI measures them in tests/hostile) ----

@@ -8,11 +8,35 @@
 //! 24 hours by default).
 //!
 //! Config (see docs/japancart.md): `redis-node-type`, `redis-engine-version`,
-//! `redis-num-nodes`, `redis-snapshot-retention-days`, `redis-ttl-seconds`.
+//! `redis-num-nodes`, `redis-snapshot-retention-days`, `redis-ttl-seconds`, and
+//! `project` (the tag).
 
 use engine_sdk::*;
 
+mod shared;
+use shared::REDIS_NUM_NODES;
+
 struct Cache;
+
+const NODE_TYPE: TextKey = TextKey::new("redis-node-type", "cache.t3.micro", "Redis node type.");
+const ENGINE_VERSION: TextKey =
+    TextKey::new("redis-engine-version", "7.1", "Redis engine version.");
+/// Snapshots are kept 0 (none) to 35 days: `SnapshotRetentionLimit` in
+/// <https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html>.
+const SNAPSHOT_RETENTION_DAYS: IntKey<u32> = IntKey::new(
+    "redis-snapshot-retention-days",
+    1,
+    0..=35,
+    "Days automatic snapshots are kept; 0 disables them.",
+);
+/// The TTL is only published (an output), for the application to use.
+const TTL_SECONDS: IntKey<u32> = IntKey::new(
+    "redis-ttl-seconds",
+    86_400,
+    1..=u32::MAX,
+    "The TTL the application sets on cached transactions, in seconds, published as the \
+     `redis_ttl_seconds` output.",
+);
 
 /// The Redis port (the stack output `redis_port`).
 const PORT: u16 = 6379;
@@ -21,7 +45,15 @@ impl ComponentPlugin for Cache {
     fn info() -> PluginInfo {
         info!(
             "elasticache",
-            "The cache: Redis replication group, Multi-AZ, encrypted, VPC-only."
+            "The cache: Redis replication group, Multi-AZ, encrypted, VPC-only.",
+            [
+                NODE_TYPE,
+                ENGINE_VERSION,
+                REDIS_NUM_NODES,
+                SNAPSHOT_RETENTION_DAYS,
+                TTL_SECONDS,
+                PROJECT,
+            ]
         )
     }
 
@@ -35,7 +67,7 @@ impl ComponentPlugin for Cache {
         // the same name and `redis-num-nodes`.
         let group_id = ctx.named("japancart-redis");
         check_identifier("Redis replication group id", &group_id, 40)?;
-        let ttl: u32 = ctx.config_in("redis-ttl-seconds", 86_400, 1..=u32::MAX)?;
+        let ttl = TTL_SECONDS.get(ctx)?;
 
         let mut stack = Stack::new();
         let sg = stack.add(
@@ -67,9 +99,9 @@ impl ComponentPlugin for Cache {
             CacheReplicationGroup {
                 id: group_id.clone(),
                 description: "JapanCart 24-hour transaction history".into(),
-                engine_version: ctx.config_or("redis-engine-version", "7.1"),
-                node_type: ctx.config_or("redis-node-type", "cache.t3.micro"),
-                num_cache_clusters: ctx.config_in("redis-num-nodes", 2, 2..=6)?,
+                engine_version: ENGINE_VERSION.get(ctx)?,
+                node_type: NODE_TYPE.get(ctx)?,
+                num_cache_clusters: REDIS_NUM_NODES.get(ctx)?,
                 port: PORT,
                 subnet_group_name: subnets.attr("name"),
                 security_group_ids: vec![sg.attr("id")],
@@ -78,11 +110,7 @@ impl ComponentPlugin for Cache {
                 at_rest_encryption: true,
                 transit_encryption: true,
                 kms_key_id: None,
-                snapshot_retention_days: ctx.config_in(
-                    "redis-snapshot-retention-days",
-                    1,
-                    0..=35,
-                )?,
+                snapshot_retention_days: SNAPSHOT_RETENTION_DAYS.get(ctx)?,
                 tags: ctx.tags(&[("Name", &group_id)]),
             },
         );
@@ -107,3 +135,44 @@ impl ComponentPlugin for Cache {
 }
 
 component!(Cache);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_declares_every_key_declare_reads() {
+        let names: Vec<String> = Cache::info().config.into_iter().map(|k| k.name).collect();
+        assert_eq!(
+            names,
+            [
+                "redis-node-type",
+                "redis-engine-version",
+                "redis-num-nodes",
+                "redis-snapshot-retention-days",
+                "redis-ttl-seconds",
+                "project",
+            ]
+        );
+        let ctx = Context::new("japancart", "us-east-1", "dev");
+        assert_eq!(undeclared_keys::<Cache>(&ctx), Vec::<String>::new());
+    }
+
+    #[test]
+    fn defaults_and_ranges() {
+        let ctx = Context::new("japancart", "us-east-1", "dev");
+        let stack = Cache::declare(&ctx).expect("declares");
+        let Some(ResourceSpec::CacheReplicationGroup(g)) = stack.get("redis") else {
+            panic!("no replication group");
+        };
+        assert_eq!(
+            (g.node_type.as_str(), g.engine_version.as_str()),
+            ("cache.t3.micro", "7.1")
+        );
+        assert_eq!((g.num_cache_clusters, g.snapshot_retention_days), (2, 1));
+        let err = Cache::declare(&ctx.with_config("redis-num-nodes", "7"))
+            .err()
+            .expect("refused");
+        assert_eq!(err, "config `redis-num-nodes` = `7`: must be 2 to 6");
+    }
+}

@@ -14,11 +14,64 @@
 //! Config (see docs/japancart.md): `db-name`, `rds-engine-version`,
 //! `rds-instance-class`, `rds-allocated-storage-gb`, `rds-storage-type`,
 //! `rds-backup-retention-days`, `rds-monitoring-interval-seconds`,
-//! `rds-deletion-protection`, `rds-skip-final-snapshot`.
+//! `rds-deletion-protection`, `rds-skip-final-snapshot`, and `project` (the tag).
 
 use engine_sdk::*;
 
 struct Database;
+
+/// The database name (checked in `declare`).
+const DB_NAME: TextKey = TextKey::new(
+    "db-name",
+    "japancart",
+    "The database created with the instance: 1 to 63 letters, digits and `_`, starting with \
+     a letter.",
+);
+const ENGINE_VERSION: TextKey = TextKey::new(
+    "rds-engine-version",
+    "15",
+    "PostgreSQL version: a major version (AWS creates its newest minor) or a minor one.",
+);
+const INSTANCE_CLASS: TextKey =
+    TextKey::new("rds-instance-class", "db.t3.micro", "RDS instance class.");
+/// Storage: RDS for PostgreSQL on gp3 takes 20 to 65,536 GiB (`AllocatedStorage` in
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html>).
+const ALLOCATED_STORAGE_GB: IntKey<u32> = IntKey::new(
+    "rds-allocated-storage-gb",
+    20,
+    20..=65_536,
+    "Allocated storage in GiB.",
+);
+const STORAGE_TYPE: TextKey = TextKey::new("rds-storage-type", "gp3", "RDS storage type.");
+/// Backups: 1 to 35 days (0, which AWS allows, would turn automated backups off,
+/// and with them point-in-time recovery; `BackupRetentionPeriod` in the same page).
+const BACKUP_RETENTION_DAYS: IntKey<u32> = IntKey::new(
+    "rds-backup-retention-days",
+    7,
+    1..=35,
+    "Days automated backups are kept.",
+);
+/// The enhanced monitoring intervals RDS accepts: 0 (off), 1, 5, 10, 15, 30 or 60
+/// seconds (`MonitoringInterval` in
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html>).
+const MONITORING_INTERVALS: &[u32] = &[0, 1, 5, 10, 15, 30, 60];
+const MONITORING_INTERVAL_SECONDS: IntKey<u32> = IntKey::one_of(
+    "rds-monitoring-interval-seconds",
+    60,
+    MONITORING_INTERVALS,
+    "Enhanced monitoring interval in seconds; 0 turns it off (and no role is created).",
+);
+const DELETION_PROTECTION: BoolKey = BoolKey::new(
+    "rds-deletion-protection",
+    false,
+    "Whether the database refuses deletion (turn on for production).",
+);
+const SKIP_FINAL_SNAPSHOT: BoolKey = BoolKey::new(
+    "rds-skip-final-snapshot",
+    false,
+    "Whether destroying the database skips its final snapshot (by default one is taken and \
+     kept).",
+);
 
 /// The PostgreSQL port (the stack output `rds_port`).
 const PORT: u16 = 5432;
@@ -35,7 +88,19 @@ impl ComponentPlugin for Database {
     fn info() -> PluginInfo {
         info!(
             "rds",
-            "The database: PostgreSQL, Multi-AZ, encrypted, enhanced monitoring, VPC-only."
+            "The database: PostgreSQL, Multi-AZ, encrypted, enhanced monitoring, VPC-only.",
+            [
+                DB_NAME,
+                ENGINE_VERSION,
+                INSTANCE_CLASS,
+                ALLOCATED_STORAGE_GB,
+                STORAGE_TYPE,
+                BACKUP_RETENTION_DAYS,
+                MONITORING_INTERVAL_SECONDS,
+                DELETION_PROTECTION,
+                SKIP_FINAL_SNAPSHOT,
+                PROJECT,
+            ]
         )
     }
 
@@ -48,7 +113,7 @@ impl ComponentPlugin for Database {
         let secret = Handle::external("secrets/db-credentials");
         let identifier = ctx.named("japancart-postgres");
         check_identifier("DB instance identifier", &identifier, 63)?;
-        let db_name = ctx.config_or("db-name", "japancart");
+        let db_name = DB_NAME.get(ctx)?;
         if !(db_name.len() <= 63
             && db_name.starts_with(|c: char| c.is_ascii_alphabetic())
             && db_name
@@ -60,14 +125,15 @@ impl ComponentPlugin for Database {
                  with a letter"
             ));
         }
-        let monitoring_interval_seconds =
-            ctx.config_parse("rds-monitoring-interval-seconds", 60)?;
-        if ![0, 1, 5, 10, 15, 30, 60].contains(&monitoring_interval_seconds) {
-            return Err(format!(
-                "config `rds-monitoring-interval-seconds` = `{monitoring_interval_seconds}`: \
-                 must be 0 (off), 1, 5, 10, 15, 30 or 60"
-            ));
-        }
+        // The key's own error lists the intervals; this one also says what 0 means.
+        let monitoring_interval_seconds = MONITORING_INTERVAL_SECONDS.get(ctx).map_err(|_| {
+            format!(
+                "config `{}` = `{}`: must be 0 (off), 1, 5, 10, 15, 30 or 60",
+                MONITORING_INTERVAL_SECONDS.name(),
+                ctx.config(MONITORING_INTERVAL_SECONDS.name())
+                    .unwrap_or_default()
+            )
+        })?;
 
         let mut stack = Stack::new();
         let sg = stack.add(
@@ -115,10 +181,10 @@ impl ComponentPlugin for Database {
             DbInstance {
                 identifier: identifier.clone(),
                 engine: "postgres".into(),
-                engine_version: ctx.config_or("rds-engine-version", "15"),
-                instance_class: ctx.config_or("rds-instance-class", "db.t3.micro"),
-                allocated_storage_gb: ctx.config_in("rds-allocated-storage-gb", 20, 20..=65_536)?,
-                storage_type: ctx.config_or("rds-storage-type", "gp3"),
+                engine_version: ENGINE_VERSION.get(ctx)?,
+                instance_class: INSTANCE_CLASS.get(ctx)?,
+                allocated_storage_gb: ALLOCATED_STORAGE_GB.get(ctx)?,
+                storage_type: STORAGE_TYPE.get(ctx)?,
                 storage_encrypted: true,
                 kms_key_id: None,
                 db_name,
@@ -132,11 +198,11 @@ impl ComponentPlugin for Database {
                 vpc_security_group_ids: vec![sg.attr("id")],
                 multi_az: true,
                 publicly_accessible: false,
-                backup_retention_days: ctx.config_in("rds-backup-retention-days", 7, 1..=35)?,
+                backup_retention_days: BACKUP_RETENTION_DAYS.get(ctx)?,
                 monitoring_interval_seconds,
                 monitoring_role_arn: monitoring_role.map(|r| r.attr("arn")),
-                deletion_protection: ctx.config_parse("rds-deletion-protection", false)?,
-                skip_final_snapshot: ctx.config_parse("rds-skip-final-snapshot", false)?,
+                deletion_protection: DELETION_PROTECTION.get(ctx)?,
+                skip_final_snapshot: SKIP_FINAL_SNAPSHOT.get(ctx)?,
                 tags: ctx.tags(&[("Name", &identifier)]),
             },
         );
@@ -156,3 +222,80 @@ impl ComponentPlugin for Database {
 }
 
 component!(Database);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_declares_every_key_declare_reads() {
+        let info = Database::info();
+        let names: Vec<&str> = info.config.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "db-name",
+                "rds-engine-version",
+                "rds-instance-class",
+                "rds-allocated-storage-gb",
+                "rds-storage-type",
+                "rds-backup-retention-days",
+                "rds-monitoring-interval-seconds",
+                "rds-deletion-protection",
+                "rds-skip-final-snapshot",
+                "project",
+            ]
+        );
+        let interval = &info.config[6];
+        assert_eq!(interval.default.as_deref(), Some("60"));
+        assert!(
+            matches!(&interval.type_, ConfigType::Choice(c) if c == &["0", "1", "5", "10", "15", "30", "60"])
+        );
+        let ctx = Context::new("japancart", "us-east-1", "dev");
+        assert_eq!(undeclared_keys::<Database>(&ctx), Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_monitoring_interval_is_one_rds_accepts() {
+        let ctx = Context::new("japancart", "us-east-1", "dev");
+        let interval = |v: &str| {
+            Database::declare(
+                &ctx.clone()
+                    .with_config("rds-monitoring-interval-seconds", v),
+            )
+            .map(|s| match s.get("postgres") {
+                Some(ResourceSpec::DbInstance(db)) => db.monitoring_interval_seconds,
+                _ => panic!("no instance"),
+            })
+        };
+        assert_eq!(interval("15"), Ok(15));
+        let off = Database::declare(
+            &ctx.clone()
+                .with_config("rds-monitoring-interval-seconds", "0"),
+        )
+        .expect("declares");
+        assert!(off.get("monitoring-role").is_none());
+        for bad in ["45", "-1", "often"] {
+            assert_eq!(
+                interval(bad),
+                Err(format!(
+                    "config `rds-monitoring-interval-seconds` = `{bad}`: must be 0 (off), 1, 5, 10, \
+                     15, 30 or 60"
+                ))
+            );
+        }
+        let stack = Database::declare(&ctx).expect("declares");
+        let Some(ResourceSpec::DbInstance(db)) = stack.get("postgres") else {
+            panic!("no instance");
+        };
+        assert_eq!(
+            (
+                db.monitoring_interval_seconds,
+                db.allocated_storage_gb,
+                db.backup_retention_days
+            ),
+            (60, 20, 7)
+        );
+        assert!(!db.deletion_protection && !db.skip_final_snapshot);
+    }
+}

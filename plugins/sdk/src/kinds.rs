@@ -2,9 +2,9 @@
 //!
 //! Each kind is a typed record from the WIT package (`wit/engine.wit`), re-exported
 //! at the crate root: build one with a struct literal and pass it to
-//! [`Stack::add`](crate::Stack::add), which returns a [`Handle`](crate::Handle) whose
+//! [`Stack::add`], which returns a [`Handle`] whose
 //! [`attr`](crate::Handle::attr) refers to one of the kind's *attributes* (listed
-//! under each kind; the host refuses any other). A field of type [`Text`](crate::Text)
+//! under each kind; the host refuses any other). A field of type [`Text`]
 //! takes either a literal (`"10.0.0.0/16".into()`) or such a reference, and the host
 //! orders the operations so that every reference is known in time.
 //!
@@ -12,7 +12,7 @@
 //! resource (AWS has no call to modify them); every other field is updated in place.
 //!
 //! The examples run on the host (`cargo test` in `plugins/`). They refer to resources
-//! of other plugins with [`Handle::external`](crate::Handle::external), as the
+//! of other plugins with [`Handle::external`], as the
 //! JapanCart plugins do, and use this context:
 //!
 //! ```
@@ -23,7 +23,7 @@
 //!
 //! # Network
 //!
-//! ## `vpc`: [`Vpc`](crate::Vpc)
+//! ## `vpc`: [`Vpc`]
 //!
 //! Attributes: `id`, `cidr-block`. Replaces: `cidr-block`.
 //!
@@ -44,7 +44,7 @@
 //! assert_eq!(vpc.address(), "main");
 //! ```
 //!
-//! ## `internet-gateway`: [`InternetGateway`](crate::InternetGateway)
+//! ## `internet-gateway`: [`InternetGateway`]
 //!
 //! Attributes: `id`. Replaces: `vpc-id`.
 //!
@@ -62,10 +62,10 @@
 //! );
 //! ```
 //!
-//! ## `subnet`: [`Subnet`](crate::Subnet)
+//! ## `subnet`: [`Subnet`]
 //!
 //! Attributes: `id`, `cidr-block`, `availability-zone`. Replaces: `vpc-id`,
-//! `cidr-block`, `availability-zone`. [`Ipv4Cidr`](crate::Ipv4Cidr) derives subnet
+//! `cidr-block`, `availability-zone`. [`Ipv4Cidr`] derives subnet
 //! blocks like Terraform's `cidrsubnet`.
 //!
 //! ```
@@ -87,7 +87,7 @@
 //! # Ok::<(), String>(())
 //! ```
 //!
-//! ## `route-table`: [`RouteTable`](crate::RouteTable)
+//! ## `route-table`: [`RouteTable`]
 //!
 //! Attributes: `id`. Replaces: `vpc-id`.
 //!
@@ -104,7 +104,7 @@
 //! );
 //! ```
 //!
-//! ## `route`: [`Route`](crate::Route)
+//! ## `route`: [`Route`]
 //!
 //! Attributes: `id`. Replaces: `route-table-id`, `destination-cidr-block`.
 //!
@@ -121,7 +121,7 @@
 //! );
 //! ```
 //!
-//! ## `route-table-association`: [`RouteTableAssociation`](crate::RouteTableAssociation)
+//! ## `route-table-association`: [`RouteTableAssociation`]
 //!
 //! Attributes: `id`. Replaces: `route-table-id`, `subnet-id`.
 //!
@@ -137,10 +137,10 @@
 //! );
 //! ```
 //!
-//! ## `security-group`: [`SecurityGroup`](crate::SecurityGroup)
+//! ## `security-group`: [`SecurityGroup`]
 //!
 //! Attributes: `id`, `name`. Replaces: `name`, `description`, `vpc-id`. Rules are
-//! [`SecurityGroupRule`](crate::SecurityGroupRule)s; [`SecurityGroupRule::tcp`]
+//! [`SecurityGroupRule`]s; [`SecurityGroupRule::tcp`]
 //! makes the common one. An empty `egress` allows no outbound traffic.
 //!
 //! [`SecurityGroupRule::tcp`]: crate::SecurityGroupRule::tcp
@@ -174,7 +174,7 @@
 //! stack.output("api_security_group_id", "API security group", sg.output("id"));
 //! ```
 //!
-//! ## `vpc-endpoint`: [`VpcEndpoint`](crate::VpcEndpoint)
+//! ## `vpc-endpoint`: [`VpcEndpoint`]
 //!
 //! Attributes: `id`. Replaces: `vpc-id`, `service-name`, `endpoint-type`. An
 //! interface endpoint uses `subnet_ids` and `security_group_ids`; a gateway endpoint
@@ -201,7 +201,7 @@
 //!
 //! # Encryption, streams, secrets and access
 //!
-//! ## `kms-key`: [`KmsKey`](crate::KmsKey)
+//! ## `kms-key`: [`KmsKey`]
 //!
 //! Attributes: `id` (the key id), `arn`. Replaces: nothing. [`Stack::add_kms_key`]
 //! declares a key with rotation and an alias in one call.
@@ -226,7 +226,7 @@
 //! # let _ = encrypt_with;
 //! ```
 //!
-//! ## `kms-alias`: [`KmsAlias`](crate::KmsAlias)
+//! ## `kms-alias`: [`KmsAlias`]
 //!
 //! Attributes: `name`, `arn`. Replaces: `name`.
 //!
@@ -244,7 +244,7 @@
 //! );
 //! ```
 //!
-//! ## `kinesis-stream`: [`KinesisStream`](crate::KinesisStream)
+//! ## `kinesis-stream`: [`KinesisStream`]
 //!
 //! Attributes: `name`, `arn`. Replaces: `name`.
 //!
@@ -267,13 +267,13 @@
 //! # Ok::<(), String>(())
 //! ```
 //!
-//! ## `secret`: [`Secret`](crate::Secret)
+//! ## `secret`: [`Secret`]
 //!
 //! Attributes: `arn`, `name`, `username`. Replaces: `name`, `password`. The host
-//! generates the password by the [`PasswordPolicy`](crate::PasswordPolicy) and
+//! generates the password by the [`PasswordPolicy`] and
 //! writes it only to Secrets Manager: the plugin, the state and the plan never see
-//! it. A [`DbInstance`](crate::DbInstance) reads it with a
-//! [`SecretValueRef`](crate::SecretValueRef).
+//! it. A [`DbInstance`] reads it with a
+//! [`SecretValueRef`].
 //!
 //! ```
 //! # use engine_sdk::*;
@@ -296,7 +296,7 @@
 //! );
 //! ```
 //!
-//! ## `iam-role`: [`IamRole`](crate::IamRole)
+//! ## `iam-role`: [`IamRole`]
 //!
 //! Attributes: `arn`, `name`. Replaces: `name`. [`service_trust_policy`] writes the
 //! trust policy for an AWS service.
@@ -324,7 +324,7 @@
 //!
 //! # Caches and databases
 //!
-//! ## `cache-subnet-group`: [`CacheSubnetGroup`](crate::CacheSubnetGroup)
+//! ## `cache-subnet-group`: [`CacheSubnetGroup`]
 //!
 //! Attributes: `name`. Replaces: `name`.
 //!
@@ -345,7 +345,7 @@
 //! );
 //! ```
 //!
-//! ## `cache-replication-group`: [`CacheReplicationGroup`](crate::CacheReplicationGroup)
+//! ## `cache-replication-group`: [`CacheReplicationGroup`]
 //!
 //! Attributes: `id`, `arn`, `primary-endpoint`, `reader-endpoint`, `port` (a number).
 //! Replaces: `id`, `port`, `subnet-group-name`, `at-rest-encryption`,
@@ -384,7 +384,7 @@
 //! # Ok::<(), String>(())
 //! ```
 //!
-//! ## `db-subnet-group`: [`DbSubnetGroup`](crate::DbSubnetGroup)
+//! ## `db-subnet-group`: [`DbSubnetGroup`]
 //!
 //! Attributes: `name`, `arn`. Replaces: `name`.
 //!
@@ -406,13 +406,13 @@
 //! );
 //! ```
 //!
-//! ## `db-instance`: [`DbInstance`](crate::DbInstance)
+//! ## `db-instance`: [`DbInstance`]
 //!
 //! Attributes: `id`, `arn`, `endpoint` (the host name), `port` (a number),
 //! `resource-id`. Replaces: `identifier`, `engine`, `storage-encrypted`,
 //! `kms-key-id`, `db-name`, `master-username`, `db-subnet-group-name`. Creating one
 //! takes minutes on AWS. The master password is a
-//! [`SecretValueRef`](crate::SecretValueRef) that the host resolves at apply time.
+//! [`SecretValueRef`] that the host resolves at apply time.
 //!
 //! ```
 //! # use engine_sdk::*;
@@ -454,7 +454,7 @@
 //!
 //! # Notifications and alarms
 //!
-//! ## `sns-topic`: [`SnsTopic`](crate::SnsTopic)
+//! ## `sns-topic`: [`SnsTopic`]
 //!
 //! Attributes: `arn`, `name`. Replaces: `name`.
 //!
@@ -474,9 +474,9 @@
 //! stack.output("alerts_topic_arn", "Subscribe to it", topic.output("arn"));
 //! ```
 //!
-//! ## `metric-alarm`: [`MetricAlarm`](crate::MetricAlarm)
+//! ## `metric-alarm`: [`MetricAlarm`]
 //!
-//! Attributes: `arn`, `name`. Replaces: `name`. A [`Dimension`](crate::Dimension)'s
+//! Attributes: `arn`, `name`. Replaces: `name`. A [`Dimension`]'s
 //! value may be a reference (here the stream's `name`).
 //!
 //! ```
@@ -510,7 +510,7 @@
 //!
 //! # Storage
 //!
-//! ## `s3-bucket`: [`S3Bucket`](crate::S3Bucket)
+//! ## `s3-bucket`: [`S3Bucket`]
 //!
 //! Attributes: `id` (the name), `arn`, `domain-name`. Replaces: `name`. Since
 //! contract 0.2.0. `default-encryption` with a `kms-key-id` is SSE-KMS, without
@@ -540,7 +540,7 @@
 //! # Ordering without a reference
 //!
 //! A resource that must come after another it does not reference (a literal that
-//! names it, for example) says so with [`Stack::add_after`](crate::Stack::add_after):
+//! names it, for example) says so with [`Stack::add_after`]:
 //!
 //! ```
 //! # use engine_sdk::*;

@@ -12,15 +12,25 @@
 //! ```
 //! use engine_sdk::*;
 //!
+//! /// A config key: its name, default and description in one place. The host
+//! /// checks a value the stack sets (an IPv4 CIDR block) before `declare` runs.
+//! const VPC_CIDR: CidrKey = CidrKey::new("vpc-cidr", "10.0.0.0/16", "The VPC's IPv4 block.");
+//!
 //! struct Network;
 //!
 //! impl ComponentPlugin for Network {
 //!     fn info() -> PluginInfo {
-//!         info!("network", "A VPC with one subnet.")
+//!         // Every config key `declare` reads, the SDK's own included: `tags` reads
+//!         // PROJECT, `availability_zones` AVAILABILITY_ZONES_KEY.
+//!         info!(
+//!             "network",
+//!             "A VPC with one subnet.",
+//!             [VPC_CIDR, AVAILABILITY_ZONES_KEY, PROJECT]
+//!         )
 //!     }
 //!
 //!     fn declare(ctx: &Context) -> Result<Stack, String> {
-//!         let cidr = Ipv4Cidr::parse(&ctx.config_or("vpc-cidr", "10.0.0.0/16"))?;
+//!         let cidr = VPC_CIDR.get(ctx)?;
 //!         let mut stack = Stack::new();
 //!         let vpc = stack.add(
 //!             "main",
@@ -56,6 +66,8 @@
 //! assert_eq!(subnet.cidr_block, "10.1.1.0/24");
 //! assert_eq!(subnet.availability_zone, "us-east-1a");
 //! assert_eq!(subnet.vpc_id.reference().map(|r| r.attribute.as_str()), Some("id"));
+//! // And `info` lists every key `declare` reads.
+//! assert!(undeclared_keys::<Network>(&ctx).is_empty());
 //! # Ok::<(), String>(())
 //! ```
 //!
@@ -108,8 +120,12 @@
 //! - [`bindings`]: the generated WIT bindings (the one `generate!` site for guests).
 //! - [`Stack`] / [`Handle`]: declaring resources and referring to their attributes.
 //! - [`kinds`]: every resource kind, with an example.
-//! - [`ContextExt`]: config values (plain, parsed, range-checked, lists, [`KeyChoice`]),
-//!   names with the environment suffix ([`ContextExt::named`]; for names global to
+//! - [`keys`]: declared config keys ([`IntKey`], [`NumberKey`], [`BoolKey`],
+//!   [`TextKey`], [`ChoiceKey`], [`CidrKey`], [`ListKey`], [`KeyChoiceKey`]), each a
+//!   constant with its name, default, allowed values and description, listed in
+//!   [`info!`] and read with `get`; [`undeclared_keys`] for tests.
+//! - [`ContextExt`]: config values (plain, parsed, range-checked, lists, [`KeyChoice`];
+//!   older helpers: prefer declared [`keys`]), names with the environment suffix ([`ContextExt::named`]; for names global to
 //!   the account, [`ContextExt::global_named`]), the region's availability zones
 //!   ([`ContextExt::availability_zones`]), the partition, common tags;
 //!   [`Context::new`] for tests.
@@ -123,7 +139,12 @@
 
 #![warn(missing_docs)]
 
+pub mod keys;
 pub mod kinds;
+pub use keys::{
+    AVAILABILITY_ZONES_KEY, BoolKey, ChoiceKey, CidrKey, IntKey, Integer, KMS_DELETION_WINDOW_DAYS,
+    Key, KeyChoiceKey, ListKey, NumberKey, PROJECT, TextKey, undeclared_keys,
+};
 pub use kinds::KINDS;
 
 /// The generated bindings. Plugin code should not need these directly.
@@ -149,8 +170,8 @@ pub mod bindings {
             export_macro_name: "export_policy_world",
             default_bindings_module: "engine_sdk::bindings::policy",
             with: {
-                "engine:plugin/types@0.2.0": crate::bindings::component::engine::plugin::types,
-                "engine:plugin/host@0.2.0": crate::bindings::component::engine::plugin::host,
+                "engine:plugin/types@0.3.0": crate::bindings::component::engine::plugin::types,
+                "engine:plugin/host@0.3.0": crate::bindings::component::engine::plugin::host,
             },
         });
     }
@@ -166,14 +187,48 @@ pub fn log(level: LogLevel, message: &str) {
     host::log(level, message);
 }
 
-/// `PluginInfo` with the crate's version.
+/// `PluginInfo` with the crate's version: `info!(name, description)`, or
+/// `info!(name, description, [KEY, ...])` for a component plugin that reads config
+/// keys, each a constant of the [`keys`] module's types (anything that implements
+/// [`Key`]). Without the list, `config` is empty: right for a policy plugin, and for
+/// a component plugin that reads no config.
+///
+/// The host refuses a stack value for a key that no plugin of the stack lists, and
+/// checks each value against the key's type before `declare` runs. List every key
+/// `declare` reads, the SDK's own included: [`PROJECT`] when the plugin calls
+/// [`ContextExt::tags`], [`AVAILABILITY_ZONES_KEY`] when it calls
+/// [`ContextExt::availability_zones`]. [`undeclared_keys`] checks that in a unit
+/// test.
+///
+/// ```
+/// use engine_sdk::*;
+///
+/// const SHARDS: IntKey<u32> = IntKey::new(
+///     "kinesis-shard-count",
+///     1,
+///     1..=500,
+///     "Shards of the data stream; each takes 1 MB/s of writes.",
+/// );
+/// const RETENTION: IntKey<u32> =
+///     IntKey::new("kinesis-retention-hours", 24, 24..=8760, "How long records are kept.");
+///
+/// let info = info!("kinesis", "A Kinesis stream.", [SHARDS, RETENTION]);
+/// assert_eq!(info.name, "kinesis");
+/// assert_eq!(info.config.len(), 2);
+/// assert_eq!(info.config[1].name, "kinesis-retention-hours");
+/// assert!(info!("baseline", "A policy.").config.is_empty());
+/// ```
 #[macro_export]
 macro_rules! info {
-    ($name:expr, $description:expr) => {
+    ($name:expr, $description:expr $(,)?) => {
+        $crate::info!($name, $description, [])
+    };
+    ($name:expr, $description:expr, [$($key:expr),* $(,)?] $(,)?) => {
         $crate::PluginInfo {
             name: ::std::string::String::from($name),
             version: ::std::string::String::from(env!("CARGO_PKG_VERSION")),
             description: ::std::string::String::from($description),
+            config: ::std::vec![$($crate::Key::config_key(&$key)),*],
         }
     };
 }
@@ -524,7 +579,8 @@ pub fn tags(pairs: &[(&str, &str)]) -> Vec<Tag> {
 }
 
 /// The config key that pins the availability zones (comma-separated); see
-/// [`ContextExt::availability_zones`].
+/// [`ContextExt::availability_zones`]. A plugin that reads it declares
+/// [`AVAILABILITY_ZONES_KEY`].
 pub const AVAILABILITY_ZONES: &str = "availability-zones";
 
 /// The host fact with the region's available availability zones (comma-separated,
@@ -543,6 +599,17 @@ pub const SERVICE_ZONES_FACT: &str = "aws:availability-zones:";
 pub const GLOBAL_NAME_MAX: usize = 64;
 
 /// Helpers on the stack context.
+///
+/// The `config*` and [`key_choice`](ContextExt::key_choice) helpers read a key
+/// by name, with the default and range at the call. They keep working, but a
+/// plugin should declare every key it reads instead (the [`keys`] module: a
+/// constant listed in [`info!`] and read with its `get`, which checks the value
+/// the same way and gives the same errors): since contract 0.3.0 the host refuses
+/// a stack value for a key that no plugin of the stack lists, so a key that is
+/// read only through these helpers, and declared nowhere, cannot be set. Declare the keys these helpers read
+/// themselves too: [`PROJECT`] ([`tags`](ContextExt::tags)) and
+/// [`AVAILABILITY_ZONES_KEY`] ([`availability_zones`](ContextExt::availability_zones),
+/// [`availability_zones_offering`](ContextExt::availability_zones_offering)).
 pub trait ContextExt {
     /// A config value.
     fn config(&self, key: &str) -> Option<&str>;
@@ -648,6 +715,7 @@ pub trait ContextExt {
         count: usize,
     ) -> Result<Vec<String>, String>;
     /// The common tags (`project`, `environment`, `managed-by`) plus `extra`.
+    /// `project` is the config key [`PROJECT`] (declare it), else the stack's name.
     fn tags(&self, extra: &[(&str, &str)]) -> Vec<Tag>;
 
     /// The AWS partition of the stack's region, for ARNs a plugin writes itself
@@ -868,6 +936,7 @@ impl ContextExt for Context {
     }
 
     fn config(&self, key: &str) -> Option<&str> {
+        keys::note_read(key);
         self.config
             .iter()
             .find(|(k, _)| k == key)

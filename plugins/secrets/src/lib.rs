@@ -7,11 +7,46 @@
 //! (key `password`), which the host resolves at apply time.
 //!
 //! Config (see docs/japancart.md): `db-username`, `db-password-length`,
-//! `db-secret-kms-key`, `db-secret-recovery-days`, `kms-deletion-window-days`.
+//! `db-secret-kms-key`, `db-secret-recovery-days`, `kms-deletion-window-days`, and
+//! `project` (the tag).
 
 use engine_sdk::*;
 
 struct Credentials;
+
+/// The master user name (checked by [`check_username`]).
+const USERNAME: TextKey = TextKey::new(
+    "db-username",
+    "japancart_admin",
+    "The database master user: 1 to 63 letters, digits and `_`, starting with a letter, not \
+     `rdsadmin`; changing it replaces the database.",
+);
+/// Password length: RDS for PostgreSQL takes master passwords of 8 to 128
+/// characters (`MasterUserPassword` in
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html>);
+/// fewer than 16 is too weak to allow.
+const PASSWORD_LENGTH: IntKey<u32> = IntKey::new(
+    "db-password-length",
+    32,
+    16..=128,
+    "Length of the generated database password; changing it generates a new one.",
+);
+/// The secret's KMS key; `none` is refused.
+const KMS_KEY: KeyChoiceKey = KeyChoiceKey::new(
+    "db-secret-kms-key",
+    "create",
+    "The secret's KMS key: `create` (a customer-managed key with an alias), `aws-managed` \
+     (aws/secretsmanager), or an existing key's id, ARN, alias name or alias ARN.",
+);
+/// Recovery window: 0 (delete at once, `ForceDeleteWithoutRecovery`) or 7 to 30
+/// days (<https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DeleteSecret.html>);
+/// the range is 0 to 30, and `declare` refuses 1 to 6.
+const RECOVERY_DAYS: IntKey<u32> = IntKey::new(
+    "db-secret-recovery-days",
+    7,
+    0..=30,
+    "Days a deleted secret can be restored: 0 (delete at once) or 7 to 30.",
+);
 
 /// Characters RDS refuses in a master password: `/`, `@`, `"` and space.
 const RDS_FORBIDDEN: &str = "/@\" ";
@@ -20,14 +55,22 @@ impl ComponentPlugin for Credentials {
     fn info() -> PluginInfo {
         info!(
             "secrets",
-            "The database credentials: a secret with a host-generated password."
+            "The database credentials: a secret with a host-generated password.",
+            [
+                USERNAME,
+                PASSWORD_LENGTH,
+                KMS_KEY,
+                RECOVERY_DAYS,
+                KMS_DELETION_WINDOW_DAYS,
+                PROJECT,
+            ]
         )
     }
 
     fn declare(ctx: &Context) -> Result<Stack, String> {
-        let username = ctx.config_or("db-username", "japancart_admin");
+        let username = USERNAME.get(ctx)?;
         check_username(&username)?;
-        let recovery_window_days = ctx.config_in("db-secret-recovery-days", 7, 0..=30)?;
+        let recovery_window_days = RECOVERY_DAYS.get(ctx)?;
         if (1..7).contains(&recovery_window_days) {
             return Err(format!(
                 "config `db-secret-recovery-days` = `{recovery_window_days}`: must be 0 \
@@ -36,14 +79,14 @@ impl ComponentPlugin for Credentials {
         }
 
         let mut stack = Stack::new();
-        let kms_key_id = match ctx.key_choice("db-secret-kms-key", "create") {
+        let kms_key_id = match KMS_KEY.get(ctx)? {
             KeyChoice::Create => Some(
                 stack
                     .add_kms_key(
                         "key",
                         &ctx.named("japancart-db-secret"),
                         "Encrypts the JapanCart database credentials",
-                        ctx.config_in("kms-deletion-window-days", 30, 7..=30)?,
+                        KMS_DELETION_WINDOW_DAYS.get(ctx)?,
                         ctx.tags(&[("Name", &ctx.named("japancart-db-secret-key"))]),
                     )
                     .attr("arn"),
@@ -67,7 +110,7 @@ impl ComponentPlugin for Credentials {
                 kms_key_id,
                 username,
                 password: PasswordPolicy {
-                    length: ctx.config_in("db-password-length", 32, 16..=128)?,
+                    length: PASSWORD_LENGTH.get(ctx)?,
                     exclude_characters: RDS_FORBIDDEN.into(),
                 },
                 recovery_window_days,
@@ -101,3 +144,52 @@ fn check_username(name: &str) -> Result<(), String> {
 }
 
 component!(Credentials);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_declares_every_key_declare_reads() {
+        let names: Vec<String> = Credentials::info()
+            .config
+            .into_iter()
+            .map(|k| k.name)
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "db-username",
+                "db-password-length",
+                "db-secret-kms-key",
+                "db-secret-recovery-days",
+                "kms-deletion-window-days",
+                "project",
+            ]
+        );
+        let ctx = Context::new("japancart", "us-east-1", "dev");
+        assert_eq!(undeclared_keys::<Credentials>(&ctx), Vec::<String>::new());
+    }
+
+    #[test]
+    fn defaults_and_ranges() {
+        let ctx = Context::new("japancart", "us-east-1", "dev");
+        let stack = Credentials::declare(&ctx).expect("declares");
+        let Some(ResourceSpec::Secret(secret)) = stack.get("db-credentials") else {
+            panic!("no secret");
+        };
+        assert_eq!(secret.username, "japancart_admin");
+        assert_eq!(secret.password.length, 32);
+        assert_eq!(secret.recovery_window_days, 7);
+        for (days, ok) in [
+            ("0", true),
+            ("3", false),
+            ("7", true),
+            ("30", true),
+            ("31", false),
+        ] {
+            let ctx = ctx.clone().with_config("db-secret-recovery-days", days);
+            assert_eq!(Credentials::declare(&ctx).is_ok(), ok, "{days}");
+        }
+    }
+}

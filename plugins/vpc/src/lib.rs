@@ -12,11 +12,39 @@
 //! `{region}a` and `{region}b`.
 //!
 //! Config (see docs/japancart.md): `vpc-cidr`, `availability-zones`,
-//! `public-subnet-cidrs`, `private-subnet-cidrs`, `kinesis-vpc-endpoint`.
+//! `public-subnet-cidrs`, `private-subnet-cidrs`, `kinesis-vpc-endpoint`, and
+//! `project` (the tag).
 
 use engine_sdk::*;
 
 struct Network;
+
+/// The VPC's block.
+const VPC_CIDR: CidrKey = CidrKey::new(
+    "vpc-cidr",
+    "10.0.0.0/16",
+    "The VPC's IPv4 block: a /20 or larger, unless `public-subnet-cidrs` and \
+     `private-subnet-cidrs` are set.",
+);
+/// The public subnets' blocks; derived from the VPC's when unset.
+const PUBLIC_SUBNET_CIDRS: ListKey<Option<Vec<String>>> = ListKey::optional(
+    "public-subnet-cidrs",
+    "The public subnets' blocks, one per zone, inside `vpc-cidr`; unset, subnets 1 and 2 of \
+     `vpc-cidr` as /24s (10.0.1.0/24,10.0.2.0/24).",
+);
+/// The private subnets' blocks; derived from the VPC's when unset.
+const PRIVATE_SUBNET_CIDRS: ListKey<Option<Vec<String>>> = ListKey::optional(
+    "private-subnet-cidrs",
+    "The private subnets' blocks, one per zone, inside `vpc-cidr` and not overlapping the \
+     public ones; unset, subnets 11 and 12 as /24s (10.0.11.0/24,10.0.12.0/24).",
+);
+/// Whether to declare the Kinesis interface endpoint.
+const KINESIS_VPC_ENDPOINT: BoolKey = BoolKey::new(
+    "kinesis-vpc-endpoint",
+    true,
+    "Whether private subnets reach Kinesis through an interface endpoint (and its security \
+     group), without NAT; about $0.01 per hour per zone.",
+);
 
 /// Subnet numbers of the derived /24 blocks inside the VPC block: 10.0.1.0/24 and
 /// 10.0.2.0/24 public, 10.0.11.0/24 and 10.0.12.0/24 private for 10.0.0.0/16.
@@ -33,24 +61,31 @@ impl ComponentPlugin for Network {
         info!(
             "vpc",
             "The network: VPC, internet gateway, public and private subnets in two AZs, \
-             routing, Kinesis endpoint."
+             routing, Kinesis endpoint.",
+            [
+                VPC_CIDR,
+                AVAILABILITY_ZONES_KEY,
+                PUBLIC_SUBNET_CIDRS,
+                PRIVATE_SUBNET_CIDRS,
+                KINESIS_VPC_ENDPOINT,
+                PROJECT,
+            ]
         )
     }
 
     fn declare(ctx: &Context) -> Result<Stack, String> {
-        let vpc_cidr = Ipv4Cidr::parse(&ctx.config_or("vpc-cidr", "10.0.0.0/16"))
-            .map_err(|e| format!("config `vpc-cidr`: {e}"))?;
+        let vpc_cidr = VPC_CIDR.get(ctx)?;
         // With the Kinesis endpoint, only zones where the service offers endpoints:
         // the endpoint lives in the private subnets.
-        let endpoint = ctx.config_parse("kinesis-vpc-endpoint", true)?;
+        let endpoint = KINESIS_VPC_ENDPOINT.get(ctx)?;
         let kinesis_service = format!("com.amazonaws.{}.kinesis-streams", ctx.region);
         let azs = if endpoint {
             ctx.availability_zones_offering(&kinesis_service, SUBNET_SUFFIXES.len())?
         } else {
             ctx.availability_zones(SUBNET_SUFFIXES.len())?
         };
-        let public = subnet_cidrs(ctx, "public-subnet-cidrs", vpc_cidr, PUBLIC_NETNUMS)?;
-        let private = subnet_cidrs(ctx, "private-subnet-cidrs", vpc_cidr, PRIVATE_NETNUMS)?;
+        let public = subnet_cidrs(ctx, &PUBLIC_SUBNET_CIDRS, vpc_cidr, PUBLIC_NETNUMS)?;
+        let private = subnet_cidrs(ctx, &PRIVATE_SUBNET_CIDRS, vpc_cidr, PRIVATE_NETNUMS)?;
         let all: Vec<Ipv4Cidr> = public.iter().chain(&private).copied().collect();
         for (i, a) in all.iter().enumerate() {
             if let Some(b) = all[i + 1..].iter().find(|b| a.overlaps(**b)) {
@@ -175,13 +210,13 @@ impl ComponentPlugin for Network {
 /// The two subnet blocks of a tier: from config, or derived as /24s of the VPC block.
 fn subnet_cidrs(
     ctx: &Context,
-    key: &str,
+    blocks: &ListKey<Option<Vec<String>>>,
     vpc: Ipv4Cidr,
     netnums: [u32; 2],
 ) -> Result<Vec<Ipv4Cidr>, String> {
-    let cidrs: Vec<Ipv4Cidr> = match ctx.config(key) {
-        Some(_) => ctx
-            .config_list(key, &[])
+    let key = blocks.name();
+    let cidrs: Vec<Ipv4Cidr> = match blocks.get(ctx)? {
+        Some(listed) => listed
             .iter()
             .map(|c| Ipv4Cidr::parse(c))
             .collect::<Result<_, _>>()
@@ -211,3 +246,48 @@ fn subnet_cidrs(
 }
 
 component!(Network);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_declares_every_key_declare_reads() {
+        let names: Vec<String> = Network::info().config.into_iter().map(|k| k.name).collect();
+        assert_eq!(
+            names,
+            [
+                "vpc-cidr",
+                "availability-zones",
+                "public-subnet-cidrs",
+                "private-subnet-cidrs",
+                "kinesis-vpc-endpoint",
+                "project",
+            ]
+        );
+        let ctx = Context::new("japancart", "us-east-1", "dev");
+        assert_eq!(undeclared_keys::<Network>(&ctx), Vec::<String>::new());
+        let ctx = ctx.with_config(KINESIS_VPC_ENDPOINT.name(), "false");
+        assert_eq!(undeclared_keys::<Network>(&ctx), Vec::<String>::new());
+    }
+
+    #[test]
+    fn defaults_derive_the_documented_blocks() {
+        let stack =
+            Network::declare(&Context::new("japancart", "us-east-1", "dev")).expect("declares");
+        let block = |name: &str| match stack.get(name) {
+            Some(ResourceSpec::Subnet(s)) => s.cidr_block.clone(),
+            _ => panic!("no subnet {name}"),
+        };
+        assert_eq!(
+            [
+                block("public-a"),
+                block("public-b"),
+                block("private-a"),
+                block("private-b")
+            ],
+            ["10.0.1.0/24", "10.0.2.0/24", "10.0.11.0/24", "10.0.12.0/24"]
+        );
+        assert!(stack.get("kinesis-endpoint").is_some());
+    }
+}

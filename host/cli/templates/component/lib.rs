@@ -6,9 +6,11 @@
 //! `docs/authoring.md` lists every kind with its fields and attributes, and the
 //! SDK's docs (`engine_sdk::kinds`) show an example of each.
 //!
-//! Config (`[config]` in engine.toml, or `--config KEY=VALUE`):
+//! Config (`[config]` in engine.toml, or `--config KEY=VALUE`; `engine config ls
+//! {{name}}.wasm` lists the keys with their defaults):
 //! - `{{name}}-key-deletion-days`: days between scheduling the key's deletion and
-//!   the deletion, 7 to 30 (default 30).
+//!   the deletion, 7 to 30 (default 30);
+//! - `project`: the `project` tag (default: the stack's name).
 
 use engine_sdk::*;
 
@@ -19,15 +21,26 @@ struct Plugin;
 /// One line about what the plugin declares, part of its `metadata`.
 const DESCRIPTION: &str = "An SNS topic encrypted with a KMS key of its own.";
 
+/// A config key: its name, default, range and description in one place. `info`
+/// lists it, so the engine refuses a misspelt key or a value out of range before
+/// `declare` runs; `declare` reads it with `get`.
+const DELETION_DAYS: IntKey<u32> = IntKey::new(
+    "{{name}}-key-deletion-days",
+    30,
+    7..=30,
+    "Days between scheduling the deletion of the topic's KMS key and its deletion.",
+);
+
 impl ComponentPlugin for Plugin {
     fn info() -> PluginInfo {
-        info!("{{name}}", DESCRIPTION)
+        // Every key `declare` reads, the SDK's too: `ctx.tags` reads PROJECT.
+        info!("{{name}}", DESCRIPTION, [DELETION_DAYS, PROJECT])
     }
 
     fn declare(ctx: &Context) -> Result<Stack, String> {
-        // Config values arrive as strings: parse and range-check them. An `Err`
-        // is shown to the user with the plugin's name, so say what to change.
-        let deletion_window_days = ctx.config_in("{{name}}-key-deletion-days", 30, 7..=30)?;
+        // The value set for the stack, or the default; an `Err` (a value out of
+        // range) names the key, and the engine shows it with the plugin's name.
+        let deletion_window_days = DELETION_DAYS.get(ctx)?;
         // Every AWS name carries the environment suffix, e.g. `{{name}}-dev`.
         let name = ctx.named("{{name}}");
 
@@ -102,6 +115,11 @@ mod tests {
         assert!(kms.enable_key_rotation);
         assert_eq!(kms.deletion_window_days, 30);
         assert_eq!(stack.outputs()[0].name, "{{snake}}_topic_arn");
+    }
+
+    #[test]
+    fn info_declares_every_key_declare_reads() {
+        assert!(undeclared_keys::<Plugin>(&ctx()).is_empty());
     }
 
     #[test]

@@ -33,6 +33,21 @@ use engine_sdk::*;
 
 struct Hostile;
 
+// Every key is text: the plugin parses and answers bad values itself, as the
+// tests expect.
+const HOSTILE: TextKey = TextKey::new("hostile", "ok", "The attack (`ok`: none).");
+const COUNT: TextKey<Option<String>> = TextKey::optional(
+    "count",
+    "How many, for `many`, `alias-strings` and `chain`.",
+);
+const SIZE: TextKey<Option<String>> =
+    TextKey::optional("size", "Bytes, for `huge-string` and `alias-strings`.");
+const NAME: TextKey = TextKey::new(
+    "name",
+    "../../etc/passwd\n\x1b[31m",
+    "The resource name, for `name`.",
+);
+
 /// The terminal escapes every "escape" mode uses: red, then a newline that would
 /// fake a line of the engine's own output.
 const ESCAPES: &str = "\x1b[31m";
@@ -128,22 +143,29 @@ fn deep_native(depth: u64) -> u64 {
 
 impl ComponentPlugin for Hostile {
     fn info() -> PluginInfo {
-        info!("hostile", "Attacks the host on purpose, for tests.")
+        info!(
+            "hostile",
+            "Attacks the host on purpose, for tests.",
+            [HOSTILE, COUNT, SIZE, NAME]
+        )
     }
 
     fn declare(ctx: &Context) -> Result<Stack, String> {
-        let number = |key: &str, default: usize| -> Result<usize, String> {
-            ctx.config(key)
-                .map(|v| v.parse().map_err(|_| format!("`{key}` is not a number")))
+        let number = |key: &TextKey<Option<String>>, default: usize| -> Result<usize, String> {
+            key.get(ctx)?
+                .map(|v| {
+                    v.parse()
+                        .map_err(|_| format!("`{}` is not a number", key.name()))
+                })
                 .unwrap_or(Ok(default))
         };
         let mut s = Stack::new();
-        match ctx.config("hostile").unwrap_or("ok") {
+        match HOSTILE.get(ctx)?.as_str() {
             "ok" => {
                 s.add("gw", gateway("vpc-0".into()));
             }
             "many" => {
-                for i in 0..number("count", 10_000_000)? {
+                for i in 0..number(&COUNT, 10_000_000)? {
                     s.add(&format!("r{i}"), gateway("vpc-0".into()));
                 }
             }
@@ -151,15 +173,15 @@ impl ComponentPlugin for Hostile {
                 let mut gw = gateway("vpc-0".into());
                 gw.tags.push(Tag {
                     key: "padding".into(),
-                    value: "x".repeat(number("size", 100 << 20)?),
+                    value: "x".repeat(number(&SIZE, 100 << 20)?),
                 });
                 s.add("big", gw);
             }
             "alias-strings" => {
-                let mut one = ManuallyDrop::new("x".repeat(number("size", 16 << 20)?));
+                let mut one = ManuallyDrop::new("x".repeat(number(&SIZE, 16 << 20)?));
                 let (ptr, len, cap) = (one.as_mut_ptr(), one.len(), one.capacity());
                 let mut gw = gateway("vpc-0".into());
-                for i in 0..number("count", 64)? {
+                for i in 0..number(&COUNT, 64)? {
                     gw.tags.push(Tag {
                         key: format!("k{i}"),
                         // SAFETY: none. The same bytes under many owners, on
@@ -172,7 +194,7 @@ impl ComponentPlugin for Hostile {
                 s.add("aliased", gw);
             }
             mode @ ("chain" | "chain-cycle") => {
-                let n = number("count", 100_000)?;
+                let n = number(&COUNT, 100_000)?;
                 for i in 0..n {
                     let vpc_id = match i {
                         0 if mode == "chain" => "vpc-0".into(),
@@ -183,7 +205,7 @@ impl ComponentPlugin for Hostile {
                 }
             }
             "name" => {
-                let name = ctx.config_or("name", "../../etc/passwd\n\x1b[31m");
+                let name = NAME.get(ctx)?;
                 s.add(&name, gateway("vpc-0".into()));
             }
             "ref-path" => {

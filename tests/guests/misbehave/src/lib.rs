@@ -8,6 +8,12 @@ use engine_sdk::*;
 
 struct Misbehave;
 
+/// How to misbehave. Text, not a choice, so that the plugin itself answers an
+/// unknown mode (the tests check that answer).
+const MODE: TextKey = TextKey::new("mode", "ok", "How to misbehave (`ok`: not at all).");
+/// Shown in the `panic` mode's message; deliberately not a valid block.
+const CIDR: TextKey = TextKey::new("cidr", "10.0.0.0/99", "Echoed by the `panic` mode.");
+
 fn vpc() -> Vpc {
     Vpc {
         cidr_block: "10.0.0.0/16".into(),
@@ -37,12 +43,16 @@ fn stream(name: &str) -> KinesisStream {
 
 impl ComponentPlugin for Misbehave {
     fn info() -> PluginInfo {
-        info!("misbehave", "Misbehaves on purpose, for tests.")
+        info!(
+            "misbehave",
+            "Misbehaves on purpose, for tests.",
+            [MODE, CIDR]
+        )
     }
 
     fn declare(ctx: &Context) -> Result<Stack, String> {
         let mut s = Stack::new();
-        match ctx.config("mode").unwrap_or("ok") {
+        match MODE.get(ctx)?.as_str() {
             "ok" => {
                 let v = s.add("net", vpc());
                 s.add("gw", igw(v.attr("id")));
@@ -62,7 +72,7 @@ impl ComponentPlugin for Misbehave {
             }
             "panic" => panic!(
                 "the configured CIDR block `{}` is not valid",
-                ctx.config_or("cidr", "10.0.0.0/99")
+                CIDR.get(ctx)?
             ),
             "oversized" => {
                 let mut v = vpc();

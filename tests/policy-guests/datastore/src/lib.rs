@@ -22,6 +22,14 @@ use engine_sdk::*;
 
 struct Shop;
 
+/// Which rule to break. Text, not a choice of `MODES`, so that the plugin itself
+/// answers an unknown mode (the tests check that answer).
+const MODE: TextKey = TextKey::new(
+    "mode",
+    "ok",
+    "Which baseline rule the stack breaks (`ok`: none).",
+);
+
 const MODES: &[&str] = &[
     "ok",
     "plaintext-stream",
@@ -39,12 +47,13 @@ impl ComponentPlugin for Shop {
     fn info() -> PluginInfo {
         info!(
             "shop",
-            "Test stack: data stores that break one baseline rule per `mode`."
+            "Test stack: data stores that break one baseline rule per `mode`.",
+            [MODE]
         )
     }
 
     fn declare(ctx: &Context) -> Result<Stack, String> {
-        let mode = ctx.config_or("mode", "ok");
+        let mode = MODE.get(ctx)?;
         if !MODES.contains(&mode.as_str()) {
             return Err(format!("config `mode` = `{mode}`: one of {MODES:?}"));
         }
