@@ -26,6 +26,7 @@ mod ownership;
 mod realistic;
 mod stacks;
 mod surgery;
+mod targeting;
 mod team_state;
 mod zones;
 

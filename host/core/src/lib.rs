@@ -36,5 +36,5 @@ pub use address::Address;
 pub use diag::{Diagnostic, Severity};
 pub use graph::Graph;
 pub use model::{Context, Declaration, Kind, Output, OutputValue, Reference, Resource, Spec, Text};
-pub use plan::{Action, Plan, ResourceChange, SavedPlan, plan};
+pub use plan::{Action, Plan, ResourceChange, SavedPlan, plan, plan_for};
 pub use state::{ResourceState, State};

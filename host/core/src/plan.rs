@@ -35,6 +35,16 @@
 //!   planned as a create (apply adopts it if it finds it by its tags); a tainted
 //!   one ([`ResourceStatus::Tainted`]) is replaced.
 //!
+//! # Targeting
+//!
+//! A [`Request`] narrows or forces a plan, as Terraform's `-target` and
+//! `-replace` do. A resource in `replace` that exists is replaced even when nothing
+//! changed (its dependents follow as above). With `targets`, the plan keeps only
+//! those resources and everything they depend on, transitively; every other
+//! change is left out (a change to an existing resource becomes a no-op, a create
+//! or a delete is dropped), and only outputs that refer to a resource kept are
+//! planned. [`Plan::targets`] records the request, so the plan says it is partial.
+//!
 //! # Replacement order
 //!
 //! [`ReplaceOrder::CreateBeforeDelete`] when the kind's schema allows it
@@ -65,12 +75,14 @@ use crate::value::{replace_refs, walk_refs};
 
 mod saved;
 mod steps;
+mod target;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
 
 pub use saved::{SavedPlan, SavedPlanError};
 pub use steps::{Step, StepOp};
+pub use target::{LEFT_OUT, Request};
 
 /// What a plan does with one resource (or output).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -254,6 +266,10 @@ pub struct Plan {
     pub changes: Vec<ResourceChange>,
     /// One entry per output declared or in the state, in name order.
     pub outputs: Vec<OutputChange>,
+    /// The `--target` addresses it was narrowed to (see [`Request`]); empty for a
+    /// plan of the whole stack.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Address>,
 }
 
 impl Plan {
@@ -303,10 +319,22 @@ pub fn contains_unknown(v: &Value) -> bool {
 /// declarations came from; it is recorded in the plan (and so in saved plans and in
 /// the state after apply) and does not affect the actions.
 pub fn plan(desired: &Graph, prior: &State, plugin_sha256s: &BTreeMap<String, String>) -> Plan {
+    plan_for(desired, prior, plugin_sha256s, &Request::default())
+}
+
+/// [`plan`], narrowed or forced by `request` (see the module docs). Its addresses
+/// must have passed [`Request::check`].
+pub fn plan_for(
+    desired: &Graph,
+    prior: &State,
+    plugin_sha256s: &BTreeMap<String, String>,
+    request: &Request,
+) -> Plan {
     let mut planner = Planner {
         desired,
         prior,
         plugin_sha256s,
+        replace: &request.replace,
         decided: BTreeMap::new(),
     };
 
@@ -340,13 +368,18 @@ pub fn plan(desired: &Graph, prior: &State, plugin_sha256s: &BTreeMap<String, St
     changes.sort_by(|a, b| (&a.address, a.deposed).cmp(&(&b.address, b.deposed)));
 
     let outputs = planner.plan_outputs();
-    Plan {
+    let mut plan = Plan {
         prior_lineage: prior.lineage.clone(),
         prior_serial: prior.serial,
         plugins: plugin_sha256s.clone(),
         changes,
         outputs,
+        targets: Vec::new(),
+    };
+    if !request.targets.is_empty() {
+        target::narrow(&mut plan, &request.targets, desired);
     }
+    plan
 }
 
 /// What has been decided for a desired resource, for the ones referencing it.
@@ -361,6 +394,8 @@ struct Planner<'a> {
     desired: &'a Graph,
     prior: &'a State,
     plugin_sha256s: &'a BTreeMap<String, String>,
+    /// `--replace`: replaced even when nothing changed.
+    replace: &'a BTreeSet<Address>,
     decided: BTreeMap<Address, Decided>,
 }
 
@@ -501,6 +536,9 @@ impl Planner<'_> {
         } else if !change.replace_fields.is_empty() {
             change.action = Action::Replace;
             change.reason = Some(self.replace_reason(&change.replace_fields, &unknown_from));
+        } else if self.replace.contains(address) {
+            change.action = Action::Replace;
+            change.reason = Some("its replacement was requested (`--replace`)".into());
         } else if !change.fields.is_empty() {
             change.action = Action::Update;
         }

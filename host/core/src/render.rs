@@ -36,7 +36,9 @@ use serde_json::Value;
 use crate::address::Address;
 use crate::graph::Graph;
 use crate::model::REF_KEY;
-use crate::plan::{Action, FieldChange, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary};
+use crate::plan::{
+    Action, FieldChange, LEFT_OUT, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary,
+};
 use crate::state::{ResourceState, ResourceStatus, to_normalised_json};
 
 /// The version of the [`json`] format; bumped on any change that is not an added field.
@@ -53,7 +55,7 @@ struct Paint {
     color: bool,
 }
 
-use crate::style::{BOLD, GREEN, RED, YELLOW};
+use crate::style::{BOLD, BOLD_YELLOW, GREEN, RED, YELLOW};
 
 impl Paint {
     fn paint(self, code: &str, s: &str) -> String {
@@ -123,6 +125,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
         .collect();
     if changes.is_empty() && outputs.is_empty() {
         let _ = writeln!(out, "{}", p.paint(BOLD, &summary_line(plan)));
+        partial_note(&mut out, p, plan);
         return out;
     }
 
@@ -161,7 +164,34 @@ pub fn human(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", p.paint(BOLD, &summary_line(plan)));
+    partial_note(&mut out, p, plan);
     out
+}
+
+/// For a plan narrowed by `--target`: that it is partial, and how to see the rest.
+fn partial_note(out: &mut String, p: Paint, plan: &Plan) {
+    if plan.targets.is_empty() {
+        return;
+    }
+    let names: Vec<String> = plan.targets.iter().map(|a| format!("`{a}`")).collect();
+    let kept = plan
+        .changes
+        .iter()
+        .filter(|c| c.reason.as_deref() != Some(LEFT_OUT))
+        .count();
+    let _ = writeln!(
+        out,
+        "\n{} this plan covers only {} and what {} on ({kept} resource{}); the rest of \
+         the stack is left as it is. Plan without `--target` to see everything that differs.",
+        p.paint(BOLD_YELLOW, "Partial plan (--target):"),
+        names.join(", "),
+        if names.len() == 1 {
+            "it depends"
+        } else {
+            "they depend"
+        },
+        if kept == 1 { "" } else { "s" },
+    );
 }
 
 /// The properties a delete of the resource would act on: for a delete or a

@@ -30,6 +30,8 @@ pub struct ApplyArgs {
     /// Read live state first (batched), so the plan starts from what exists
     #[arg(long)]
     pub refresh: bool,
+    #[command(flatten)]
+    pub narrow: crate::commands::plan::TargetArgs,
 }
 
 /// Options shared by commands that change AWS.
@@ -121,6 +123,12 @@ pub fn apply(g: &Globals, a: &ApplyArgs) -> anyhow::Result<u8> {
     let rt = tokio()?;
     let mut aws = None;
     let (cfg, plan) = if is_saved_plan(&a.targets) {
+        if !a.narrow.is_empty() {
+            return Ok(report(
+                Diagnostic::error("`--target` and `--replace` do not apply to a saved plan")
+                    .hint("give them to `engine plan --out FILE`: the saved plan keeps them"),
+            ));
+        }
         let cfg = config::load(&cwd, &g.overrides)?;
         let text = std::fs::read_to_string(&a.targets[0])?;
         let saved = match SavedPlan::from_json(&text) {
@@ -179,7 +187,15 @@ pub fn apply(g: &Globals, a: &ApplyArgs) -> anyhow::Result<u8> {
         if let Err(d) = crate::commands::plan::same_environment(g, &cfg, &locked.state) {
             return Ok(report(d));
         }
-        let offline_plan = engine_core::plan(graph, &locked.state, &offline.sha256s());
+        let request = match a.narrow.request(graph, &locked.state) {
+            Ok(r) => r,
+            Err(diags) => {
+                ui::diagnostics(&diags);
+                return Ok(exit::ERROR);
+            }
+        };
+        let offline_plan =
+            engine_core::plan_for(graph, &locked.state, &offline.sha256s(), &request);
         if let Some(code) = gate(g, &cfg, &offline_plan)? {
             return Ok(code);
         }
@@ -204,9 +220,9 @@ pub fn apply(g: &Globals, a: &ApplyArgs) -> anyhow::Result<u8> {
             let Some(graph) = &d.graph else {
                 return Ok(exit::ERROR);
             };
-            engine_core::plan(graph, &locked.state, &d.sha256s())
+            engine_core::plan_for(graph, &locked.state, &d.sha256s(), &request)
         } else if a.refresh {
-            engine_core::plan(graph, &locked.state, &offline.sha256s())
+            engine_core::plan_for(graph, &locked.state, &offline.sha256s(), &request)
         } else {
             offline_plan.clone()
         };

@@ -149,6 +149,64 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
+    #[command(flatten)]
+    pub narrow: TargetArgs,
+}
+
+/// `--target` and `--replace`, on `plan` and `apply`.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// Plan only ADDRESS (`plugin/name`) and what it depends on (repeatable); the
+    /// plan says it is partial, and the rest of the stack is left as it is
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub target: Vec<String>,
+    /// Replace ADDRESS even when nothing about it changed (repeatable); what
+    /// refers to it follows
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+}
+
+impl TargetArgs {
+    /// Whether any was given.
+    pub fn is_empty(&self) -> bool {
+        self.target.is_empty() && self.replace.is_empty()
+    }
+
+    /// The request, its addresses checked against what is declared and recorded.
+    pub fn request(
+        &self,
+        graph: &engine_core::Graph,
+        state: &engine_core::State,
+    ) -> Result<engine_core::plan::Request, Vec<Diagnostic>> {
+        let mut bad = Vec::new();
+        let mut parse = |flag: &str, list: &[String]| {
+            list.iter()
+                .filter_map(|a| match engine_core::Address::parse(a) {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        bad.push(
+                            Diagnostic::error(format!(
+                                "`{flag} {}`: {e}",
+                                engine_core::printable::short(a, 120)
+                            ))
+                            .hint("an address is `plugin/name`, as `engine state ls` prints it"),
+                        );
+                        None
+                    }
+                })
+                .collect()
+        };
+        let request = engine_core::plan::Request {
+            targets: parse("--target", &self.target),
+            replace: parse("--replace", &self.replace),
+        };
+        bad.extend(request.check(graph, state));
+        if bad.is_empty() {
+            Ok(request)
+        } else {
+            Err(bad)
+        }
+    }
 }
 
 /// Plans against the stored state; `None` when something was reported.
@@ -156,6 +214,7 @@ pub fn make_plan(
     g: &Globals,
     plugins: &[PathBuf],
     facts: Facts,
+    narrow: &TargetArgs,
 ) -> anyhow::Result<Option<(Declared, engine_core::State, Plan)>> {
     let d = declare(g, plugins, facts)?;
     let Some(graph) = &d.graph else {
@@ -172,7 +231,14 @@ pub fn make_plan(
         ui::diagnostics(&[diag]);
         return Ok(None);
     }
-    let plan = engine_core::plan(graph, &prior, &d.sha256s());
+    let request = match narrow.request(graph, &prior) {
+        Ok(r) => r,
+        Err(diags) => {
+            ui::diagnostics(&diags);
+            return Ok(None);
+        }
+    };
+    let plan = engine_core::plan_for(graph, &prior, &d.sha256s(), &request);
     Ok(Some((d, prior, plan)))
 }
 
@@ -224,7 +290,7 @@ pub fn header(cfg: &Config, g: &Globals, prior: &engine_core::State) -> String {
 
 /// `engine plan`.
 pub fn plan(g: &Globals, a: &PlanArgs) -> anyhow::Result<u8> {
-    let Some((d, prior, plan)) = make_plan(g, &a.plugins, Facts::FromAws)? else {
+    let Some((d, prior, plan)) = make_plan(g, &a.plugins, Facts::FromAws, &a.narrow)? else {
         return Ok(exit::ERROR);
     };
     if let Some(out) = &a.out {

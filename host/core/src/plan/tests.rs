@@ -1248,3 +1248,144 @@ fn a_chain_of_100_000_resources_plans_and_orders_its_steps() {
         "{create:?} {delete:?}"
     );
 }
+
+// ---- --target and --replace ----
+
+fn request(targets: &[&str], replace: &[&str]) -> Request {
+    Request {
+        targets: targets.iter().map(|a| addr(a)).collect(),
+        replace: replace.iter().map(|a| addr(a)).collect(),
+    }
+}
+
+#[test]
+fn replace_forces_a_replacement_of_an_unchanged_resource_and_its_dependents_follow() {
+    let decls = samples::stack();
+    let state = applied(&decls);
+    let p = plan_for(
+        &build(&decls),
+        &state,
+        &shas(),
+        &request(&[], &["kinesis/key"]),
+    );
+    let key = p.change(&addr("kinesis/key")).unwrap();
+    assert_eq!(key.action, Action::Replace);
+    assert_eq!(
+        key.reason.as_deref(),
+        Some("its replacement was requested (`--replace`)")
+    );
+    // The stream encrypts with the key's ARN: unknown now, so it changes too.
+    assert_ne!(
+        p.change(&addr("kinesis/transactions")).unwrap().action,
+        Action::NoOp
+    );
+    assert!(p.targets.is_empty());
+    // Once applied, the stack converges.
+    let after = samples::fake_apply(&p, &state);
+    assert!(!plan_of(&decls, &after).has_changes());
+}
+
+#[test]
+fn target_keeps_only_the_targets_and_what_they_depend_on() {
+    let decls = samples::stack();
+    let p = plan_for(
+        &build(&decls),
+        &State::empty(),
+        &shas(),
+        &request(&["kinesis/transactions"], &[]),
+    );
+    let kept: Vec<String> = p.changes.iter().map(|c| c.address.to_string()).collect();
+    assert_eq!(kept, ["kinesis/key", "kinesis/transactions"]);
+    assert!(p.changes.iter().all(|c| c.action == Action::Create));
+    assert_eq!(p.targets, [addr("kinesis/transactions")]);
+    let outputs: Vec<&str> = p.outputs.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(outputs, ["kinesis_stream_arn", "kinesis_stream_name"]);
+    let text = crate::render::human(&p, false);
+    assert!(
+        text.contains(
+            "Partial plan (--target): this plan covers only `kinesis/transactions` and what it depends on (2 resources)"
+        ),
+        "{text}"
+    );
+
+    // Against a deployed stack: a change outside the targets is left out, and so
+    // is a delete; the targeted change is planned.
+    let state = applied(&decls);
+    let mut changed_decls = decls.clone();
+    set_property(
+        &mut changed_decls,
+        "kinesis/transactions",
+        "shard-count",
+        json!(2),
+    );
+    set_property(
+        &mut changed_decls,
+        "network/vpc",
+        "cidr-block",
+        json!("10.9.0.0/16"),
+    );
+    changed_decls.retain(|d| d.plugin != "monitoring");
+    let whole = plan_of(&changed_decls, &state);
+    assert_eq!(
+        whole.change(&addr("network/vpc")).unwrap().action,
+        Action::Replace
+    );
+    let p = plan_for(
+        &build(&changed_decls),
+        &state,
+        &shas(),
+        &request(&["kinesis/transactions"], &[]),
+    );
+    assert_eq!(
+        changed(&p),
+        BTreeMap::from([("kinesis/transactions".to_string(), Action::Update)])
+    );
+    let vpc = p.change(&addr("network/vpc")).unwrap();
+    assert_eq!(
+        (vpc.action, vpc.reason.as_deref()),
+        (Action::NoOp, Some(LEFT_OUT))
+    );
+    assert!(
+        p.change(&addr("monitoring/alarms")).is_none(),
+        "deletes are left out"
+    );
+    // Applying it changes only the target; the rest waits for a whole plan.
+    let after = samples::fake_apply(&p, &state);
+    assert_eq!(
+        after.resources[&addr("network/vpc")],
+        state.resources[&addr("network/vpc")]
+    );
+    assert!(after.resources.contains_key(&addr("monitoring/alarms")));
+    let rest = plan_of(&changed_decls, &after);
+    assert!(rest.change(&addr("kinesis/transactions")).unwrap().action == Action::NoOp);
+    assert_eq!(
+        rest.change(&addr("network/vpc")).unwrap().action,
+        Action::Replace
+    );
+}
+
+#[test]
+fn a_request_naming_what_does_not_exist_is_refused_with_the_closest_address() {
+    let decls = samples::stack();
+    let state = applied(&decls[..1]);
+    let g = build(&decls);
+    let d = request(&["kinesis/transaction"], &["kinesis/key", "network/vpc"]).check(&g, &state);
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert!(
+        d[0].summary
+            .starts_with("`--target kinesis/transaction`: no plugin declares")
+    );
+    assert_eq!(
+        d[0].hint.as_deref(),
+        Some("did you mean `kinesis/transactions`?")
+    );
+    assert_eq!(
+        d[1].summary,
+        "`--replace kinesis/key`: it does not exist yet, so the plan creates it"
+    );
+    assert!(
+        request(&["network/vpc"], &["network/vpc"])
+            .check(&g, &state)
+            .is_empty()
+    );
+}

@@ -49,8 +49,12 @@ pub struct CheckArgs {
 /// violation or a failing policy plugin, 0 otherwise (advisories are shown).
 pub fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
     // Offline: the plugins use their default zones (see `crate::facts`).
-    let Some((d, _prior, plan)) =
-        crate::commands::plan::make_plan(g, &a.plugins, crate::commands::plan::Facts::Offline)?
+    let Some((d, _prior, plan)) = crate::commands::plan::make_plan(
+        g,
+        &a.plugins,
+        crate::commands::plan::Facts::Offline,
+        &Default::default(),
+    )?
     else {
         return Ok(exit::ERROR);
     };
