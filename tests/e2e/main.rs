@@ -19,6 +19,7 @@ use serde_json::Value;
 mod census;
 mod contracts;
 mod faults;
+mod import;
 mod interrupts;
 mod kills;
 mod live_view;

@@ -588,6 +588,27 @@ impl Provider for Aws {
             owner: f.owner,
         }))
     }
+
+    fn import_request(
+        &self,
+        address: &Address,
+        declared: &Spec,
+        id: &str,
+    ) -> Result<ReadRequest, ProviderError> {
+        let (prior, attributes) = crate::kinds::import_kind(declared, id).map_err(|why| {
+            ProviderError::new(
+                ErrorKind::Invalid,
+                format!("import {}", declared.kind()),
+                Some(address),
+                why,
+            )
+        })?;
+        Ok(ReadRequest {
+            address: address.clone(),
+            prior,
+            attributes,
+        })
+    }
 }
 
 impl Aws {

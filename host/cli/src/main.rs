@@ -197,6 +197,15 @@ enum Command {
     /// Read live state (batched) and record what changed outside the engine.
     #[command(after_help = "Example:\n  engine refresh && engine plan plugins/*.wasm")]
     Refresh(commands::refresh::RefreshArgs),
+    /// Bring a resource that exists in AWS under the stack's management: read it as
+    /// the kind ADDRESS declares, set this stack's ownership tags on it, and record
+    /// it; the next plan shows where it differs from what is declared. Refused,
+    /// with nothing written, when ID does not exist, no plugin declares ADDRESS,
+    /// the state already holds it, or another stack owns it (unless --force).
+    #[command(
+        after_help = "Examples:\n  engine import vpc/main vpc-0a1b2c3d4e5f67890 plugins/*.wasm\n  engine import vpc/endpoint-sg sg-0123456789abcdef0 plugins/*.wasm\n  engine import kinesis/transactions japancart-transactions-prod plugins/*.wasm\n  engine import secrets/db-credentials japancart-db-credentials-prod plugins/*.wasm\n  engine state rm kinesis/transactions && engine import kinesis/transactions japancart-transactions-prod plugins/*.wasm\n\nRoutes have no id of their own and cannot be imported: import their route table."
+    )]
+    Import(commands::import::ImportArgs),
     /// Print the stack outputs.
     #[command(
         after_help = "Examples:\n  engine output\n  engine output --json | jq .redis_port\n  psql -h \"$(engine output rds_endpoint)\""
@@ -308,6 +317,7 @@ fn run(cli: &mut Cli) -> anyhow::Result<u8> {
         Command::Apply(args) => commands::apply::apply(g, args),
         Command::Destroy(args) => commands::apply::destroy(g, args),
         Command::Refresh(args) => commands::refresh::refresh(g, args),
+        Command::Import(args) => commands::import::import(g, args),
         Command::Output(args) => commands::output::output(g, args),
         Command::Check(args) => commands::check::check(g, args),
         Command::New(cmd) => commands::new::run(cmd),

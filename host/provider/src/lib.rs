@@ -192,4 +192,27 @@ pub trait Provider: Send + Sync {
         spec: &Spec,
         stack: &StackIdentity,
     ) -> Result<Option<Existing>, ProviderError>;
+
+    /// The read that finds the live resource `id` names, for `engine import` of
+    /// `address`: `id` is what a user sees in the console (`vpc-0abc...`,
+    /// `sg-...`, a stream's name, a secret's name or ARN), and `declared` the
+    /// spec a plugin declares there, references resolved where known. The
+    /// request's `prior` is `declared`, changed where a kind takes its identity
+    /// from the spec (a name). An [`ErrorKind::Invalid`] error when the kind
+    /// cannot be imported by an id, or `id` cannot name one of its kind; nothing
+    /// is called. The default imports nothing.
+    fn import_request(
+        &self,
+        address: &Address,
+        declared: &Spec,
+        id: &str,
+    ) -> Result<ReadRequest, ProviderError> {
+        let _ = id;
+        Err(ProviderError::new(
+            ErrorKind::Invalid,
+            "import",
+            Some(address),
+            format!("this provider cannot import a {}", declared.kind()),
+        ))
+    }
 }

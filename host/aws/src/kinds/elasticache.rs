@@ -724,6 +724,11 @@ fn has_pending(g: &ReplicationGroup) -> bool {
 impl AwsKind for CacheSubnetGroup {
     const NOT_FOUND: &'static [&'static str] = &["CacheSubnetGroupNotFoundFault"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        self.name = super::name_or_arn(id, "subnetgroup:", "cache subnet group")?;
+        Ok(crate::provider::Attributes::new())
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.cache_subnet_group_create(op, self).await
     }
@@ -753,6 +758,11 @@ impl AwsKind for CacheSubnetGroup {
 #[async_trait]
 impl AwsKind for CacheReplicationGroup {
     const NOT_FOUND: &'static [&'static str] = &["ReplicationGroupNotFoundFault"];
+
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        self.id = super::name_or_arn(id, "replicationgroup:", "replication group")?;
+        Ok(crate::provider::Attributes::new())
+    }
 
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.replication_group_create(op, self).await

@@ -317,6 +317,13 @@ impl Aws {
 impl AwsKind for IamRole {
     const NOT_FOUND: &'static [&'static str] = &["NoSuchEntity"];
 
+    /// By its name, or its ARN (`arn:aws:iam::ACCOUNT:role/PATH/NAME`).
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        let path = super::name_or_arn(id, "role/", "IAM role")?;
+        self.name = path.rsplit('/').next().unwrap_or_default().to_string();
+        Ok(crate::provider::Attributes::new())
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.role_create(op, self).await
     }

@@ -154,6 +154,10 @@ impl Aws {
 impl AwsKind for InternetGateway {
     const NOT_FOUND: &'static [&'static str] = &["InvalidInternetGatewayID.NotFound"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        super::ec2_import_id(id, "igw-", "internet gateway")
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.igw_create(op, self).await
     }

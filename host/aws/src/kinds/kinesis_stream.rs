@@ -454,6 +454,11 @@ impl Aws {
 impl AwsKind for KinesisStream {
     const NOT_FOUND: &'static [&'static str] = &["ResourceNotFoundException"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        self.name = super::name_or_arn(id, "stream/", "Kinesis stream")?;
+        Ok(crate::provider::Attributes::new())
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.stream_create(op, self).await
     }

@@ -551,6 +551,17 @@ impl AwsKind for KmsKey {
 impl AwsKind for KmsAlias {
     const NOT_FOUND: &'static [&'static str] = &["NotFoundException"];
 
+    /// By its name, with or without `alias/`, or its ARN.
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        let name = super::name_or_arn(id, "", "KMS alias")?;
+        self.name = if name.starts_with("alias/") {
+            name
+        } else {
+            format!("alias/{name}")
+        };
+        Ok(crate::provider::Attributes::new())
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.kms_alias_create(op, self).await
     }

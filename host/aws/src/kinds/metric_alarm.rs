@@ -329,6 +329,11 @@ impl Aws {
 impl AwsKind for MetricAlarm {
     const NOT_FOUND: &'static [&'static str] = &["ResourceNotFound"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        self.name = super::name_or_arn(id, "alarm:", "metric alarm")?;
+        Ok(crate::provider::Attributes::new())
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.alarm_create(op, self).await
     }

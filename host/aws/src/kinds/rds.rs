@@ -773,6 +773,11 @@ fn live_instance(prior: &DbInstance, i: &LiveInstance) -> Found {
 impl AwsKind for DbSubnetGroup {
     const NOT_FOUND: &'static [&'static str] = &["DBSubnetGroupNotFoundFault"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        self.name = super::name_or_arn(id, "subgrp:", "DB subnet group")?;
+        Ok(crate::provider::Attributes::new())
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.db_subnet_group_create(op, self).await
     }
@@ -802,6 +807,11 @@ impl AwsKind for DbSubnetGroup {
 #[async_trait]
 impl AwsKind for DbInstance {
     const NOT_FOUND: &'static [&'static str] = &["DBInstanceNotFound"];
+
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        self.identifier = super::name_or_arn(id, "db:", "DB instance")?;
+        Ok(crate::provider::Attributes::new())
+    }
 
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.db_instance_create(op, self).await

@@ -393,6 +393,10 @@ impl Aws {
 impl AwsKind for RouteTable {
     const NOT_FOUND: &'static [&'static str] = &["InvalidRouteTableID.NotFound"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        super::ec2_import_id(id, "rtb-", "route table")
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.route_table_create(op, self).await
     }
@@ -435,6 +439,16 @@ impl AwsKind for RouteTable {
 impl AwsKind for Route {
     const NOT_FOUND: &'static [&'static str] = &["InvalidRoute.NotFound"];
 
+    /// A route has no id of its own in AWS: it is its table's entry for a
+    /// destination.
+    fn import(&mut self, _id: &str) -> Result<crate::provider::Attributes, String> {
+        Err(
+            "a route has no id of its own in AWS, so it cannot be imported; import its \
+             route table, and the next apply manages the route"
+                .into(),
+        )
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.route_create(op, self).await
     }
@@ -474,6 +488,10 @@ impl AwsKind for Route {
 #[async_trait]
 impl AwsKind for RouteTableAssociation {
     const NOT_FOUND: &'static [&'static str] = &["InvalidAssociationID.NotFound"];
+
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        super::ec2_import_id(id, "rtbassoc-", "route table association")
+    }
 
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.association_create(op, self).await

@@ -336,6 +336,11 @@ impl Aws {
 impl AwsKind for S3Bucket {
     const NOT_FOUND: &'static [&'static str] = &["NoSuchBucket"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        self.name = super::name_or_arn(id, "", "S3 bucket")?;
+        Ok(crate::provider::Attributes::new())
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         if aws.bucket_exists(op.address, &self.name).await? {
             return Err(already_exists(

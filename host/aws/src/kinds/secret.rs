@@ -371,6 +371,28 @@ impl Aws {
 impl AwsKind for Secret {
     const NOT_FOUND: &'static [&'static str] = &["ResourceNotFoundException"];
 
+    /// By its name, or its ARN (`...:secret:NAME-SUFFIX`, where Secrets Manager
+    /// adds a hyphen and six characters to the name).
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        if !id.starts_with("arn:") {
+            self.name = id.to_string();
+            return Ok(crate::provider::Attributes::new());
+        }
+        let full = super::name_or_arn(id, "secret:", "secret")?;
+        self.name = match full.rsplit_once('-') {
+            Some((name, suffix)) if suffix.len() == 6 && !name.is_empty() => name.to_string(),
+            _ => {
+                return Err(format!(
+                    "`{id}` does not end with a secret's name, a hyphen and six characters"
+                ));
+            }
+        };
+        Ok(crate::provider::attrs([(
+            "arn",
+            serde_json::Value::String(id.into()),
+        )]))
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.secret_create(op, self).await
     }

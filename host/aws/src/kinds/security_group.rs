@@ -228,6 +228,10 @@ impl AwsKind for SecurityGroup {
     const NOT_FOUND: &'static [&'static str] =
         &["InvalidGroup.NotFound", "InvalidGroupId.NotFound"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        super::ec2_import_id(id, "sg-", "security group")
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.security_group_create(op, self).await
     }

@@ -216,6 +216,16 @@ impl Aws {
 impl AwsKind for SnsTopic {
     const NOT_FOUND: &'static [&'static str] = &["NotFound"];
 
+    /// By its ARN (`arn:aws:sns:REGION:ACCOUNT:NAME`) or its name.
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        self.name = super::name_or_arn(id, "", "SNS topic")?;
+        Ok(if id.starts_with("arn:") {
+            crate::provider::attrs([("arn", serde_json::Value::String(id.into()))])
+        } else {
+            crate::provider::Attributes::new()
+        })
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.topic_create(op, self).await
     }

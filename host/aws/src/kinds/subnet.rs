@@ -148,6 +148,10 @@ impl Aws {
 impl AwsKind for Subnet {
     const NOT_FOUND: &'static [&'static str] = &["InvalidSubnetID.NotFound"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        super::ec2_import_id(id, "subnet-", "subnet")
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.subnet_create(op, self).await
     }

@@ -185,6 +185,10 @@ impl Aws {
 impl AwsKind for Vpc {
     const NOT_FOUND: &'static [&'static str] = &["InvalidVpcID.NotFound"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        super::ec2_import_id(id, "vpc-", "VPC")
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.vpc_create(op, self).await
     }

@@ -272,6 +272,10 @@ impl Aws {
 impl AwsKind for VpcEndpoint {
     const NOT_FOUND: &'static [&'static str] = &["InvalidVpcEndpointId.NotFound"];
 
+    fn import(&mut self, id: &str) -> Result<crate::provider::Attributes, String> {
+        super::ec2_import_id(id, "vpce-", "VPC endpoint")
+    }
+
     async fn create(&self, aws: &Aws, op: &Op<'_>) -> Result<Attributes, ProviderError> {
         aws.vpc_endpoint_create(op, self).await
     }

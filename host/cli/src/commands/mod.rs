@@ -4,6 +4,7 @@ pub mod apply;
 pub mod build;
 pub mod check;
 pub mod config;
+pub mod import;
 pub mod new;
 pub mod output;
 pub mod plan;
