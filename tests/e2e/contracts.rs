@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{Stack, text};
 
-fn guests() -> PathBuf {
+pub(super) fn guests() -> PathBuf {
     engine_build::build_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/guests"))
 }
 

@@ -163,7 +163,7 @@ impl Run {
     }
 
     /// Runs `command` and kills it at `trigger`; returns when it was killed.
-    fn killed(&mut self, command: Command, trigger: Trigger) -> Duration {
+    fn killed(&mut self, command: Command, trigger: Trigger) -> Option<Duration> {
         if let Trigger::Held(action) = trigger {
             self.proxy().hold(action).expect("arms the hold");
         }
@@ -222,11 +222,17 @@ impl Run {
             self.proxy().release().expect("releases the held answer");
         }
         let stderr = reader.join().expect("reader");
+        // A fraction of the longest run so far can come after the end of a run
+        // that had less to do (warm caches, less contention): a kill point missed,
+        // not a failure; the total of kill points is checked at the end.
+        if matches!(trigger, Trigger::Fraction(_)) && !alive && status.success() {
+            return None;
+        }
         assert!(
             alive && status.signal() == Some(9),
             "{command:?} at {trigger:?} was still running when killed ({status}):\n{stderr}"
         );
-        at
+        Some(at)
     }
 
     /// The state file after a kill or a run: valid, same lineage, serial not back.
@@ -319,14 +325,24 @@ impl Run {
     fn cycle(&mut self, a: Option<Trigger>, d: Option<Trigger>, tally: &mut Tally) {
         for (command, trigger) in [(Command::Apply, a), (Command::Destroy, d)] {
             if let Some(trigger) = trigger {
-                let at = self.killed(command, trigger);
-                let state = self.check_state(&format!("after {command:?} killed at {trigger:?}"));
-                tally.kills += 1;
-                tally.lines.push(format!(
-                    "{command:?} killed at {trigger:?} after {:.1}s: {} resources in state",
-                    at.as_secs_f64(),
-                    state.len()
-                ));
+                match self.killed(command, trigger) {
+                    Some(at) => {
+                        let state =
+                            self.check_state(&format!("after {command:?} killed at {trigger:?}"));
+                        tally.kills += 1;
+                        tally.lines.push(format!(
+                            "{command:?} killed at {trigger:?} after {:.1}s: {} resources in state",
+                            at.as_secs_f64(),
+                            state.len()
+                        ));
+                    }
+                    None => {
+                        self.check_state(&format!("after {command:?} finished at {trigger:?}"));
+                        tally.lines.push(format!(
+                            "{command:?} at {trigger:?}: finished before the kill point"
+                        ));
+                    }
+                }
             }
             let stderr = self.complete(command);
             let adopted = stderr.matches("adopted").count();

@@ -54,7 +54,11 @@ pub fn declare_all(runtime: &Runtime, paths: &[PathBuf], ctx: &engine_core::Cont
         }
     }
     let keys: Vec<PluginKeys> = plugins.iter().map(plugin_keys).collect();
-    let problems = engine_core::config::check(&keys, &ctx.config);
+    // The zones pin is read by the engine itself (`crate::facts`), whether or not a
+    // plugin lists it.
+    let mut values = ctx.config.clone();
+    values.remove(crate::facts::ZONES_PIN);
+    let problems = engine_core::config::check(&keys, &values);
     let refused = problems.iter().filter(|d| d.is_error()).count();
     out.diagnostics.extend(problems);
     if refused > 0 {

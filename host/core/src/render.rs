@@ -711,6 +711,10 @@ pub fn resource_state(address: &Address, r: &ResourceState) -> String {
             serde_json::to_value(r.status).unwrap_or(Value::Null),
         ));
     }
+    if let Some(tagged) = &r.tagged_as {
+        // Moved by `engine state mv`; its next update tags it at this address.
+        meta.push(("tagged-as".into(), Value::String(tagged.to_string())));
+    }
     block("engine", meta);
     out.push_str("}\n");
     out

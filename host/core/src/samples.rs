@@ -690,6 +690,7 @@ pub fn fake_apply(plan: &Plan, prior: &State) -> State {
                         attributes,
                         dependencies: change.dependencies.clone(),
                         status: ResourceStatus::Ready,
+                        tagged_as: None,
                     },
                 );
             }

@@ -77,6 +77,11 @@ pub struct ResourceState {
     /// Whether the resource is known to exist as described.
     #[serde(default, skip_serializing_if = "ResourceStatus::is_ready")]
     pub status: ResourceStatus,
+    /// The address its ownership tags in AWS name, when `engine state mv` moved it
+    /// to another address without touching AWS: ownership is judged against it
+    /// until the next update sets the tags again (which clears it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagged_as: Option<Address>,
 }
 
 /// Whether a resource in the state is known to exist as described.
@@ -131,6 +136,43 @@ pub enum StateFormatError {
 impl State {
     /// The format version this engine reads and writes.
     pub const VERSION: u32 = 1;
+
+    /// Moves the resource at `old` to `new` (`engine state mv`): its record, the
+    /// dependencies of others on it, and the address its tags name, kept in
+    /// [`ResourceState::tagged_as`]. Nothing is changed when it is refused: no
+    /// resource at `old`, one at `new` already, or an apply left `old` pending or
+    /// an old copy of it to delete (apply first).
+    pub fn rename(&mut self, old: &Address, new: &Address) -> Result<(), String> {
+        let Some(r) = self.resources.get(old) else {
+            return Err(format!("no resource `{old}` in the state"));
+        };
+        if old == new {
+            return Err(format!("`{old}` is already at that address"));
+        }
+        if self.resources.contains_key(new) || self.deposed.contains_key(new) {
+            return Err(format!("the state already holds a resource at `{new}`"));
+        }
+        if r.status == ResourceStatus::Pending || self.deposed.contains_key(old) {
+            return Err(format!(
+                "an interrupted apply left `{old}` unfinished; run `engine apply` first"
+            ));
+        }
+        let mut r = self.resources.remove(old).expect("checked above");
+        r.tagged_as = r.tagged_as.or_else(|| Some(old.clone()));
+        if r.tagged_as.as_ref() == Some(new) {
+            r.tagged_as = None;
+        }
+        self.resources.insert(new.clone(), r);
+        for other in self.resources.values_mut() {
+            for d in &mut other.dependencies {
+                if d == old {
+                    *d = new.clone();
+                }
+            }
+            other.dependencies.sort();
+        }
+        Ok(())
+    }
 
     /// A state with no resources, never written (serial 0, no lineage yet).
     pub fn empty() -> State {
@@ -230,6 +272,52 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn rename_moves_the_record_and_what_depends_on_it_and_remembers_the_tagged_address() {
+        let mut s = sample();
+        let vpc = Address::new("network", "vpc");
+        let main = Address::new("network", "main");
+        let subnet = Address::new("network", "subnet");
+        let mut sub = s.resources[&vpc].clone();
+        sub.dependencies = vec![vpc.clone()];
+        s.resources.insert(subnet.clone(), sub);
+        s.rename(&vpc, &main).unwrap();
+        assert!(!s.resources.contains_key(&vpc));
+        assert_eq!(s.resources[&main].tagged_as, Some(vpc.clone()));
+        assert_eq!(
+            s.resources[&subnet].dependencies,
+            std::slice::from_ref(&main)
+        );
+        // Moved on again: the tags still name the first address; moved back, they
+        // name the address again.
+        let other = Address::new("net", "vpc");
+        s.rename(&main, &other).unwrap();
+        assert_eq!(s.resources[&other].tagged_as, Some(vpc.clone()));
+        s.rename(&other, &vpc).unwrap();
+        assert_eq!(s.resources[&vpc].tagged_as, None);
+        // Refused, nothing changed.
+        let before = s.clone();
+        assert!(
+            s.rename(&main, &other)
+                .unwrap_err()
+                .contains("no resource `network/main`")
+        );
+        assert!(
+            s.rename(&vpc, &subnet)
+                .unwrap_err()
+                .contains("already holds")
+        );
+        s.resources.get_mut(&vpc).unwrap().status = ResourceStatus::Pending;
+        let pending = s.clone();
+        assert!(
+            s.rename(&vpc, &main)
+                .unwrap_err()
+                .contains("interrupted apply")
+        );
+        assert_eq!(s, pending);
+        assert_ne!(s, before);
+    }
+
     fn sample() -> State {
         let mut s = State::empty();
         s.serial = 3;
@@ -243,6 +331,7 @@ mod tests {
                 attributes: BTreeMap::from([("id".into(), json!("vpc-0123"))]),
                 dependencies: vec![],
                 status: ResourceStatus::Ready,
+                tagged_as: None,
             },
         );
         s.outputs.insert("vpc_id".into(), json!("vpc-0123"));

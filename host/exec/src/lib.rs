@@ -605,6 +605,7 @@ fn prepare(plan: &Plan, step: &Step, state: &mut State) -> Result<Prepared, Stri
                         attributes: BTreeMap::new(),
                         dependencies: change.dependencies.clone(),
                         status: ResourceStatus::Pending,
+                        tagged_as: None,
                     },
                 );
                 Prepared {
@@ -902,6 +903,8 @@ fn record(
                     r.plugin_sha256 = sha.clone();
                 }
                 r.status = ResourceStatus::Ready;
+                // Every update sets the ownership tags again, at this address.
+                r.tagged_as = None;
             }
             (id, false)
         }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use engine_core::plan::{Step, StepOp};
 use engine_core::state::{ResourceState, ResourceStatus};
-use engine_core::{Kind, Plan, Spec, State};
+use engine_core::{Address, Kind, Plan, Spec, State};
 use engine_provider::{
     Attributes, Existing, Ownership, Provider, ReadRequest, ReadResult, StackIdentity,
 };
@@ -96,7 +96,7 @@ pub(crate) async fn preflight(
     me: &StackIdentity,
 ) -> Vec<(usize, String)> {
     let mut refusals = Vec::new();
-    let mut batches: BTreeMap<Kind, Vec<(usize, ReadRequest)>> = BTreeMap::new();
+    let mut batches: BTreeMap<Kind, Vec<(usize, Address, ReadRequest)>> = BTreeMap::new();
     for (i, step) in steps.iter().enumerate() {
         let Some(rec) = record(plan, step, state) else {
             continue;
@@ -107,8 +107,11 @@ pub(crate) async fn preflight(
         };
         let address = &plan.changes[step.change].address;
         if !rec.attributes.is_empty() && step.op != StepOp::Create {
+            // After `engine state mv`, its tags name the address it had.
+            let tagged = rec.tagged_as.clone().unwrap_or_else(|| address.clone());
             batches.entry(rec.kind).or_default().push((
                 i,
+                tagged,
                 ReadRequest {
                     address: address.clone(),
                     prior: spec,
@@ -136,10 +139,10 @@ pub(crate) async fn preflight(
         }
     }
     for (kind, items) in batches {
-        let requests: Vec<ReadRequest> = items.iter().map(|(_, r)| r.clone()).collect();
+        let requests: Vec<ReadRequest> = items.iter().map(|(_, _, r)| r.clone()).collect();
         match provider.read_batch(kind, &requests).await {
             Ok(results) => {
-                for ((i, request), result) in items.into_iter().zip(results) {
+                for ((i, tagged, request), result) in items.into_iter().zip(results) {
                     // Gone already: a delete has nothing to do, an update fails on its own.
                     let ReadResult::Found {
                         attributes, owner, ..
@@ -147,7 +150,7 @@ pub(crate) async fn preflight(
                     else {
                         continue;
                     };
-                    let verdict = me.judge(owner.as_ref(), &request.address, true);
+                    let verdict = me.judge(owner.as_ref(), &tagged, true);
                     let name = display_name(&request.prior, &attributes);
                     refusals.extend(not_ours(&name, steps[i].op, &verdict).map(|m| (i, m)));
                 }
@@ -156,7 +159,7 @@ pub(crate) async fn preflight(
                 refusals.extend(
                     items
                         .into_iter()
-                        .map(|(i, _)| (i, format!("cannot check who owns it: {e}"))),
+                        .map(|(i, _, _)| (i, format!("cannot check who owns it: {e}"))),
                 );
             }
         }

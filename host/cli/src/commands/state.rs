@@ -37,6 +37,22 @@ pub enum StateCommand {
         #[arg(required = true, value_name = "ADDRESS")]
         addresses: Vec<String>,
     },
+    /// Rename a resource's address in the state, so that a resource renamed in its
+    /// plugin is not replaced: move it here, rename it in the plugin, and the next
+    /// plan finds it at its new address. AWS is not touched (its ownership tags name
+    /// the old address until its next update; the state remembers that). The state
+    /// before is kept, as for `state rm`.
+    #[command(
+        after_help = "Example (the plugin now calls the stream `orders`):\n  engine state mv kinesis/transactions kinesis/orders\n  engine plan plugins/*.wasm        # no replacement"
+    )]
+    Mv {
+        /// The address it has now, e.g. `kinesis/transactions`
+        #[arg(value_name = "OLD")]
+        old: String,
+        /// The address its plugin now declares it at
+        #[arg(value_name = "NEW")]
+        new: String,
+    },
     /// List the states kept, newest first: serial, when, the command and who wrote
     /// it (S3 keeps every one; a local state the current one and the one before)
     #[command(after_help = "Examples:\n  engine state history\n  engine state history --json")]
@@ -81,6 +97,7 @@ pub enum StateCommand {
 pub fn run(g: &Globals, cmd: &StateCommand) -> anyhow::Result<u8> {
     match cmd {
         StateCommand::Rm { addresses } => return forget(g, addresses),
+        StateCommand::Mv { old, new } => return rename(g, old, new),
         StateCommand::History { json } => return history(g, *json),
         StateCommand::Rollback { serial, yes } => return rollback(g, *serial, *yes),
         StateCommand::Unlock { lock_id } => return unlock(g, lock_id),
@@ -156,22 +173,9 @@ fn forget(g: &Globals, addresses: &[String]) -> anyhow::Result<u8> {
             }
         }
     }
-    // A remote state keeps every serial in its history; a local one gets a copy.
-    let backup = if stacks::is_remote(&g.state) {
-        format!(
-            "serial {} in the state's history (engine state rollback {0})",
-            locked.state.serial
-        )
-    } else {
-        match write_backup(g, &locked.state) {
-            Ok(p) => p.display().to_string(),
-            Err(e) => {
-                return Ok(report(
-                    Diagnostic::error("cannot write a backup of the state; nothing was changed")
-                        .detail(e.to_string()),
-                ));
-            }
-        }
+    let backup = match keep_before(g, &locked.state) {
+        Ok(b) => b,
+        Err(d) => return Ok(report(d)),
     };
     let mut lines = Vec::new();
     for a in &gone {
@@ -199,6 +203,70 @@ fn forget(g: &Globals, addresses: &[String]) -> anyhow::Result<u8> {
          plan creates them again."
     );
     Ok(exit::OK)
+}
+
+/// `engine state mv OLD NEW`.
+fn rename(g: &Globals, old: &str, new: &str) -> anyhow::Result<u8> {
+    #[allow(clippy::result_large_err)] // one diagnostic, printed once
+    let parse = |text: &str| {
+        Address::parse(text).map_err(|e| {
+            Diagnostic::error(format!(
+                "`{}` is not an address: {e}",
+                printable::short(text, 200)
+            ))
+            .hint("an address is `plugin/name`, as `engine state list` prints it")
+        })
+    };
+    let (old, new) = match (parse(old), parse(new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(d), _) | (_, Err(d)) => return Ok(report(d)),
+    };
+    let mut locked = match lock_state(g, "engine state mv") {
+        Ok(l) => l,
+        Err(d) => return Ok(report(d)),
+    };
+    let mut moved = locked.state.clone();
+    if let Err(e) = moved.rename(&old, &new) {
+        return Ok(report(
+            Diagnostic::error(format!(
+                "cannot move `{old}` to `{new}`: {e}; nothing was changed"
+            ))
+            .hint("`engine state list` shows the addresses"),
+        ));
+    }
+    let backup = match keep_before(g, &locked.state) {
+        Ok(b) => b,
+        Err(d) => return Ok(report(d)),
+    };
+    locked.state = moved;
+    if let Err(e) = locked.backend.write(&locked.lock, &mut locked.state) {
+        return Ok(report(e.diagnostic()));
+    }
+    eprintln!(
+        "Moved {old} to {new} in the state of stack `{}`; nothing in AWS changed. Backup of \
+         the state before: {backup}. Rename it in its plugin too: until then the next plan \
+         deletes `{new}` and creates `{old}`.",
+        g.stack_name
+    );
+    Ok(exit::OK)
+}
+
+/// Keeps the state as it is before a change: a remote state keeps every serial in
+/// its history; a local one gets a copy in `backups/`. Says where.
+#[allow(clippy::result_large_err)] // one diagnostic, printed once
+fn keep_before(g: &Globals, state: &engine_core::State) -> Result<String, Diagnostic> {
+    if stacks::is_remote(&g.state) {
+        return Ok(format!(
+            "serial {} in the state's history (engine state rollback {0})",
+            state.serial
+        ));
+    }
+    write_backup(g, state)
+        .map(|p| p.display().to_string())
+        .map_err(|e| {
+            Diagnostic::error("cannot write a backup of the state; nothing was changed")
+                .detail(e.to_string())
+        })
 }
 
 /// Writes the state as it is to `backups/state-SERIAL-UNIXTIME.json` in the
