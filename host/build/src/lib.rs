@@ -188,6 +188,29 @@ pub fn build_workspace(
         .iter()
         .filter(|c| packages.is_empty() || packages.contains(&c.as_str()))
         .collect();
+    // Crates of different workspaces may share a target directory (and a name):
+    // hold it from cargo's build until the modules are componentized, so another
+    // `engine build` cannot overwrite a module in between.
+    let target = target_dir(workspace);
+    std::fs::create_dir_all(&target).map_err(|source| BuildError::Io {
+        path: target.clone(),
+        source,
+    })?;
+    let lock_path = target.join(".engine-build.lock");
+    let lock = std::fs::File::create(&lock_path).map_err(|source| BuildError::Io {
+        path: lock_path.clone(),
+        source,
+    })?;
+    if let Err(std::fs::TryLockError::WouldBlock) = lock.try_lock() {
+        eprintln!(
+            "Waiting for another build in {} to finish",
+            target.display()
+        );
+    }
+    lock.lock().map_err(|source| BuildError::Io {
+        path: lock_path,
+        source,
+    })?;
     let mut cmd = toolchain.cargo(workspace);
     for c in &selected {
         cmd.args(["-p", c]);
@@ -277,18 +300,35 @@ pub fn imports(component: &[u8]) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-/// Where a guest workspace's build goes: `$ENGINE_GUEST_TARGET_DIR/<parent>-<name>`
-/// when that is set (the justfile points it under `~/.cache`, so CI keeps the std
-/// build between runs), else `<workspace>/target`.
+/// Where a guest workspace's build goes.
+///
+/// - A plugin crate that is a workspace of its own (a `[package]` at the root, as
+///   `engine new` writes) builds in one directory shared by every such crate,
+///   `<cache>/plugin-crates`: the standard library (built from source with Debian's
+///   toolchain), the SDK and its dependencies are compiled once, and a second
+///   plugin builds in seconds. `<cache>` is `$ENGINE_GUEST_TARGET_DIR` when that is
+///   set, else [`default_cache_dir`] (`~/.cache/engine/guests`).
+/// - A workspace of several crates (the repository's `plugins/`, `policies/`, the
+///   test guests) builds in `$ENGINE_GUEST_TARGET_DIR/<parent>-<name>` when that is
+///   set (the justfile points it under `~/.cache`, so CI keeps the std build
+///   between runs), else in `<workspace>/target`.
 pub fn target_dir(workspace: &Path) -> PathBuf {
-    match std::env::var_os("ENGINE_GUEST_TARGET_DIR").filter(|v| !v.is_empty()) {
+    let configured = std::env::var_os("ENGINE_GUEST_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    if is_single_crate(workspace)
+        && let Some(cache) = configured.clone().or_else(default_cache_dir)
+    {
+        return cache.join(SHARED_DIR);
+    }
+    match configured {
         Some(base) => {
             let name = |p: Option<&Path>| {
                 p.and_then(Path::file_name)
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default()
             };
-            PathBuf::from(base).join(format!(
+            base.join(format!(
                 "{}-{}",
                 name(workspace.parent()),
                 name(Some(workspace))
@@ -296,6 +336,38 @@ pub fn target_dir(workspace: &Path) -> PathBuf {
         }
         None => workspace.join("target"),
     }
+}
+
+/// The directory under the guest cache shared by single-crate plugin workspaces.
+const SHARED_DIR: &str = "plugin-crates";
+
+/// The per-user guest build cache: `$XDG_CACHE_HOME/engine/guests`, else
+/// `$HOME/.cache/engine/guests` (None without a home directory).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    std::env::var_os("XDG_CACHE_HOME")
+        .and_then(absolute)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .and_then(absolute)
+                .map(|h| h.join(".cache"))
+        })
+        .map(|c| c.join("engine").join("guests"))
+}
+
+/// Whether the workspace at `workspace` is one crate that is its own workspace
+/// (its root manifest has a `[package]`), rather than a virtual workspace of
+/// several crates.
+fn is_single_crate(workspace: &Path) -> bool {
+    std::fs::read_to_string(workspace.join("Cargo.toml"))
+        .map(|t| t.lines().any(|l| l.trim() == "[package]"))
+        .unwrap_or(false)
+}
+
+/// Whether a build in `target` will compile everything (the standard library,
+/// the SDK and its dependencies): nothing was built there for the guest target.
+pub fn is_cold(target: &Path) -> bool {
+    !target.join(TARGET).join("release").join("deps").is_dir()
 }
 
 /// The core module cargo writes for `crate_name` in `workspace`.

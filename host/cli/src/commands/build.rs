@@ -28,14 +28,19 @@ pub fn run(path: &Path, out: Option<&Path>, packages: &[String]) -> anyhow::Resu
             return Ok(exit::ERROR);
         }
     };
+    let target = engine_build::target_dir(&path.canonicalize().unwrap_or(path.into()));
     eprintln!(
-        "Building {} with {}",
+        "Building {} with {}, in {}",
         path.display(),
         match &toolchain {
             Toolchain::Rustup => format!("the rustup {TARGET} target"),
             Toolchain::Debian { rustc, .. } => format!("{} (std from source)", rustc.display()),
-        }
+        },
+        tilde(&target)
     );
+    if engine_build::is_cold(&target) {
+        eprintln!("{}", cold_note(&toolchain));
+    }
     let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
     let built =
         match engine_build::build_workspace(&toolchain, path, out.unwrap_or(path), &packages) {
@@ -97,6 +102,31 @@ pub fn run(path: &Path, out: Option<&Path>, packages: &[String]) -> anyhow::Resu
         engine_runtime::SUPPORTED_VERSIONS.join(", ")
     );
     Ok(exit::OK)
+}
+
+/// What a first build in an empty build directory does, and why it needs the
+/// crate registry.
+fn cold_note(toolchain: &Toolchain) -> String {
+    let std = match toolchain {
+        Toolchain::Rustup => "",
+        Toolchain::Debian { .. } => " and the standard library",
+    };
+    format!(
+        "First build here: cargo fetches the SDK's dependencies (wit-bindgen and a few \
+         others) from the crate registry unless its cache has them, and compiles them{std} \
+         once, which takes a minute or two. Later builds here reuse them."
+    )
+}
+
+/// `path` with the home directory written `~`.
+fn tilde(path: &Path) -> String {
+    match std::env::var_os("HOME").map(std::path::PathBuf::from) {
+        Some(home) if !home.as_os_str().is_empty() && path.starts_with(&home) => {
+            let rest = path.strip_prefix(&home).unwrap_or(path);
+            Path::new("~").join(rest).display().to_string()
+        }
+        _ => path.display().to_string(),
+    }
 }
 
 /// A size for people: bytes below 1 KiB, else KiB with one decimal.

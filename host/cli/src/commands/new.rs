@@ -155,7 +155,15 @@ fn scaffold(kind: Kind, args: &NewArgs) -> Result<(), Box<Diagnostic>> {
     }
     let abs_dir = absolute(&dir).map_err(|e| Box::new(Diagnostic::error(format!("{e:#}"))))?;
     let sdk = find_sdk(args.sdk.as_deref(), &abs_dir)?;
-    let files = render(kind, &args.name, &sdk_dependency(&sdk, &abs_dir));
+    // The checkout's own plugins (`plugins/*.wasm` once built), from the new crate
+    // and from here.
+    let checkout_plugins = sdk.parent().unwrap_or(&sdk);
+    let files = render(
+        kind,
+        &args.name,
+        &sdk_dependency(&sdk, &abs_dir),
+        &shell_word(&near(checkout_plugins, &abs_dir).join("*.wasm")),
+    );
     write_all(&dir, &files).map_err(|e| {
         Box::new(Diagnostic::error(format!(
             "could not write {}: {e:#}",
@@ -167,11 +175,13 @@ fn scaffold(kind: Kind, args: &NewArgs) -> Result<(), Box<Diagnostic>> {
     let d = dir.display();
     let wasm = dir.join(format!("{name}.wasm"));
     let wasm = wasm.display();
+    let cwd = absolute(Path::new(".")).unwrap_or_default();
+    let plugins = near(checkout_plugins, &cwd).join("*.wasm");
     let (what, try_it) = match kind {
         Kind::Component => ("component", format!("engine plan {wasm}")),
         Kind::Policy => (
             "policy",
-            format!("engine check --policy {wasm} plugins/*.wasm"),
+            format!("engine check --policy {wasm} {}", shell_word(&plugins)),
         ),
     };
     eprintln!(
@@ -321,6 +331,34 @@ fn sdk_dependency(sdk: &Path, dest: &Path) -> String {
     toml::Value::String(path).to_string()
 }
 
+/// `target` as seen from the directory `from`: relative when both are in the same
+/// checkout of the engine (`target` is a directory of it), else absolute.
+fn near(target: &Path, from: &Path) -> PathBuf {
+    match target.parent() {
+        Some(root) if from.starts_with(root) => match relative(target, from) {
+            p if p.as_os_str().is_empty() => PathBuf::from("."),
+            p => p,
+        },
+        _ => target.to_path_buf(),
+    }
+}
+
+/// `path` as one shell word, its file name pattern from the first `*` on left
+/// unquoted so the shell expands it: quoted only when it holds characters the
+/// shell would treat specially.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let (base, glob) = text.split_at(text.find('*').unwrap_or(text.len()));
+    if base
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        format!("{base}{glob}")
+    } else {
+        format!("'{}'{glob}", base.replace('\'', "'\\''"))
+    }
+}
+
 /// `target` relative to the directory `from` (both absolute and normalised).
 fn relative(target: &Path, from: &Path) -> PathBuf {
     let t: Vec<Component> = target.components().collect();
@@ -337,7 +375,12 @@ fn relative(target: &Path, from: &Path) -> PathBuf {
 }
 
 /// The files of the new crate: (relative path, contents).
-fn render(kind: Kind, name: &str, sdk_dependency: &str) -> Vec<(&'static str, String)> {
+fn render(
+    kind: Kind,
+    name: &str,
+    sdk_dependency: &str,
+    plugins: &str,
+) -> Vec<(&'static str, String)> {
     let (description, lib, readme) = match kind {
         Kind::Component => (
             "An engine component plugin: an SNS topic encrypted with its own KMS key.",
@@ -355,6 +398,7 @@ fn render(kind: Kind, name: &str, sdk_dependency: &str) -> Vec<(&'static str, St
             .replace("{{snake}}", &name.replace('-', "_"))
             .replace("{{description}}", description)
             .replace("{{sdk}}", sdk_dependency)
+            .replace("{{plugins}}", plugins)
     };
     vec![
         ("Cargo.toml", fill(CARGO_TOML)),
@@ -415,11 +459,16 @@ mod tests {
     #[test]
     fn templates_fill_every_placeholder() {
         for kind in [Kind::Component, Kind::Policy] {
-            for (path, text) in render(kind, "demo-comp", "\"../sdk\"") {
+            for (path, text) in render(kind, "demo-comp", "\"../sdk\"", "../plugins/*.wasm") {
                 assert!(!text.contains("{{"), "{path}: {text}");
             }
         }
-        let files = render(Kind::Component, "demo-comp", "\"../sdk\"");
+        let files = render(
+            Kind::Component,
+            "demo-comp",
+            "\"../sdk\"",
+            "../plugins/*.wasm",
+        );
         let cargo = &files[0].1;
         let manifest: toml::Table = cargo.parse().expect("valid TOML");
         assert_eq!(manifest["package"]["name"].as_str(), Some("demo-comp"));
@@ -429,6 +478,19 @@ mod tests {
         );
         assert!(manifest.contains_key("workspace"));
         assert!(files[3].1.contains("\"demo_comp_topic_arn\""));
+    }
+
+    #[test]
+    fn the_checkouts_plugins_are_named_from_where_they_are_used() {
+        let plugins = Path::new("/repo/plugins");
+        let from = |d: &str| shell_word(&near(plugins, Path::new(d)).join("*.wasm"));
+        assert_eq!(from("/repo"), "plugins/*.wasm");
+        assert_eq!(from("/repo/extra/demo"), "../../plugins/*.wasm");
+        assert_eq!(from("/home/me/shop/alerts"), "/repo/plugins/*.wasm");
+        assert_eq!(
+            shell_word(Path::new("/my repo/it's/plugins/*.wasm")),
+            "'/my repo/it'\\''s/plugins/'*.wasm"
+        );
     }
 
     #[test]
