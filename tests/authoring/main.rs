@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
+#[path = "../common/mod.rs"]
+mod common;
 mod reference;
 mod tutorial;
 
@@ -81,20 +83,9 @@ fn cargo_test(dir: &Path) -> Output {
         .expect("runs cargo")
 }
 
-/// The JapanCart components, built from plugins/ (once per test process).
+/// The JapanCart components, sorted (as the shell expands `plugins/*.wasm`).
 fn japancart() -> Vec<String> {
-    let dir = engine_build::build_for_tests(&repo().join("plugins"));
-    let mut wasm: Vec<String> = [
-        "vpc",
-        "kinesis",
-        "secrets",
-        "elasticache",
-        "rds",
-        "monitoring",
-    ]
-    .iter()
-    .map(|p| dir.join(format!("{p}.wasm")).display().to_string())
-    .collect();
+    let mut wasm = common::japancart();
     wasm.sort();
     wasm
 }

@@ -9,6 +9,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -45,22 +48,7 @@ fn guest(name: &str) -> String {
     dir.join(format!("{name}.wasm")).display().to_string()
 }
 
-/// The six JapanCart plugins, built from `plugins/`.
-fn japancart() -> Vec<String> {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| built("plugins"));
-    [
-        "vpc",
-        "kinesis",
-        "secrets",
-        "elasticache",
-        "rds",
-        "monitoring",
-    ]
-    .iter()
-    .map(|p| dir.join(format!("{p}.wasm")).display().to_string())
-    .collect()
-}
+use common::japancart;
 
 /// Runs `engine` in `dir` with a private code cache and no colour.
 fn engine(dir: &Path, args: &[&str]) -> Output {

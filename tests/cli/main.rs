@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -390,25 +393,6 @@ fn completions_and_man_pages_cover_every_command() {
     }
 }
 
-/// The six JapanCart plugins, built from `plugins/`.
-fn japancart() -> Vec<String> {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        engine_build::build_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins"))
-    });
-    [
-        "vpc",
-        "kinesis",
-        "secrets",
-        "elasticache",
-        "rds",
-        "monitoring",
-    ]
-    .iter()
-    .map(|p| dir.join(format!("{p}.wasm")).display().to_string())
-    .collect()
-}
-
 /// Issue 15, acceptance 4: a misspelt key and an out-of-range value are refused
 /// before any plugin declares, naming the key, the plugin and a suggestion; and
 /// `config ls` lists every key the plugins read.
@@ -420,7 +404,7 @@ fn config_is_checked_against_the_keys_plugins_list_before_they_declare() {
         "[stack]\nname = \"japancart\"\n",
     )
     .unwrap();
-    let plugins = japancart();
+    let plugins = common::japancart();
     let run = |extra: &[&str]| {
         let mut args = vec!["validate"];
         args.extend(extra);

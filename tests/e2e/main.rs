@@ -10,13 +10,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use engine_aws::moto::{FaultProxy, MotoServer};
 use serde_json::Value;
 
 mod census;
+#[path = "../common/mod.rs"]
+mod common;
 mod contracts;
 mod faults;
 mod import;
@@ -159,21 +160,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn plugins() -> Vec<String> {
-    let dir: PathBuf =
-        engine_build::build_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins"));
-    [
-        "vpc",
-        "kinesis",
-        "secrets",
-        "elasticache",
-        "rds",
-        "monitoring",
-    ]
-    .iter()
-    .map(|p| dir.join(format!("{p}.wasm")).display().to_string())
-    .collect()
-}
+use common::japancart as plugins;
 
 /// The JSON event stream's final summary.
 fn summary(stdout: &str) -> Value {

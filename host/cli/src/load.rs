@@ -54,11 +54,7 @@ pub fn declare_all(runtime: &Runtime, paths: &[PathBuf], ctx: &engine_core::Cont
         }
     }
     let keys: Vec<PluginKeys> = plugins.iter().map(plugin_keys).collect();
-    // The zones pin is read by the engine itself (`crate::facts`), whether or not a
-    // plugin lists it.
-    let mut values = ctx.config.clone();
-    values.remove(crate::facts::ZONES_PIN);
-    let problems = engine_core::config::check(&keys, &values);
+    let problems = check_config(&keys, &ctx.config);
     let refused = problems.iter().filter(|d| d.is_error()).count();
     out.diagnostics.extend(problems);
     if refused > 0 {
@@ -88,6 +84,17 @@ pub fn declare_all(runtime: &Runtime, paths: &[PathBuf], ctx: &engine_core::Cont
         }
     }
     out
+}
+
+/// [`engine_core::config::check`] of the stack's values, less the zones pin, which
+/// the engine reads itself (`crate::facts`) whether or not a plugin lists it.
+pub fn check_config(
+    plugins: &[PluginKeys],
+    values: &std::collections::BTreeMap<String, String>,
+) -> Vec<Diagnostic> {
+    let mut values = values.clone();
+    values.remove(crate::facts::ZONES_PIN);
+    engine_core::config::check(plugins, &values)
 }
 
 /// The config keys `p` lists, for [`engine_core::config::check`].

@@ -168,7 +168,7 @@ fn ls(g: &Globals, plugins: &[std::path::PathBuf], json: bool) -> anyhow::Result
                 Err(e) => diagnostics.push(e.diagnostic()),
             }
         }
-        diagnostics.extend(engine_core::config::check(&loaded, &cfg.context.config));
+        diagnostics.extend(crate::load::check_config(&loaded, &cfg.context.config));
     }
     // Every key a plugin lists, with the first plugin's type and default (plugins
     // that share a key must agree on its type: `check` says when they do not).
