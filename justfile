@@ -33,6 +33,7 @@ test: setup
     cargo test --workspace --no-fail-fast
     cd plugins && cargo test
     cd policies && cargo test
+    cd tests/guests && cargo test -p generator
     python3 -m unittest discover -s tests/moto -p 'test_*.py' -v
 
 # Guest SDK API docs (warnings are errors).
@@ -61,6 +62,9 @@ down: build
 plan *ARGS: plugins
     {{engine}} plan plugins/*.wasm {{ARGS}}
 
-# Benchmarks (release build); figures go to BENCHMARKS.md.
+# Benchmarks (release build): regenerates every table of BENCHMARKS.md, each bench
+# its own section (plugin load, plan at scale beside Terraform, apply and refresh).
 bench: setup
     cargo bench -p engine-runtime --bench plugins -- --write BENCHMARKS.md
+    cargo bench -p engine --bench scale -- --write BENCHMARKS.md
+    cargo bench -p engine --bench apply -- --write BENCHMARKS.md

@@ -7,11 +7,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use engine_core::{Context, Graph, State};
 use engine_runtime::{Limits, Runtime};
+
+#[path = "../../../tests/bench/report.rs"]
+mod report;
+use report::{ms, stats};
 
 const PLUGINS: &[&str] = &[
     "vpc",
@@ -33,16 +37,6 @@ fn ctx() -> Context {
     }
 }
 
-/// Median and 90th percentile.
-fn stats(mut v: Vec<Duration>) -> (Duration, Duration) {
-    v.sort();
-    (v[v.len() / 2], v[(v.len() * 9 / 10).min(v.len() - 1)])
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
-
 /// Load (compile or cache hit) + instantiate + metadata + declare of one plugin.
 fn once(rt: &Runtime, path: &Path) -> Duration {
     let start = Instant::now();
@@ -53,19 +47,7 @@ fn once(rt: &Runtime, path: &Path) -> Duration {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let write = args
-        .iter()
-        .position(|a| a == "--write")
-        .and_then(|i| args.get(i + 1))
-        .map(|p| {
-            let p = PathBuf::from(p);
-            if p.is_relative() {
-                Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(p)
-            } else {
-                p
-            }
-        });
+    let write = report::write_target();
     let dir =
         engine_build::build_for_tests(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plugins"));
     let cache = tempfile::tempdir().expect("temp dir");
@@ -140,26 +122,13 @@ fn main() {
     println!("{table}");
 
     if let Some(path) = write {
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown CPU".into());
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1);
-        let doc = format!(
-            "# Benchmarks\n\n\
-             Written by `just bench` (`cargo bench -p engine-runtime --bench plugins -- --write BENCHMARKS.md`),\n\
-             release build, on {cores} cores ({cpu}).\n\n\
-             ## Plugin load + instantiate + declare\n\n\
-             Each figure is one plugin's full path from file to declared resources: read the\n\
-             file, compile it (cold) or load its precompiled code from the cache (warm), check\n\
-             its world and imports, instantiate it in a fresh `Store` with its limits, call\n\
-             `metadata` and `declare`, and convert the answer to the host model.\n\n\
+        let body = format!(
+            "## Plugin load + instantiate + declare\n\n\
+             `cargo bench -p engine-runtime --bench plugins`. Each figure is one plugin's full\n\
+             path from file to declared resources: read the file, compile it (cold) or load its\n\
+             precompiled code from the cache (warm), check its world and imports, instantiate it\n\
+             in a fresh `Store` with its limits, call `metadata` and `declare`, and convert the\n\
+             answer to the host model.\n\n\
              - **cold**: a new `Runtime` with no code cache, so cranelift compiles the component\n\
                ({COLD_RUNS} runs);\n\
              - **warm**: a `Runtime` whose code cache already holds the component, which is what\n\
@@ -170,7 +139,6 @@ fn main() {
              the six JapanCart plugins loaded and declared, merged into one graph, validated, and\n\
              planned against an empty state.\n"
         );
-        std::fs::write(&path, doc).expect("writes BENCHMARKS.md");
-        eprintln!("wrote {}", path.display());
+        report::write_section(&path, "plugins", &body);
     }
 }

@@ -1,0 +1,3 @@
+//! Placeholder: being written (issue 17).
+
+fn main() {}
