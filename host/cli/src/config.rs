@@ -14,8 +14,11 @@
 //!
 //! [limits]                  # sandbox limits for every plugin call
 //! deadline-ms = 5000
-//! memory-mb = 64
-//! answer-mb = 4             # the size of one plugin answer (as JSON)
+//! memory-mb = 256
+//! answer-mb = 64            # the size of one plugin answer (as JSON)
+//!
+//! [limits.generator]        # one plugin's own (by name); unset ones come from [limits]
+//! memory-mb = 1024
 //! ```
 
 use std::collections::BTreeMap;
@@ -38,7 +41,7 @@ struct File {
     #[serde(default)]
     config: BTreeMap<String, toml::Value>,
     #[serde(default)]
-    limits: LimitsSection,
+    limits: toml::Table,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,12 +55,71 @@ struct StackSection {
     allowed_account_ids: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct LimitsSection {
-    deadline_ms: Option<u64>,
-    memory_mb: Option<usize>,
-    answer_mb: Option<usize>,
+/// The settings of `[limits]` and of each `[limits.NAME]`.
+const LIMIT_SETTINGS: [&str; 3] = ["deadline-ms", "memory-mb", "answer-mb"];
+
+/// `[limits]`: the values for every plugin, then a table per plugin whose values
+/// override them for that plugin (`[limits.NAME]`, by the plugin's name).
+fn limits(
+    table: &toml::Table,
+) -> anyhow::Result<(
+    engine_runtime::Limits,
+    BTreeMap<String, engine_runtime::Limits>,
+)> {
+    let mut all = engine_runtime::Limits::default();
+    set_limits(&mut all, table, "[limits]")?;
+    let mut plugins = BTreeMap::new();
+    for (name, value) in table {
+        let Some(own) = value.as_table() else {
+            continue;
+        };
+        if !engine_core::address::valid_name(name) {
+            anyhow::bail!(
+                "[limits.{name}]: `{name}` is not a plugin name (lowercase letters, digits and `-`)"
+            );
+        }
+        let mut limits = all.clone();
+        set_limits(&mut limits, own, &format!("[limits.{name}]"))?;
+        if let Some((key, _)) = own.iter().find(|(_, v)| v.is_table()) {
+            anyhow::bail!("[limits.{name}.{key}]: a plugin's limits have no tables of their own");
+        }
+        plugins.insert(name.clone(), limits);
+    }
+    Ok((all, plugins))
+}
+
+/// Sets the values `table` (titled `title`) gives; tables in it are left to the caller.
+fn set_limits(
+    limits: &mut engine_runtime::Limits,
+    table: &toml::Table,
+    title: &str,
+) -> anyhow::Result<()> {
+    for (key, value) in table {
+        if value.is_table() {
+            continue;
+        }
+        if !LIMIT_SETTINGS.contains(&key.as_str()) {
+            let hint = engine_core::diag::closest(key, LIMIT_SETTINGS.iter().copied())
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
+            anyhow::bail!(
+                "{title}: unknown setting `{key}`: {hint}the settings are {}, and a table \
+                 [limits.NAME] sets them for the plugin NAME",
+                LIMIT_SETTINGS.map(|s| format!("`{s}`")).join(", ")
+            );
+        }
+        let n = value
+            .as_integer()
+            .filter(|n| *n > 0)
+            .with_context(|| format!("{title} {key} = {value}: must be a whole number above 0"))?;
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        match key.as_str() {
+            "deadline-ms" => limits.deadline = std::time::Duration::from_millis(n as u64),
+            "memory-mb" => limits.memory_bytes = n.saturating_mul(1 << 20),
+            _ => limits.max_output_bytes = n.saturating_mul(1 << 20),
+        }
+    }
+    Ok(())
 }
 
 /// Overrides from the command line.
@@ -166,8 +228,10 @@ impl std::fmt::Display for Origin {
 pub struct Config {
     /// What plugins see.
     pub context: Context,
-    /// Sandbox limits.
+    /// Sandbox limits for every plugin (`[limits]`).
     pub limits: engine_runtime::Limits,
+    /// Sandbox limits of some plugins, by name (`[limits.NAME]`).
+    pub plugin_limits: BTreeMap<String, engine_runtime::Limits>,
     /// Policy plugins from the stack file (relative to its directory).
     pub policies: Vec<PathBuf>,
     /// `[stack] allowed-account-ids`: an apply or destroy in any other AWS account
@@ -223,6 +287,7 @@ impl Config {
                 config: Default::default(),
             },
             limits: engine_runtime::Limits::default(),
+            plugin_limits: BTreeMap::new(),
             policies: Vec::new(),
             allowed_account_ids: Vec::new(),
             origins: BTreeMap::new(),
@@ -306,16 +371,8 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
             crate::facts::ZONES_PIN
         );
     }
-    let mut limits = engine_runtime::Limits::default();
-    if let Some(ms) = file.limits.deadline_ms {
-        limits.deadline = std::time::Duration::from_millis(ms);
-    }
-    if let Some(mb) = file.limits.memory_mb {
-        limits.memory_bytes = mb.saturating_mul(1 << 20);
-    }
-    if let Some(mb) = file.limits.answer_mb {
-        limits.max_output_bytes = mb.saturating_mul(1 << 20);
-    }
+    let (limits, plugin_limits) =
+        self::limits(&file.limits).with_context(|| format!("in {}", path.display()))?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let policies = file.policies.iter().map(|p| base.join(p)).collect();
     Ok(Config {
@@ -326,10 +383,79 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
             config,
         },
         limits,
+        plugin_limits,
         policies,
         allowed_account_ids: file.stack.allowed_account_ids,
         origins,
         endpoint,
         state,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn parse(
+        text: &str,
+    ) -> anyhow::Result<(
+        engine_runtime::Limits,
+        BTreeMap<String, engine_runtime::Limits>,
+    )> {
+        limits(&toml::from_str::<toml::Table>(text).unwrap())
+    }
+
+    #[test]
+    fn a_plugin_table_overrides_the_limits_of_every_plugin_for_that_plugin() {
+        let (all, own) = parse(
+            "deadline-ms = 9000\nmemory-mb = 100\n[generator]\nmemory-mb = 1024\nanswer-mb = 200\n",
+        )
+        .unwrap();
+        assert_eq!(all.memory_bytes, 100 << 20);
+        assert_eq!(all.deadline, std::time::Duration::from_millis(9000));
+        assert_eq!(
+            all.max_output_bytes,
+            engine_runtime::Limits::default().max_output_bytes
+        );
+        let g = &own["generator"];
+        assert_eq!(
+            (g.memory_bytes, g.max_output_bytes, g.deadline),
+            (1024 << 20, 200 << 20, all.deadline)
+        );
+        assert_eq!(own.len(), 1);
+    }
+
+    #[test]
+    fn the_defaults_let_large_stacks_plan() {
+        let (all, own) = parse("").unwrap();
+        assert_eq!(
+            (all.memory_bytes, all.max_output_bytes),
+            (256 << 20, 64 << 20)
+        );
+        assert!(own.is_empty());
+    }
+
+    #[test]
+    fn a_wrong_setting_is_refused_with_what_is_allowed() {
+        let e = parse("[vpc]\nmemroy-mb = 5\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "[limits.vpc]: unknown setting `memroy-mb`: did you mean `memory-mb`? the settings are \
+             `deadline-ms`, `memory-mb`, `answer-mb`, and a table [limits.NAME] sets them for the \
+             plugin NAME"
+        );
+        let e = parse("memory-mb = 0\n").unwrap_err().to_string();
+        assert_eq!(e, "[limits] memory-mb = 0: must be a whole number above 0");
+        let e = parse("answer-mb = \"64\"\n").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "[limits] answer-mb = \"64\": must be a whole number above 0"
+        );
+        let e = parse("[\"Bad Name\"]\nmemory-mb = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`Bad Name` is not a plugin name"), "{e}");
+    }
 }

@@ -14,7 +14,8 @@
 //!
 //! - `engine plan` and `engine apply` read it once, bounded by [`LOOKUP_BOUND`],
 //!   unless the user pinned the zones (`availability-zones` in engine.toml's
-//!   `[config]`, or `-c availability-zones=...`): then no AWS call is made.
+//!   `[config]`, or `-c availability-zones=...`) or no plugin reads them
+//!   ([`needs_zones`]): then no AWS call is made.
 //! - When AWS cannot be asked (no credentials, offline, no permission), one
 //!   warning line says so and how to pin the zones, and the plugins use their
 //!   defaults (`{region}a`, `{region}b`, ...).
@@ -41,11 +42,23 @@ pub const SERVICE_ZONES_FACT: &str = "aws:availability-zones:";
 /// How long reading the zones may take before the plugins' defaults are used.
 pub const LOOKUP_BOUND: Duration = Duration::from_secs(3);
 
-/// `engine plan`: reads the zones with an SDK config of its own (the standard
-/// chain, the stack's region), unless they are pinned.
-pub fn add_zones_from_env(cfg: &mut Config) {
-    let options = cfg.sdk_options();
-    add_zones_with(cfg, || {
+/// Whether a stack of plugins that list `keys` needs the region's zones: one of
+/// them reads the zones key, or predates config keys (a contract before 0.3.0
+/// does not say what it reads). A stack that does not is planned without an AWS
+/// call for them (a 100,000-resource plan should not wait on credentials).
+pub fn needs_zones(keys: &[engine_core::config::PluginKeys]) -> bool {
+    keys.iter().any(|p| {
+        p.keys
+            .as_ref()
+            .is_none_or(|keys| keys.iter().any(|k| k.name == ZONES_PIN))
+    })
+}
+
+/// `engine plan`: reads the zones into `ctx` with an SDK config of its own (the
+/// standard chain, `options`' region), unless they are pinned.
+pub fn add_zones_from_env(ctx: &mut engine_core::Context, options: &engine_aws::SdkOptions) {
+    let options = options.clone();
+    add_zones_with(ctx, || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -62,7 +75,7 @@ pub fn add_zones_from_env(cfg: &mut Config) {
 /// `engine apply`: reads the zones with the provider the apply uses, unless
 /// they are pinned. Whether the fact was added (then the plugins declare again).
 pub fn add_zones(cfg: &mut Config, rt: &tokio::runtime::Runtime, aws: &Aws) -> bool {
-    add_zones_with(cfg, || {
+    add_zones_with(&mut cfg.context, || {
         rt.block_on(bounded(
             "DescribeAvailabilityZones",
             LOOKUP_BOUND,
@@ -71,12 +84,15 @@ pub fn add_zones(cfg: &mut Config, rt: &tokio::runtime::Runtime, aws: &Aws) -> b
     })
 }
 
-fn add_zones_with(cfg: &mut Config, lookup: impl FnOnce() -> Result<Vec<String>, String>) -> bool {
-    let region = cfg.context.region.clone();
-    if let Some(warning) = zones_fact(&mut cfg.context.config, &region, lookup) {
+fn add_zones_with(
+    ctx: &mut engine_core::Context,
+    lookup: impl FnOnce() -> Result<Vec<String>, String>,
+) -> bool {
+    let region = ctx.region.clone();
+    if let Some(warning) = zones_fact(&mut ctx.config, &region, lookup) {
         ui::warning(&warning);
     }
-    cfg.context.config.contains_key(ZONES_FACT)
+    ctx.config.contains_key(ZONES_FACT)
 }
 
 /// The services of the interface endpoints `graph` declares, sorted.
@@ -229,6 +245,28 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
 
     use super::*;
+    use engine_core::config::{ConfigKey, ConfigType, PluginKeys};
+
+    #[test]
+    fn zones_are_read_only_for_a_stack_with_a_plugin_that_reads_them() {
+        let key = |name: &str| ConfigKey {
+            name: name.into(),
+            description: String::new(),
+            ty: ConfigType::Text,
+            default: None,
+        };
+        let plugin = |keys: Option<Vec<ConfigKey>>| PluginKeys {
+            plugin: "p".into(),
+            keys,
+        };
+        let generator = plugin(Some(vec![key("generator-count")]));
+        let vpc = plugin(Some(vec![key("vpc-cidr"), key(ZONES_PIN)]));
+        let older = plugin(None); // before 0.3.0: what it reads is not known
+        assert!(!needs_zones(&[]));
+        assert!(!needs_zones(std::slice::from_ref(&generator)));
+        assert!(needs_zones(&[generator.clone(), vpc]));
+        assert!(needs_zones(&[generator, older]));
+    }
 
     #[test]
     fn the_zones_read_become_the_fact() {

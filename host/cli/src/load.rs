@@ -18,6 +18,17 @@ pub fn cache_dir() -> Option<PathBuf> {
     Some(base.join("engine").join("code"))
 }
 
+/// The plugin runtime with the stack's limits (`[limits]`, `[limits.NAME]`),
+/// caching compiled code unless `no_cache`.
+pub fn runtime(cfg: &crate::config::Config, no_cache: bool) -> anyhow::Result<Runtime> {
+    Runtime::new(
+        cfg.limits.clone(),
+        if no_cache { None } else { cache_dir() },
+    )
+    .map(|r| r.with_plugin_limits(cfg.plugin_limits.clone()))
+    .map_err(|e| anyhow::anyhow!("cannot start the plugin runtime: {e:#}"))
+}
+
 /// Plugins loaded and their declarations, plus every problem found.
 pub struct Loaded {
     /// Component plugins that loaded, in argument order.
@@ -34,8 +45,15 @@ pub struct Loaded {
 
 /// Loads each component plugin, checks the stack's config against the keys they
 /// list, and only then calls `declare` (a misspelt key or a bad value stops
-/// every plugin from declaring with it).
-pub fn declare_all(runtime: &Runtime, paths: &[PathBuf], ctx: &engine_core::Context) -> Loaded {
+/// every plugin from declaring with it). Between the check and `declare`, `facts`
+/// is given the keys every loaded plugin lists and adds the facts they need to
+/// `ctx` (the region's zones only when a plugin reads them).
+pub fn declare_all(
+    runtime: &Runtime,
+    paths: &[PathBuf],
+    ctx: &mut engine_core::Context,
+    facts: impl FnOnce(&[PluginKeys], &mut engine_core::Context),
+) -> Loaded {
     let mut out = Loaded {
         plugins: Vec::new(),
         declarations: Vec::new(),
@@ -70,10 +88,18 @@ pub fn declare_all(runtime: &Runtime, paths: &[PathBuf], ctx: &engine_core::Cont
         out.config_refused = true;
         return out;
     }
+    facts(&keys, ctx);
+    let ctx = &*ctx;
     for mut p in plugins {
+        let started = std::time::Instant::now();
         match p.declare(ctx) {
             Ok(d) => {
-                tracing::debug!(plugin = p.name(), resources = d.resources.len(), "declared");
+                tracing::debug!(
+                    plugin = p.name(),
+                    resources = d.resources.len(),
+                    elapsed = ?started.elapsed(),
+                    "declared"
+                );
                 out.plugins.push(p);
                 out.declarations.push(d);
             }
@@ -135,7 +161,10 @@ pub fn graph(loaded: &mut Loaded, total: usize) -> Option<Graph> {
         );
         return None;
     }
-    match Graph::build(&loaded.declarations) {
+    let started = std::time::Instant::now();
+    let built = Graph::from_declarations(std::mem::take(&mut loaded.declarations));
+    tracing::debug!(elapsed = ?started.elapsed(), "built and validated the graph");
+    match built {
         Ok(g) => Some(g),
         Err(diags) => {
             loaded.diagnostics.extend(diags);

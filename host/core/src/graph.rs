@@ -36,13 +36,22 @@ pub struct Graph {
 impl Graph {
     /// Merges declarations and validates the result.
     pub fn build(decls: &[Declaration]) -> Result<Graph, Vec<Diagnostic>> {
+        Graph::from_declarations(decls.to_vec())
+    }
+
+    /// [`Graph::build`], taking the declarations (no copy of a large stack's
+    /// resources).
+    pub fn from_declarations(decls: Vec<Declaration>) -> Result<Graph, Vec<Diagnostic>> {
         let mut diags = Vec::new();
         let mut g = Graph::default();
-        let mut plugin_sources: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut plugin_sources: BTreeMap<String, String> = BTreeMap::new();
         let mut names: BTreeMap<(crate::Kind, String), Address> = BTreeMap::new();
+        // Each resource's references, with the property holding each: read once
+        // from its properties, which also give its name.
+        let mut references: BTreeMap<Address, Vec<(String, Reference)>> = BTreeMap::new();
 
         for d in decls {
-            if let Some(first) = plugin_sources.insert(&d.plugin, &d.source) {
+            if let Some(first) = plugin_sources.insert(d.plugin.clone(), d.source.clone()) {
                 diags.push(
                     Diagnostic::error(format!("two plugins are both named `{}`", d.plugin))
                         .plugin(&d.plugin)
@@ -55,7 +64,7 @@ impl Graph {
                 );
                 continue;
             }
-            for r in &d.resources {
+            for r in d.resources {
                 if g.resources.contains_key(&r.address) {
                     diags.push(
                         Diagnostic::error(format!("resource `{}` is declared twice", r.address))
@@ -66,8 +75,9 @@ impl Graph {
                     continue;
                 }
                 let schema = r.spec.kind().schema();
+                let props = r.spec.properties();
                 if let Some(prop) = schema.name_property
-                    && let Some(name) = r.spec.properties()[prop].as_str()
+                    && let Some(name) = props[prop].as_str()
                 {
                     let key = (r.spec.kind(), name.to_string());
                     if let Some(other) = names.get(&key) {
@@ -92,9 +102,14 @@ impl Graph {
                         names.insert(key, r.address.clone());
                     }
                 }
-                g.resources.insert(r.address.clone(), r.clone());
+                let mut refs = Vec::new();
+                crate::value::walk_refs(&props, &mut String::new(), &mut |path, x| {
+                    refs.push((path.to_string(), x))
+                });
+                references.insert(r.address.clone(), refs);
+                g.resources.insert(r.address.clone(), r);
             }
-            for o in &d.outputs {
+            for o in d.outputs {
                 if let Some(prev) = g.outputs.get(&o.name) {
                     diags.push(
                         Diagnostic::error(format!("output `{}` is declared twice", o.name))
@@ -106,15 +121,29 @@ impl Graph {
                     );
                     continue;
                 }
-                g.outputs.insert(o.name.clone(), o.clone());
+                g.outputs.insert(o.name.clone(), o);
             }
         }
 
         // References and explicit dependencies.
+        let mut self_cycles = Vec::new();
         for r in g.resources.values() {
             let mut deps = BTreeSet::new();
-            for (field, reference) in r.spec.references() {
-                if let Some(d) = g.check_ref(&reference) {
+            let refs = references
+                .get(&r.address)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            // Self-references are cycles too (reported after the references).
+            if refs.iter().any(|(_, x)| x.resource == r.address) {
+                self_cycles.push(
+                    Diagnostic::error("dependency cycle")
+                        .plugin(&r.address.plugin)
+                        .address(&r.address)
+                        .detail(format!("{0} -> {0}", r.address)),
+                );
+            }
+            for (field, reference) in refs {
+                if let Some(d) = g.check_ref(reference) {
                     diags.push(d.plugin(&r.address.plugin).address(&r.address).field(field));
                 } else {
                     deps.insert(reference.resource.clone());
@@ -147,21 +176,7 @@ impl Graph {
                 diags.push(d.plugin(&o.plugin).field(format!("output `{}`", o.name)));
             }
         }
-        // Self-references are cycles too.
-        for r in g.resources.values() {
-            if r.spec
-                .references()
-                .iter()
-                .any(|(_, x)| x.resource == r.address)
-            {
-                diags.push(
-                    Diagnostic::error("dependency cycle")
-                        .plugin(&r.address.plugin)
-                        .address(&r.address)
-                        .detail(format!("{0} -> {0}", r.address)),
-                );
-            }
-        }
+        diags.extend(self_cycles);
         if let Some(cycle) = g.find_cycle() {
             let mut path: Vec<String> = cycle.iter().map(|a| a.to_string()).collect();
             if path.len() > CYCLE_SHOWN {

@@ -335,7 +335,13 @@ pub fn plan_for(
         prior,
         plugin_sha256s,
         replace: &request.replace,
+        changes: Vec::new(),
         decided: BTreeMap::new(),
+        declaring: desired
+            .resources
+            .keys()
+            .map(|a| a.plugin.as_str())
+            .collect(),
     };
 
     // Dependency order; anything `order` leaves out (a graph with a cycle, which
@@ -344,19 +350,15 @@ pub fn plan_for(
     let seen: BTreeSet<&Address> = order.iter().copied().collect();
     order.extend(desired.resources.keys().filter(|a| !seen.contains(a)));
 
-    let mut changes = Vec::new();
     for address in order {
         let change = planner.plan_resource(address);
-        planner.decided.insert(
-            address.clone(),
-            Decided {
-                action: change.action,
-                replace_order: change.replace_order,
-                after: change.after.clone().unwrap_or(Value::Null),
-            },
-        );
-        changes.push(change);
+        planner
+            .decided
+            .insert(address.clone(), planner.changes.len());
+        planner.changes.push(change);
     }
+    let outputs = planner.plan_outputs();
+    let mut changes = std::mem::take(&mut planner.changes);
     for (address, p) in &prior.resources {
         if !desired.resources.contains_key(address) {
             changes.push(planner.plan_delete(address, p, false));
@@ -366,8 +368,6 @@ pub fn plan_for(
         changes.push(planner.plan_delete(address, p, true));
     }
     changes.sort_by(|a, b| (&a.address, a.deposed).cmp(&(&b.address, b.deposed)));
-
-    let outputs = planner.plan_outputs();
     let mut plan = Plan {
         prior_lineage: prior.lineage.clone(),
         prior_serial: prior.serial,
@@ -382,28 +382,30 @@ pub fn plan_for(
     plan
 }
 
-/// What has been decided for a desired resource, for the ones referencing it.
-struct Decided {
-    action: Action,
-    replace_order: Option<ReplaceOrder>,
-    /// Desired properties, references resolved where known.
-    after: Value,
-}
-
 struct Planner<'a> {
     desired: &'a Graph,
     prior: &'a State,
     plugin_sha256s: &'a BTreeMap<String, String>,
     /// `--replace`: replaced even when nothing changed.
     replace: &'a BTreeSet<Address>,
-    decided: BTreeMap<Address, Decided>,
+    /// The desired resources decided so far, in dependency order.
+    changes: Vec<ResourceChange>,
+    /// Where each is in `changes`, for the ones referencing it.
+    decided: BTreeMap<Address, usize>,
+    /// The plugins that declare a resource.
+    declaring: BTreeSet<&'a str>,
 }
 
 impl Planner<'_> {
+    /// What has been decided for the desired resource `address`, if it has been.
+    fn decided(&self, address: &Address) -> Option<&ResourceChange> {
+        self.decided.get(address).map(|&i| &self.changes[i])
+    }
+
     /// The value of `r` if known at plan time (see the module docs).
     fn resolve(&self, r: &Reference) -> Option<Value> {
-        let target = self.decided.get(&r.resource)?;
-        if let Some(echo) = target.after.get(&r.attribute) {
+        let target = self.decided(&r.resource)?;
+        if let Some(echo) = target.after.as_ref().and_then(|a| a.get(&r.attribute)) {
             return (!echo.is_null() && !contains_unknown(echo)).then(|| echo.clone());
         }
         match target.action {
@@ -545,7 +547,7 @@ impl Planner<'_> {
 
         if change.action == Action::Replace {
             let forced_dbc = change.dependencies.iter().any(|d| {
-                self.decided.get(d).is_some_and(|x| {
+                self.decided(d).is_some_and(|x| {
                     x.action == Action::Replace
                         && x.replace_order == Some(ReplaceOrder::DeleteBeforeCreate)
                 })
@@ -590,7 +592,7 @@ impl Planner<'_> {
             let described: Vec<String> = targets
                 .iter()
                 .map(|t| {
-                    let what = match self.decided.get(t).map(|d| d.action) {
+                    let what = match self.decided(t).map(|d| d.action) {
                         Some(Action::Replace) => "replaced",
                         Some(Action::Create) => "created",
                         _ => "not known yet",
@@ -608,8 +610,8 @@ impl Planner<'_> {
 
     fn plan_delete(&self, address: &Address, p: &ResourceState, deposed: bool) -> ResourceChange {
         let plugin = &address.plugin;
-        let plugin_present = self.plugin_sha256s.contains_key(plugin)
-            || self.desired.resources.keys().any(|a| &a.plugin == plugin);
+        let plugin_present =
+            self.plugin_sha256s.contains_key(plugin) || self.declaring.contains(plugin.as_str());
         let mut reason = if deposed {
             "it is the old copy of a create-before-delete replacement that an interrupted \
              apply left behind"

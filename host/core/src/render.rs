@@ -115,8 +115,25 @@ pub fn summary_line(plan: &Plan) -> String {
 
 /// The plan for people, ending with a newline. `color` adds ANSI colours.
 pub fn human(plan: &Plan, color: bool) -> String {
-    let p = Paint { color };
+    let mut text = String::new();
+    human_to(plan, color, &mut |chunk| text.push_str(chunk));
+    text
+}
+
+/// [`human`], handed to `sink` in pieces of about [`CHUNK`] bytes as it is
+/// written, so a plan of 100,000 resources is printed without holding all of its
+/// text at once.
+pub fn human_to(plan: &Plan, color: bool, sink: &mut dyn FnMut(&str)) {
     let mut out = String::new();
+    human_into(plan, color, &mut out, sink);
+    sink(&out);
+}
+
+/// How much text [`human_to`] gathers before handing it on.
+pub const CHUNK: usize = 64 << 10;
+
+fn human_into(plan: &Plan, color: bool, out: &mut String, sink: &mut dyn FnMut(&str)) {
+    let p = Paint { color };
     let changes: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.is_change()).collect();
     let outputs: Vec<&OutputChange> = plan
         .outputs
@@ -125,16 +142,20 @@ pub fn human(plan: &Plan, color: bool) -> String {
         .collect();
     if changes.is_empty() && outputs.is_empty() {
         let _ = writeln!(out, "{}", p.paint(BOLD, &summary_line(plan)));
-        partial_note(&mut out, p, plan);
-        return out;
+        partial_note(out, p, plan);
+        return;
     }
 
     if !changes.is_empty() {
-        legend(&mut out, p, &changes);
+        legend(out, p, &changes);
         let _ = writeln!(out, "Engine will perform these actions:");
         for c in &changes {
             out.push('\n');
-            resource_block(&mut out, p, c);
+            resource_block(out, p, c);
+            if out.len() >= CHUNK {
+                sink(out);
+                out.clear();
+            }
         }
         out.push('\n');
     }
@@ -164,8 +185,7 @@ pub fn human(plan: &Plan, color: bool) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "{}", p.paint(BOLD, &summary_line(plan)));
-    partial_note(&mut out, p, plan);
-    out
+    partial_note(out, p, plan);
 }
 
 /// For a plan narrowed by `--target`: that it is partial, and how to see the rest.

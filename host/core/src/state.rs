@@ -240,12 +240,26 @@ pub(crate) fn check_version(
 /// Serialises `value` as normalised JSON: every object's keys sorted (whatever
 /// `serde_json` features other crates enable), two-space indentation, final newline.
 pub fn to_normalised_json<T: Serialize + ?Sized>(value: &T) -> String {
+    // A JSON value's objects are sorted already unless serde_json keeps insertion
+    // order (its `preserve_order` feature): then sort them (a 100,000-resource
+    // plan would otherwise be copied once more for nothing).
     let v = serde_json::to_value(value)
-        .map(normalise)
+        .map(|v| if maps_are_sorted() { v } else { normalise(v) })
         .unwrap_or(Value::Null);
     let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
     s.push('\n');
     s
+}
+
+/// Whether serde_json's objects keep their keys sorted (the default, a `BTreeMap`).
+fn maps_are_sorted() -> bool {
+    static SORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let mut m = serde_json::Map::new();
+        m.insert("b".into(), Value::Null);
+        m.insert("a".into(), Value::Null);
+        m.keys().next().map(String::as_str) == Some("a")
+    })
 }
 
 /// Sorts every object's keys, recursively.

@@ -64,12 +64,12 @@ pub struct Limits {
 /// How many times [`Limits::max_output_bytes`] the host copies out of a guest's
 /// memory for one call (see [`Limits::lift_budget`]): room for the host's own
 /// layout of an answer within the size limit, which is larger than its JSON.
-const LIFT_FACTOR: usize = 32;
+const LIFT_FACTOR: usize = 8;
 
 impl Limits {
     /// The most the host copies out of a guest's memory for one call (its strings,
     /// and its lists as the host holds them), in bytes: [`LIFT_FACTOR`] times
-    /// `max_output_bytes` (128 MiB by default). An answer whose strings share
+    /// `max_output_bytes` (512 MiB by default). An answer whose strings share
     /// their bytes in the guest (the canonical ABI passes each as a pointer and a
     /// length) would otherwise make the host allocate many times the guest's
     /// memory cap.
@@ -89,8 +89,8 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             deadline: Duration::from_secs(5),
-            memory_bytes: 64 << 20,
-            max_output_bytes: 4 << 20,
+            memory_bytes: 256 << 20,
+            max_output_bytes: 64 << 20,
         }
     }
 }
@@ -135,36 +135,46 @@ impl PluginError {
         if let Some(a) = &e.address {
             d = d.address(a);
         }
-        let hint = match &e.kind {
+        // The setting that raises a limit, for every plugin or for this one.
+        let name = if engine_core::address::valid_name(&e.plugin) {
+            e.plugin.as_str()
+        } else {
+            "NAME" // not known yet: it failed before saying
+        };
+        let raise = |setting: &str| {
+            format!(
+                "raise {setting} under [limits] (every plugin) or [limits.{name}] (this plugin) in engine.toml"
+            )
+        };
+        let hint: Option<String> = match &e.kind {
             K::NotWasm(_) => {
-                Some("pass the `.wasm` files that `just plugins` writes under plugins/")
+                Some("pass the `.wasm` files that `just plugins` writes under plugins/".into())
             }
-            K::CoreModule(_) => Some(
-                "build it with `engine build` (or `just plugins`), which turns the module into a component",
-            ),
+            K::CoreModule(_) => Some("build it with `engine build` (or `just plugins`), which turns the module into a component".into()),
             K::ForbiddenImport(_) => {
-                Some("build for wasm32-unknown-unknown with engine-sdk; plugins may not use WASI")
+                Some("build for wasm32-unknown-unknown with engine-sdk; plugins may not use WASI".into())
             }
             K::Version { .. } => {
-                Some("rebuild the plugin against this engine's wit/ (`just plugins`)")
+                Some("rebuild the plugin against this engine's wit/ (`just plugins`)".into())
             }
             K::UnexpectedKind {
                 found: PluginKind::Policy,
                 ..
-            } => Some("pass policy plugins with `--policy`"),
-            K::Deadline { .. } => Some(
-                "a plugin must return quickly; raise [limits] deadline-ms in engine.toml if it truly needs longer",
-            ),
-            K::Memory { .. } => {
-                Some("raise [limits] memory-mb in engine.toml if the plugin truly needs more")
-            }
-            K::Oversized { .. } | K::TooLarge { .. } => Some(
-                "raise [limits] answer-mb in engine.toml if the plugin truly returns this much",
-            ),
-            K::StackOverflow { .. } => Some(
-                "look for unbounded recursion in the plugin; its wasm backtrace is in the debug log (-vv)",
-            ),
-            K::Trap { .. } => Some("the plugin's wasm backtrace is in the debug log (-vv)"),
+            } => Some("pass policy plugins with `--policy`".into()),
+            K::Deadline { .. } => Some(format!(
+                "a plugin must return quickly; {} if it truly needs longer",
+                raise("deadline-ms")
+            )),
+            K::Memory { .. } => Some(format!(
+                "{} if the plugin truly needs more",
+                raise("memory-mb")
+            )),
+            K::Oversized { .. } | K::TooLarge { .. } => Some(format!(
+                "{} if the plugin truly returns this much",
+                raise("answer-mb")
+            )),
+            K::StackOverflow { .. } => Some("look for unbounded recursion in the plugin; its wasm backtrace is in the debug log (-vv)".into()),
+            K::Trap { .. } => Some("the plugin's wasm backtrace is in the debug log (-vv)".into()),
             _ => None,
         };
         if let Some(h) = hint {
@@ -317,6 +327,8 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<HostState>,
     limits: Limits,
+    /// Limits of their own for some plugins, by name (`[limits.NAME]`).
+    plugin_limits: std::collections::BTreeMap<String, Limits>,
     cache: Option<cache::CodeCache>,
     tick: Duration,
     stop_ticker: Arc<AtomicBool>,
@@ -455,15 +467,33 @@ impl Runtime {
             engine,
             linker,
             limits,
+            plugin_limits: Default::default(),
             cache,
             tick,
             stop_ticker,
         })
     }
 
-    /// The limits in force.
+    /// This runtime, with limits of their own for the plugins `limits` names
+    /// (`[limits.NAME]` in engine.toml). A plugin is loaded, instantiated and
+    /// asked its name under the runtime's limits; from then on (its `declare` or
+    /// `check`) under its own.
+    pub fn with_plugin_limits(
+        mut self,
+        limits: std::collections::BTreeMap<String, Limits>,
+    ) -> Self {
+        self.plugin_limits = limits;
+        self
+    }
+
+    /// The limits in force for every plugin without limits of its own.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// The limits in force for the plugin named `plugin`.
+    pub fn limits_for(&self, plugin: &str) -> &Limits {
+        self.plugin_limits.get(plugin).unwrap_or(&self.limits)
     }
 
     /// Loads, validates and instantiates the plugin at `path`, and asks who it is.
@@ -548,7 +578,7 @@ impl Runtime {
             contract,
             store,
             instance,
-            deadline_ticks: self.deadline_ticks(),
+            deadline_ticks: self.deadline_ticks(&self.limits),
             limits: self.limits.clone(),
         };
         let info = plugin.metadata()?;
@@ -560,16 +590,21 @@ impl Runtime {
         }
         plugin.name = info.name.clone();
         plugin.store.data_mut().plugin = info.name.clone();
+        // Its own limits from here on, when it has some.
+        let limits = self.limits_for(&info.name).clone();
+        plugin.store.data_mut().limiter.memory_bytes = limits.memory_bytes;
+        plugin.deadline_ticks = self.deadline_ticks(&limits);
+        plugin.limits = limits;
         plugin.info = info;
         Ok(plugin)
     }
 
-    fn deadline_ticks(&self) -> u64 {
-        (self.limits.deadline.as_millis() / self.tick.as_millis()).max(1) as u64
+    fn deadline_ticks(&self, limits: &Limits) -> u64 {
+        (limits.deadline.as_millis() / self.tick.as_millis()).max(1) as u64
     }
 
     fn arm(&self, store: &mut Store<HostState>) {
-        store.set_epoch_deadline(self.deadline_ticks());
+        store.set_epoch_deadline(self.deadline_ticks(&self.limits));
     }
 
     fn compile(&self, bytes: &[u8], sha256: &str) -> wasmtime::Result<(Component, bool)> {
@@ -901,6 +936,8 @@ impl Plugin {
         f: impl FnOnce(&Instance, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         self.store.set_epoch_deadline(self.deadline_ticks);
+        // This plugin's copy budget (wasmtime applies it to each call).
+        self.store.set_hostcall_fuel(self.limits.lift_budget());
         self.store.data_mut().panic = None;
         match f(&self.instance, &mut self.store) {
             Ok(r) => Ok(r),
@@ -1174,7 +1211,7 @@ mod tests {
 
     #[test]
     fn the_lift_budget_follows_the_answer_limit() {
-        assert_eq!(Limits::default().lift_budget(), 128 << 20);
+        assert_eq!(Limits::default().lift_budget(), 512 << 20);
         let big = Limits {
             max_output_bytes: usize::MAX,
             ..Limits::default()

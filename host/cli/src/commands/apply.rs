@@ -203,7 +203,14 @@ pub fn apply(g: &Globals, a: &ApplyArgs) -> anyhow::Result<u8> {
         // availability zones for the plugins (unless pinned; see `crate::facts`),
         // and the refresh when asked for. With the zones, the plugins declare again.
         let (p, calls) = rt.block_on(provider(&cfg));
-        let zones_read = crate::facts::add_zones(&mut cfg, &rt, &p);
+        let keys: Vec<_> = offline
+            .loaded
+            .plugins
+            .iter()
+            .map(crate::load::plugin_keys)
+            .collect();
+        let zones_read =
+            crate::facts::needs_zones(&keys) && crate::facts::add_zones(&mut cfg, &rt, &p);
         let services = crate::facts::endpoint_services(graph);
         let zones_read =
             crate::facts::add_service_zones(&mut cfg, &services, &rt, &p) || zones_read;

@@ -160,8 +160,7 @@ fn ls(g: &Globals, plugins: &[std::path::PathBuf], json: bool) -> anyhow::Result
     let mut loaded = Vec::new();
     let mut diagnostics = Vec::new();
     if !plugins.is_empty() {
-        let runtime = engine_runtime::Runtime::new(cfg.limits.clone(), crate::load::cache_dir())
-            .map_err(|e| anyhow::anyhow!("cannot start the plugin runtime: {e:#}"))?;
+        let runtime = crate::load::runtime(&cfg, false)?;
         for path in plugins {
             match crate::load::load_component(&runtime, path) {
                 Ok(p) => loaded.push(crate::load::plugin_keys(&p)),

@@ -25,7 +25,6 @@ use std::path::PathBuf;
 
 use engine_core::{Diagnostic, Plan};
 use engine_policy::{Outcome, unique};
-use engine_runtime::Runtime;
 
 use crate::config::Config;
 use crate::{Globals, exit, load, ui};
@@ -110,11 +109,7 @@ pub fn enforce(
 
 /// Runs `policies` over `plan` in a runtime with the stack's limits.
 fn run(cfg: &Config, no_cache: bool, policies: &[PathBuf], plan: &Plan) -> anyhow::Result<Outcome> {
-    let runtime = Runtime::new(
-        cfg.limits.clone(),
-        if no_cache { None } else { load::cache_dir() },
-    )
-    .map_err(|e| anyhow::anyhow!("cannot start the plugin runtime: {e:#}"))?;
+    let runtime = load::runtime(cfg, no_cache)?;
     let ctx = &cfg.context;
     Ok(engine_policy::run_policies(
         &runtime,
