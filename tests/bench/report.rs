@@ -32,6 +32,13 @@ pub fn write_section(path: &Path, name: &str, body: &str) {
         format!("<!-- /bench:{name} -->"),
     );
     let old = std::fs::read_to_string(path).unwrap_or_default();
+    // A document without the head this module writes is from before the sections:
+    // start it again.
+    let old = if old.contains("<!-- /head -->") {
+        old
+    } else {
+        String::new()
+    };
     let section = format!("{open}\n{}\n{close}", body.trim_end());
     let mut doc = match (old.find(&open), old.find(&close)) {
         (Some(a), Some(b)) if a < b => {
