@@ -147,7 +147,10 @@ pub struct FieldChange {
 }
 
 /// What the plan does with one resource.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// It serialises with a create's `fields` listed, as [`ResourceChange::fields`]
+/// gives them, whether or not they are held.
+#[derive(Clone, Debug, Deserialize)]
 pub struct ResourceChange {
     /// `plugin/name`.
     pub address: Address,
@@ -169,10 +172,12 @@ pub struct ResourceChange {
     /// deleted, why a create adopts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The properties that change: all those set (not null) for a create or
-    /// delete, the changed ones for an update or replace, none for a no-op. Sorted
-    /// by path.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// The properties that change: all those set (not null) for a delete, the
+    /// changed ones for an update or replace, none for a no-op. Sorted by path.
+    /// For a create the planner leaves it empty: every property set in `after` is
+    /// new, and [`ResourceChange::fields`] lists them (a plan of 100,000 creates
+    /// would otherwise hold every property twice).
+    #[serde(default)]
     pub fields: Vec<FieldChange>,
     /// The desired properties, references resolved where known (unknown ones stay
     /// `{"$ref": ...}`). `None` for a delete.
@@ -195,7 +200,92 @@ pub struct ResourceChange {
     pub prior: Option<ResourceState>,
 }
 
+/// How a [`ResourceChange`] serialises: its fields in the same order, with
+/// `fields` as [`ResourceChange::fields`] gives them.
+#[derive(Serialize)]
+struct ResourceChangeJson<'a> {
+    address: &'a Address,
+    kind: Kind,
+    action: Action,
+    #[serde(skip_serializing_if = "is_false")]
+    deposed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replace_order: Option<ReplaceOrder>,
+    #[serde(skip_serializing_if = "is_empty")]
+    replace_fields: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a String>,
+    #[serde(skip_serializing_if = "is_empty")]
+    fields: &'a [FieldChange],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    after: Option<&'a Value>,
+    #[serde(skip_serializing_if = "is_empty")]
+    unknown: &'a [String],
+    dependencies: &'a [Address],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plugin_sha256: Option<&'a String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prior: Option<&'a ResourceState>,
+}
+
+fn is_empty<T>(v: &&[T]) -> bool {
+    v.is_empty()
+}
+
+/// Equal when they say the same: a create's `fields` compare as
+/// [`ResourceChange::fields`] gives them (held or derived).
+impl PartialEq for ResourceChange {
+    fn eq(&self, o: &Self) -> bool {
+        self.address == o.address
+            && self.kind == o.kind
+            && self.action == o.action
+            && self.deposed == o.deposed
+            && self.replace_order == o.replace_order
+            && self.replace_fields == o.replace_fields
+            && self.reason == o.reason
+            && self.fields() == o.fields()
+            && self.after == o.after
+            && self.unknown == o.unknown
+            && self.dependencies == o.dependencies
+            && self.plugin_sha256 == o.plugin_sha256
+            && self.prior == o.prior
+    }
+}
+
+impl Serialize for ResourceChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let fields = self.fields();
+        ResourceChangeJson {
+            address: &self.address,
+            kind: self.kind,
+            action: self.action,
+            deposed: self.deposed,
+            replace_order: self.replace_order,
+            replace_fields: &self.replace_fields,
+            reason: self.reason.as_ref(),
+            fields: &fields,
+            after: self.after.as_ref(),
+            unknown: &self.unknown,
+            dependencies: &self.dependencies,
+            plugin_sha256: self.plugin_sha256.as_ref(),
+            prior: self.prior.as_ref(),
+        }
+        .serialize(s)
+    }
+}
+
 impl ResourceChange {
+    /// The properties that change (see [`ResourceChange::fields`] the field): for
+    /// a create, every property set in `after`, each new.
+    pub fn fields(&self) -> std::borrow::Cow<'_, [FieldChange]> {
+        match &self.after {
+            Some(after) if self.action == Action::Create && self.fields.is_empty() => {
+                std::borrow::Cow::Owned(all_fields(after, true))
+            }
+            _ => std::borrow::Cow::Borrowed(&self.fields),
+        }
+    }
+
     /// The desired spec, with known references resolved to literals and unknown ones
     /// left as references. `None` for a delete.
     pub fn desired_spec(&self) -> Option<Spec> {
@@ -478,7 +568,7 @@ impl Planner<'_> {
 
         let Some(prior) = prior.filter(|p| p.status != ResourceStatus::Pending) else {
             change.action = Action::Create;
-            change.fields = all_fields(&after, true);
+            // Its fields are every property set in `after`: derived when asked for.
             if prior.is_some() {
                 change.reason = Some(
                     "an interrupted apply started creating it; apply adopts it if it \

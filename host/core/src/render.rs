@@ -225,7 +225,7 @@ fn delete_props(c: &ResourceChange) -> Value {
     if matches!(c.action, Action::Delete | Action::Replace)
         && let Some(map) = props.as_object_mut()
     {
-        for f in &c.fields {
+        for f in c.fields().iter() {
             match &f.before {
                 Some(v) => map.insert(f.path.clone(), v.clone()),
                 None => map.remove(&f.path),
@@ -300,7 +300,8 @@ fn resource_block(out: &mut String, p: Paint, c: &ResourceChange) {
     let pad = " ".repeat(3 - sym.width());
     let _ = writeln!(out, "{pad}{} {} \"{}\" {{", p.sym(sym), c.kind, c.address);
 
-    let shown: Vec<&FieldChange> = c.fields.iter().collect();
+    let fields = c.fields();
+    let shown: Vec<&FieldChange> = fields.iter().collect();
     let width = shown.iter().map(|f| f.path.len()).max().unwrap_or(0);
     for f in &shown {
         field_lines(out, p, c.action, f, width);
@@ -311,7 +312,7 @@ fn resource_block(out: &mut String, p: Paint, c: &ResourceChange) {
             .as_ref()
             .and_then(Value::as_object)
             .map_or(0, |m| m.len());
-        let hidden = total.saturating_sub(c.fields.iter().filter(|f| f.after.is_some()).count());
+        let hidden = total.saturating_sub(fields.iter().filter(|f| f.after.is_some()).count());
         if hidden > 0 {
             let noun = if hidden == 1 {
                 "property"

@@ -309,7 +309,7 @@ fn empty_state_creates_everything_in_dependency_order() {
         Some(shas()["database"].as_str())
     );
     assert!(db.dependencies.contains(&addr("secrets/db")));
-    assert!(db.fields.iter().all(|f| f.before.is_none()));
+    assert!(db.fields().iter().all(|f| f.before.is_none()));
 }
 
 #[test]
@@ -321,7 +321,7 @@ fn applied_stack_plans_no_changes() {
     assert!(
         p.changes
             .iter()
-            .all(|c| c.fields.is_empty() && c.reason.is_none())
+            .all(|c| c.fields().is_empty() && c.reason.is_none())
     );
     assert_eq!(p.summary(), Summary::default());
     assert!(p.steps().is_empty());
@@ -376,7 +376,7 @@ fn an_in_place_change_is_an_update_of_that_field_only() {
     );
     let c = p.change(&addr("kinesis/transactions")).unwrap();
     assert_eq!(
-        c.fields,
+        c.fields(),
         vec![FieldChange {
             path: "retention-period-hours".into(),
             before: Some(json!(24)),
@@ -407,9 +407,9 @@ fn every_kind_replaces_on_its_replace_on_fields_and_updates_otherwise() {
             let c = &p.changes[0];
             let forces = schema.replace_on.contains(&field.as_str());
             let what = format!("{kind}.{field}");
-            assert_eq!(c.fields.len(), 1, "{what}");
-            assert_eq!(c.fields[0].path, field, "{what}");
-            assert_eq!(c.fields[0].forces_replacement, forces, "{what}");
+            assert_eq!(c.fields().len(), 1, "{what}");
+            assert_eq!(c.fields()[0].path, field, "{what}");
+            assert_eq!(c.fields()[0].forces_replacement, forces, "{what}");
             if forces {
                 assert_eq!(c.action, Action::Replace, "{what}");
                 assert_eq!(c.replace_fields, vec![field.clone()], "{what}");
@@ -486,7 +486,7 @@ fn removed_resources_are_deleted_after_their_dependents() {
     // A policy sees the applied spec of what is deleted.
     assert_eq!(c.spec().unwrap().kind(), Kind::MetricAlarm);
     assert!(
-        c.fields
+        c.fields()
             .iter()
             .all(|f| f.after.is_none() && f.before.is_some())
     );
@@ -608,12 +608,13 @@ fn dependents_of_a_replaced_resource_follow() {
         Some("`vpc-id` cannot change in place and refers to `network/vpc`, which is replaced")
     );
     assert_eq!(subnet.unknown, ["vpc-id"]);
-    let f = &subnet.fields[0];
+    let f = &subnet.fields()[0];
     assert!(f.unknown && f.forces_replacement);
     assert_eq!(f.after, Some(json!({"$ref": "network/vpc.id"})));
     // The security group's rules echo the VPC's new CIDR block: known at plan time.
     let sg = p.change(&addr("cache/redis-sg")).unwrap();
-    let ingress = sg.fields.iter().find(|f| f.path == "ingress").unwrap();
+    let sg_fields = sg.fields();
+    let ingress = sg_fields.iter().find(|f| f.path == "ingress").unwrap();
     assert!(!ingress.unknown);
     assert_eq!(
         ingress.after.as_ref().unwrap()[0]["cidr-blocks"],
@@ -666,7 +667,8 @@ fn echoed_attributes_keep_dependents_of_a_replaced_resource() {
     );
     let db = p.change(&addr("database/db")).unwrap();
     assert_eq!(db.unknown, ["master-password.secret-id"]);
-    let paths: Vec<&str> = db.fields.iter().map(|f| f.path.as_str()).collect();
+    let db_fields = db.fields();
+    let paths: Vec<&str> = db_fields.iter().map(|f| f.path.as_str()).collect();
     assert_eq!(paths, ["master-password"]);
     // The output of the secret's ARN is unknown again.
     let o = p
@@ -696,10 +698,10 @@ fn unknown_values_are_kept_as_references_with_their_paths() {
         after["subnet-ids"][1],
         json!({"$ref": "network/private-b.id"})
     );
-    let vpc_id = ep.fields.iter().find(|f| f.path == "vpc-id").unwrap();
+    let ep_fields = ep.fields();
+    let vpc_id = ep_fields.iter().find(|f| f.path == "vpc-id").unwrap();
     assert!(vpc_id.unknown);
-    let dns = ep
-        .fields
+    let dns = ep_fields
         .iter()
         .find(|f| f.path == "private-dns-enabled")
         .unwrap();
@@ -769,8 +771,8 @@ fn an_unknown_value_in_an_in_place_field_updates() {
     );
     let redis = p.change(&addr("cache/redis")).unwrap();
     assert_eq!(redis.action, Action::Update);
-    assert_eq!(redis.fields.len(), 1);
-    assert!(redis.fields[0].unknown && !redis.fields[0].forces_replacement);
+    assert_eq!(redis.fields().len(), 1);
+    assert!(redis.fields()[0].unknown && !redis.fields()[0].forces_replacement);
 }
 
 // ---- state statuses, kinds, deposed ------------------------------------------
@@ -829,7 +831,7 @@ fn a_tainted_resource_is_replaced() {
     let p = converges(&samples::stack(), &prior);
     let c = p.change(&addr("database/db")).unwrap();
     assert_eq!(c.action, Action::Replace);
-    assert!(c.fields.is_empty());
+    assert!(c.fields().is_empty());
     assert!(c.reason.as_deref().unwrap().contains("tainted"));
     assert_eq!(c.replace_order, Some(ReplaceOrder::DeleteBeforeCreate));
     // The alarm on the DB's id follows (its dimension is an in-place field).
@@ -856,7 +858,7 @@ fn a_changed_kind_at_the_same_address_is_replaced() {
         c.reason.as_deref(),
         Some("its kind changed from `sns-topic` to `kms-key`")
     );
-    assert!(c.fields.iter().all(|f| f.after.is_some()));
+    assert!(c.fields().iter().all(|f| f.after.is_some()));
 }
 
 #[test]
@@ -892,8 +894,8 @@ fn a_state_missing_a_property_updates_it() {
     let p = plan_of(&samples::stack(), &prior);
     let c = p.change(&addr("kinesis/transactions")).unwrap();
     assert_eq!(c.action, Action::Update);
-    assert_eq!(c.fields[0].path, "tags");
-    assert_eq!(c.fields[0].before, None);
+    assert_eq!(c.fields()[0].path, "tags");
+    assert_eq!(c.fields()[0].before, None);
 }
 
 // ---- outputs -----------------------------------------------------------------
