@@ -146,6 +146,38 @@ pub struct FieldChange {
     pub forces_replacement: bool,
 }
 
+/// A [`FieldChange`] borrowed from a plan (see [`ResourceChange::field_views`]):
+/// it serialises the same.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct FieldView<'a> {
+    /// [`FieldChange::path`].
+    pub path: &'a str,
+    /// [`FieldChange::before`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<&'a Value>,
+    /// [`FieldChange::after`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<&'a Value>,
+    /// [`FieldChange::unknown`].
+    #[serde(skip_serializing_if = "is_false")]
+    pub unknown: bool,
+    /// [`FieldChange::forces_replacement`].
+    #[serde(skip_serializing_if = "is_false")]
+    pub forces_replacement: bool,
+}
+
+impl<'a> From<&'a FieldChange> for FieldView<'a> {
+    fn from(f: &'a FieldChange) -> Self {
+        FieldView {
+            path: &f.path,
+            before: f.before.as_ref(),
+            after: f.after.as_ref(),
+            unknown: f.unknown,
+            forces_replacement: f.forces_replacement,
+        }
+    }
+}
+
 /// What the plan does with one resource.
 ///
 /// It serialises with a create's `fields` listed, as [`ResourceChange::fields`]
@@ -216,7 +248,7 @@ struct ResourceChangeJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a String>,
     #[serde(skip_serializing_if = "is_empty")]
-    fields: &'a [FieldChange],
+    fields: &'a [FieldView<'a>],
     #[serde(skip_serializing_if = "Option::is_none")]
     after: Option<&'a Value>,
     #[serde(skip_serializing_if = "is_empty")]
@@ -254,7 +286,7 @@ impl PartialEq for ResourceChange {
 
 impl Serialize for ResourceChange {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let fields = self.fields();
+        let fields = self.field_views();
         ResourceChangeJson {
             address: &self.address,
             kind: self.kind,
@@ -283,6 +315,25 @@ impl ResourceChange {
                 std::borrow::Cow::Owned(all_fields(after, true))
             }
             _ => std::borrow::Cow::Borrowed(&self.fields),
+        }
+    }
+
+    /// [`ResourceChange::fields`], borrowed from the plan (nothing is copied for a
+    /// create's).
+    pub fn field_views(&self) -> Vec<FieldView<'_>> {
+        match (&self.after, self.action) {
+            (Some(Value::Object(after)), Action::Create) if self.fields.is_empty() => after
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| FieldView {
+                    path: k,
+                    before: None,
+                    after: Some(v),
+                    unknown: contains_unknown(v),
+                    forces_replacement: false,
+                })
+                .collect::<Vec<_>>(),
+            _ => self.fields.iter().map(FieldView::from).collect(),
         }
     }
 

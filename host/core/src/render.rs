@@ -37,7 +37,7 @@ use crate::address::Address;
 use crate::graph::Graph;
 use crate::model::REF_KEY;
 use crate::plan::{
-    Action, FieldChange, LEFT_OUT, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary,
+    Action, FieldView, LEFT_OUT, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary,
 };
 use crate::state::{ResourceState, ResourceStatus, to_normalised_json};
 
@@ -225,10 +225,10 @@ fn delete_props(c: &ResourceChange) -> Value {
     if matches!(c.action, Action::Delete | Action::Replace)
         && let Some(map) = props.as_object_mut()
     {
-        for f in c.fields().iter() {
-            match &f.before {
-                Some(v) => map.insert(f.path.clone(), v.clone()),
-                None => map.remove(&f.path),
+        for f in c.field_views() {
+            match f.before {
+                Some(v) => map.insert(f.path.to_string(), v.clone()),
+                None => map.remove(f.path),
             };
         }
     }
@@ -300,10 +300,10 @@ fn resource_block(out: &mut String, p: Paint, c: &ResourceChange) {
     let pad = " ".repeat(3 - sym.width());
     let _ = writeln!(out, "{pad}{} {} \"{}\" {{", p.sym(sym), c.kind, c.address);
 
-    let fields = c.fields();
-    let shown: Vec<&FieldChange> = fields.iter().collect();
+    let fields = c.field_views();
+    let shown = &fields;
     let width = shown.iter().map(|f| f.path.len()).max().unwrap_or(0);
-    for f in &shown {
+    for f in shown {
         field_lines(out, p, c.action, f, width);
     }
     if matches!(c.action, Action::Update | Action::Replace) {
@@ -328,14 +328,14 @@ fn resource_block(out: &mut String, p: Paint, c: &ResourceChange) {
 /// Content column of top-level properties (after `      + `).
 const TOP: usize = 8;
 
-fn field_lines(out: &mut String, p: Paint, action: Action, f: &FieldChange, width: usize) {
+fn field_lines(out: &mut String, p: Paint, action: Action, f: &FieldView, width: usize) {
     let key = format!("{:width$}", f.path);
     let forces = if f.forces_replacement {
         format!(" {}", p.paint(RED, "(forces replacement)"))
     } else {
         String::new()
     };
-    match (&f.before, &f.after, action) {
+    match (f.before, f.after, action) {
         (_, Some(after), Action::Create) | (None, Some(after), _) => {
             emit(
                 out,
