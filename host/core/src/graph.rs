@@ -47,7 +47,7 @@ impl Graph {
         let mut plugin_sources: BTreeMap<String, String> = BTreeMap::new();
         let mut names: BTreeMap<(crate::Kind, String), Address> = BTreeMap::new();
         // Each resource's references, with the property holding each: read once
-        // from its properties, which also give its name.
+        // from its typed spec, with its name.
         let mut references: BTreeMap<Address, Vec<(String, Reference)>> = BTreeMap::new();
 
         for d in decls {
@@ -75,9 +75,9 @@ impl Graph {
                     continue;
                 }
                 let schema = r.spec.kind().schema();
-                let props = r.spec.properties();
+                let (refs, name) = crate::value::spec_refs(&r.spec, schema.name_property);
                 if let Some(prop) = schema.name_property
-                    && let Some(name) = props[prop].as_str()
+                    && let Some(name) = name.as_deref()
                 {
                     let key = (r.spec.kind(), name.to_string());
                     if let Some(other) = names.get(&key) {
@@ -102,10 +102,6 @@ impl Graph {
                         names.insert(key, r.address.clone());
                     }
                 }
-                let mut refs = Vec::new();
-                crate::value::walk_refs(&props, &mut String::new(), &mut |path, x| {
-                    refs.push((path.to_string(), x))
-                });
                 references.insert(r.address.clone(), refs);
                 g.resources.insert(r.address.clone(), r);
             }

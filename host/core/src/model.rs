@@ -317,11 +317,7 @@ impl Spec {
     /// Every reference in the spec with the dotted path of the property holding it
     /// (for example `subnet-ids.1`), in property order.
     pub fn references(&self) -> Vec<(String, Reference)> {
-        let mut out = Vec::new();
-        crate::value::walk_refs(&self.properties(), &mut String::new(), &mut |path, r| {
-            out.push((path.to_string(), r))
-        });
-        out
+        crate::value::spec_refs(self, None).0
     }
 }
 
