@@ -256,6 +256,27 @@ struct Job {
     deposed_old: bool,
 }
 
+/// Each step's longest chain to the end of the apply: its own weight (a slow
+/// kind, which waits minutes on AWS, weighs ten) plus its heaviest dependent's
+/// chain. `dependents` lists, for each step, the steps that wait for it.
+fn chain_ranks(plan: &Plan, steps: &[Step], dependents: &[Vec<usize>]) -> Vec<u64> {
+    let weight = |i: usize| {
+        if plan.changes[steps[i].change].kind.schema().slow {
+            10
+        } else {
+            1
+        }
+    };
+    // A step waits only for steps before it (`Step::after`): its dependents come
+    // later, so one pass from the end sees them first.
+    let mut rank = vec![0u64; steps.len()];
+    for i in (0..steps.len()).rev() {
+        let tail = dependents[i].iter().map(|&d| rank[d]).max().unwrap_or(0);
+        rank[i] = weight(i) + tail;
+    }
+    rank
+}
+
 /// Executes `plan` against `state` (the state it was planned from), saving after
 /// every change. Stack outputs are written when every step succeeded.
 pub async fn execute(
@@ -275,7 +296,14 @@ pub async fn execute(
             dependents[a].push(i);
         }
     }
-    let mut ready: BTreeSet<usize> = (0..steps.len()).filter(|i| waiting[*i] == 0).collect();
+    // Ready steps start longest remaining chain first (critical-path order), so
+    // a cap on parallelism holds back the steps with slack, not the chain that
+    // bounds the apply.
+    let rank = chain_ranks(plan, &steps, &dependents);
+    let mut ready: BTreeSet<(std::cmp::Reverse<u64>, usize)> = (0..steps.len())
+        .filter(|i| waiting[*i] == 0)
+        .map(|i| (std::cmp::Reverse(rank[i]), i))
+        .collect();
     let mut started = vec![false; steps.len()];
     let mut running: JoinSet<(usize, Result<Outcome, ProviderError>)> = JoinSet::new();
     let mut jobs: BTreeMap<usize, Job> = BTreeMap::new();
@@ -302,7 +330,9 @@ pub async fn execute(
 
     loop {
         while !halted && stop.level() == StopLevel::Running && running.len() < parallelism {
-            let Some(i) = ready.pop_first() else { break };
+            let Some((_, i)) = ready.pop_first() else {
+                break;
+            };
             started[i] = true;
             let step = &steps[i];
             let job = match prepare(plan, step, state) {
@@ -438,7 +468,7 @@ pub async fn execute(
                 for &d in &dependents[i] {
                     waiting[d] -= 1;
                     if waiting[d] == 0 {
-                        ready.insert(d);
+                        ready.insert((std::cmp::Reverse(rank[d]), d));
                     }
                 }
             }

@@ -352,6 +352,24 @@ async fn state_is_saved_after_every_operation_with_a_pending_marker_first() {
     );
 }
 
+/// With one slot, the chain that bounds the apply goes first: the VPC, on the way
+/// to the database and the cache (slow kinds, which wait minutes on AWS), before
+/// the roots with slack (keys, roles, topics, secrets) that come earlier by address.
+#[tokio::test]
+async fn the_longest_chain_starts_first() {
+    let cloud = Arc::new(FakeCloud::default());
+    let plan = plan_for(&State::empty());
+    let r = run(&cloud, &plan, &State::empty(), 1, &Stop::default()).await;
+    assert!(r.report.complete(), "{:?}", r.report);
+    let log = cloud.log();
+    assert_eq!(log.first().map(String::as_str), Some("create network/vpc"), "{log:?}");
+    let pos = |what: &str| log.iter().position(|l| l == what).unwrap();
+    assert!(
+        pos("create database/db") < pos("create kinesis/key"),
+        "the database is on the longest chain, the stream's key is not: {log:?}"
+    );
+}
+
 #[tokio::test]
 async fn parallelism_is_bounded() {
     let cloud = Arc::new(FakeCloud::default());
