@@ -865,7 +865,7 @@ fn tf_skip(n: usize, before: &[Row]) -> Option<String> {
             let f = n as f64 / *n2 as f64;
             let growth = if measured < 1.0 {
                 format!(
-                    "linear from {} (it grew as N^{measured:.2} from {}, taken as linear)",
+                    "linear from {}; it grew as N^{measured:.2} from {}, counted as linear",
                     thousands(*n2),
                     thousands(*n1)
                 )
@@ -886,8 +886,8 @@ fn tf_skip(n: usize, before: &[Row]) -> Option<String> {
     let available = mem_available_kib() as f64;
     if time > budget {
         return Some(format!(
-            "one run would take about {time:.0} s ({how}), over the budget of {budget:.0} s \
-             (ENGINE_BENCH_TF_BUDGET_SECS; ENGINE_BENCH_TF_ALL=1 runs it anyway)"
+            "one run would take about {time:.0} s ({how}), over the budget of {budget:.0} s; \
+             ENGINE_BENCH_TF_BUDGET_SECS sets it, ENGINE_BENCH_TF_ALL=1 runs it anyway"
         ));
     }
     if available > 0.0 && rss > 0.8 * available {
