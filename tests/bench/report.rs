@@ -31,7 +31,11 @@ pub fn write_section(path: &Path, name: &str, body: &str) {
         format!("<!-- bench:{name} -->"),
         format!("<!-- /bench:{name} -->"),
     );
-    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let old = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => panic!("cannot read {}: {e}", path.display()),
+    };
     // A document without the head this module writes is from before the sections:
     // start it again.
     let old = if old.contains("<!-- /head -->") {
@@ -51,7 +55,11 @@ pub fn write_section(path: &Path, name: &str, body: &str) {
     if let Some(end) = doc.find("<!-- /head -->") {
         doc = format!("{}{}", head(), &doc[end + "<!-- /head -->".len()..]);
     }
-    std::fs::write(path, doc).expect("writes the benchmarks file");
+    // Written whole and renamed into place: a bench reading it meanwhile sees the
+    // old document or the new one, never half of one.
+    let tmp = path.with_extension(format!("md.tmp{}", std::process::id()));
+    std::fs::write(&tmp, doc).expect("writes the benchmarks file");
+    std::fs::rename(&tmp, path).expect("renames the benchmarks file into place");
     eprintln!("wrote section `{name}` of {}", path.display());
 }
 
