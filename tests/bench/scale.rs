@@ -30,6 +30,8 @@
 // One `wait4` call, to read a child's peak memory (std has no safe way).
 #![allow(unsafe_code)]
 
+#[path = "../common/mod.rs"]
+mod common;
 #[path = "report.rs"]
 mod report;
 
@@ -85,18 +87,7 @@ fn main() {
     eprintln!("scale: building the test guests and the JapanCart plugins");
     let guests = engine_build::build_for_tests(&repo.join("tests/guests"));
     let generator = guests.join("generator.wasm");
-    let japancart_dir = engine_build::build_for_tests(&repo.join("plugins"));
-    let japancart: Vec<PathBuf> = [
-        "vpc",
-        "kinesis",
-        "secrets",
-        "elasticache",
-        "rds",
-        "monitoring",
-    ]
-    .iter()
-    .map(|p| japancart_dir.join(format!("{p}.wasm")))
-    .collect();
+    let japancart: Vec<PathBuf> = common::japancart().into_iter().map(PathBuf::from).collect();
     let tmp = tempfile::Builder::new()
         .prefix("engine-bench-scale")
         .tempdir()
