@@ -94,6 +94,9 @@ pub fn declare_all(
         let started = std::time::Instant::now();
         match p.declare(ctx) {
             Ok(d) => {
+                // Declared once per run: its guest memory goes back now, before
+                // planning needs memory of its own.
+                p.release();
                 tracing::debug!(
                     plugin = p.name(),
                     resources = d.resources.len(),

@@ -658,3 +658,26 @@ fn references_outside_the_stack_or_to_a_secret_value_are_refused() {
     let e = hostile_graph_errors("attr");
     assert!(e.contains("has no attribute `id\\x1b[31m\\nx`"), "{e}");
 }
+
+/// A plugin that has declared gives its sandbox back and keeps what it said about
+/// itself; a later call is refused, not run in a store it no longer has.
+#[test]
+fn a_released_plugin_keeps_its_name_and_refuses_calls() {
+    let rt = runtime();
+    let mut p = load(&rt, "storage");
+    let ctx = Context {
+        stack: "test".into(),
+        region: "us-east-1".into(),
+        environment: "dev".into(),
+        config: Default::default(),
+    };
+    assert!(p.declare(&ctx).is_ok());
+    p.release();
+    assert_eq!(p.name(), "storage");
+    assert!(p.info().config.is_some());
+    let e = p.declare(&ctx).expect_err("released");
+    assert_eq!(
+        e.to_string(),
+        "plugin `storage`: cannot call `declare`: its sandbox was released after it declared"
+    );
+}
