@@ -362,7 +362,11 @@ async fn the_longest_chain_starts_first() {
     let r = run(&cloud, &plan, &State::empty(), 1, &Stop::default()).await;
     assert!(r.report.complete(), "{:?}", r.report);
     let log = cloud.log();
-    assert_eq!(log.first().map(String::as_str), Some("create network/vpc"), "{log:?}");
+    assert_eq!(
+        log.first().map(String::as_str),
+        Some("create network/vpc"),
+        "{log:?}"
+    );
     let pos = |what: &str| log.iter().position(|l| l == what).unwrap();
     assert!(
         pos("create database/db") < pos("create kinesis/key"),
