@@ -68,12 +68,23 @@ fn two_stacks_of_one_name_never_touch_each_other() {
     //    (stack B) cannot create the global role, and says exactly why. B declares
     //    the plugins the role needs (vpc, secrets, rds: they refer to nothing
     //    else) and runs one step at a time, so the role, which depends on nothing,
-    //    is its first step and B stops there, having created nothing. (Every
+    //    is its only step and B stops there, having created nothing. (Every
     //    plugin in parallel would race on into names that collide in the region
     //    too, and moto's CreateDBSubnetGroup silently replaces an existing group,
     //    where AWS refuses with DBSubnetGroupAlreadyExists:
     //    https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBSubnetGroup.html)
-    let mut args = vec!["apply", "--yes", "--parallelism", "1", "--state", "b"];
+    //    B targets the role: apply starts the longest chain first (the VPC's, to
+    //    the database), and this test is about the role alone.
+    let mut args = vec![
+        "apply",
+        "--yes",
+        "--parallelism",
+        "1",
+        "--target",
+        "rds/monitoring-role",
+        "--state",
+        "b",
+    ];
     args.extend(
         stack
             .plugins
