@@ -763,18 +763,32 @@ impl Printer {
         if let Some(e) = &r.save_error {
             lines.push(format!("the state could not be saved: {e}"));
         }
-        let hint = if r.stopped && r.failed.is_empty() && r.save_error.is_none() {
-            format!(
-                "stopped on request; everything done is recorded in the state: run `engine {verb}` again to finish"
-            )
-        } else {
-            format!(
-                "everything done is recorded in the state; fix the cause and run `engine {verb}` again"
-            )
-        };
+        let hint = unfinished_hint(r, verb);
         ui::diagnostics(&[Diagnostic::error(lines.remove(0))
             .detail(lines.join("\n"))
             .hint(hint)]);
+    }
+}
+
+/// What to do after an apply or destroy that did not finish, and what the state holds.
+fn unfinished_hint(r: &Report, verb: &str) -> String {
+    if r.save_error.is_some() {
+        // What was done after the last save is not in the state: a create's pending
+        // record was saved before it started, so the next apply finds what it made
+        // by its ownership tags and adopts it; an update or delete is planned again.
+        format!(
+            "the state holds everything up to its last save; fix the cause and run \
+             `engine {verb}` again: it adopts what was created after that save by its \
+             ownership tags and redoes the rest"
+        )
+    } else if r.stopped && r.failed.is_empty() {
+        format!(
+            "stopped on request; everything done is recorded in the state: run `engine {verb}` again to finish"
+        )
+    } else {
+        format!(
+            "everything done is recorded in the state; fix the cause and run `engine {verb}` again"
+        )
     }
 }
 
@@ -852,6 +866,28 @@ mod tests {
             "{line}"
         );
         assert!(!line.contains('\x1b'), "AWS text is escaped: {line:?}");
+    }
+
+    #[test]
+    fn after_a_failed_save_the_hint_does_not_say_everything_is_recorded() {
+        let failed_save = Report {
+            save_error: Some("the state changed since it was read".into()),
+            ..Report::default()
+        };
+        let hint = unfinished_hint(&failed_save, "apply");
+        assert!(
+            hint.starts_with("the state holds everything up to its last save"),
+            "{hint}"
+        );
+        assert!(!hint.contains("everything done is recorded"), "{hint}");
+        let stopped = Report {
+            stopped: true,
+            ..Report::default()
+        };
+        assert!(unfinished_hint(&stopped, "destroy").starts_with("stopped on request"));
+        assert!(
+            unfinished_hint(&Report::default(), "apply").starts_with("everything done is recorded")
+        );
     }
 
     #[test]
