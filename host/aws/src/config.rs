@@ -216,12 +216,13 @@ impl Intercept for CallCounter {
     }
 }
 
-/// A per-call override: one attempt, no SDK retry. For creates that AWS cannot make
-/// idempotent (no client token: `CreateVpc`, `CreateSubnet`,
-/// `CreateInternetGateway`, KMS `CreateKey`), a retry after an answer was lost (a
-/// server error or a connection reset after AWS acted) would make a second
-/// resource. The executor retries them instead, after looking for what the failed
-/// attempt made by its ownership tags:
+/// A per-call override: one attempt, no SDK retry. For creates that the engine does
+/// not make idempotent with a client token (`CreateVpc`, `CreateSubnet`,
+/// `CreateInternetGateway`, KMS `CreateKey` have none; `CreateRouteTable` and
+/// `CreateVpcEndpoint` take one, which the emulator ignores), a retry after an
+/// answer was lost (a server error or a connection reset after AWS acted) would
+/// make a second resource. The executor retries them instead, after looking for
+/// what the failed attempt made by its ownership tags:
 /// <https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html>
 pub(crate) fn ec2_one_attempt() -> aws_sdk_ec2::config::Builder {
     aws_sdk_ec2::config::Builder::default()

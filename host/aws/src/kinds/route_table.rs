@@ -28,6 +28,10 @@ impl Aws {
             .create_route_table()
             .vpc_id(op.lit(&s.vpc_id)?)
             .tag_specifications(tag_spec(ResourceType::RouteTable, &op.tags(&s.tags)))
+            // One attempt: the SDK would retry a lost answer into a second table
+            // (see `ec2_one_attempt`); the executor looks for the first by its tags.
+            .customize()
+            .config_override(crate::config::ec2_one_attempt())
             .send()
             .await
             .map_err(op.refused("CreateRouteTable"))?;

@@ -48,7 +48,13 @@ impl Aws {
                 call = call.set_route_table_ids(Some(op.lits(&s.route_table_ids)?));
             }
         }
-        let out = call.send().await.map_err(op.refused("CreateVpcEndpoint"))?;
+        // One attempt, as for route tables (see `ec2_one_attempt`).
+        let out = call
+            .customize()
+            .config_override(crate::config::ec2_one_attempt())
+            .send()
+            .await
+            .map_err(op.refused("CreateVpcEndpoint"))?;
         let id = out
             .vpc_endpoint()
             .and_then(|e| e.vpc_endpoint_id())
