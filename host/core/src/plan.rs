@@ -166,6 +166,18 @@ pub struct FieldView<'a> {
     pub forces_replacement: bool,
 }
 
+impl From<FieldView<'_>> for FieldChange {
+    fn from(f: FieldView<'_>) -> Self {
+        FieldChange {
+            path: f.path.to_string(),
+            before: f.before.cloned(),
+            after: f.after.cloned(),
+            unknown: f.unknown,
+            forces_replacement: f.forces_replacement,
+        }
+    }
+}
+
 impl<'a> From<&'a FieldChange> for FieldView<'a> {
     fn from(f: &'a FieldChange) -> Self {
         FieldView {
@@ -275,7 +287,7 @@ impl PartialEq for ResourceChange {
             && self.replace_order == o.replace_order
             && self.replace_fields == o.replace_fields
             && self.reason == o.reason
-            && self.fields() == o.fields()
+            && self.field_views() == o.field_views()
             && self.after == o.after
             && self.unknown == o.unknown
             && self.dependencies == o.dependencies
@@ -310,19 +322,24 @@ impl ResourceChange {
     /// The properties that change (see [`ResourceChange::fields`] the field): for
     /// a create, every property set in `after`, each new.
     pub fn fields(&self) -> std::borrow::Cow<'_, [FieldChange]> {
-        match &self.after {
-            Some(after) if self.action == Action::Create && self.fields.is_empty() => {
-                std::borrow::Cow::Owned(all_fields(after, true))
-            }
-            _ => std::borrow::Cow::Borrowed(&self.fields),
+        if self.derives_fields() {
+            let owned = self.field_views().into_iter().map(FieldChange::from);
+            std::borrow::Cow::Owned(owned.collect())
+        } else {
+            std::borrow::Cow::Borrowed(&self.fields)
         }
+    }
+
+    /// Whether its fields are derived from `after` (a create's, not held).
+    fn derives_fields(&self) -> bool {
+        self.action == Action::Create && self.fields.is_empty() && self.after.is_some()
     }
 
     /// [`ResourceChange::fields`], borrowed from the plan (nothing is copied for a
     /// create's).
     pub fn field_views(&self) -> Vec<FieldView<'_>> {
-        match (&self.after, self.action) {
-            (Some(Value::Object(after)), Action::Create) if self.fields.is_empty() => after
+        match &self.after {
+            Some(Value::Object(after)) if self.derives_fields() => after
                 .iter()
                 .filter(|(_, v)| !v.is_null())
                 .map(|(k, v)| FieldView {

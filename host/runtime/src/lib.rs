@@ -353,6 +353,20 @@ pub struct HostState {
     panic: Option<String>,
 }
 
+impl HostState {
+    /// The state of a new store for `plugin`, allowed `memory_bytes` of memory.
+    fn new(plugin: String, memory_bytes: usize) -> HostState {
+        HostState {
+            plugin,
+            limiter: Limiter {
+                memory_bytes,
+                hit: false,
+            },
+            panic: None,
+        }
+    }
+}
+
 struct Limiter {
     memory_bytes: usize,
     hit: bool,
@@ -535,14 +549,7 @@ impl Runtime {
 
         let mut store = Store::new(
             &self.engine,
-            HostState {
-                plugin: file.clone(),
-                limiter: Limiter {
-                    memory_bytes: self.limits.memory_bytes,
-                    hit: false,
-                },
-                panic: None,
-            },
+            HostState::new(file.clone(), self.limits.memory_bytes),
         );
         store.limiter(|s| &mut s.limiter);
         store.set_hostcall_fuel(self.limits.lift_budget());
@@ -946,15 +953,7 @@ impl Plugin {
     /// refused.
     pub fn release(&mut self) {
         let engine = self.store.engine().clone();
-        let state = HostState {
-            plugin: self.name.clone(),
-            limiter: Limiter {
-                memory_bytes: 0,
-                hit: false,
-            },
-            panic: None,
-        };
-        self.store = Store::new(&engine, state);
+        self.store = Store::new(&engine, HostState::new(self.name.clone(), 0));
         self.released = true;
     }
 
