@@ -9,6 +9,12 @@
 //! plugin that cannot be loaded, is a component plugin, or fails in `check` (panic,
 //! deadline, memory cap) is a *failure*, which blocks like a mandatory violation
 //! and is never counted as a pass.
+//!
+//! A stack can *waive* a rule for one resource, with a reason ([`Waiver`], from its
+//! config): a violation of that rule on that address is then *suppressed*. It is
+//! still reported (with the reason), but it does not count against
+//! [`Outcome::passed`]. A waiver that matches no violation is reported too
+//! ([`Outcome::unmatched_waivers`]), so a stale one is noticed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -67,6 +73,28 @@ impl PolicyRun {
     }
 }
 
+/// An explicit exception: the rule `rule` does not apply to the resource
+/// `address`, for `reason`. A violation whose `policy` is `rule` and whose
+/// `address` is `address` (from any policy plugin) is suppressed, never hidden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiver {
+    /// The rule: a violation's `policy` id.
+    pub rule: String,
+    /// The resource: `plugin/name`.
+    pub address: String,
+    /// Why the rule does not apply (never empty).
+    pub reason: String,
+    /// Where it is declared (a file name), for messages.
+    pub source: String,
+}
+
+impl Waiver {
+    /// Whether it waives `v`: the same rule on the same resource.
+    pub fn matches(&self, v: &Violation) -> bool {
+        v.policy == self.rule && v.address == self.address
+    }
+}
+
 /// What running the policies found.
 #[derive(Debug)]
 pub struct Outcome {
@@ -78,17 +106,57 @@ pub struct Outcome {
     pub kinds: BTreeMap<String, String>,
     /// How many resources the policies saw.
     pub resources: usize,
+    /// The stack's waivers ([`Outcome::waive`]), in the order declared.
+    pub waivers: Vec<Waiver>,
 }
 
 impl Outcome {
-    /// How many violations are mandatory.
-    pub fn mandatory(&self) -> usize {
-        self.violations.iter().filter(|v| v.mandatory).count()
+    /// Applies the stack's `waivers`: from now on a violation one of them
+    /// [matches](Waiver::matches) is suppressed.
+    pub fn waive(&mut self, waivers: &[Waiver]) {
+        self.waivers = waivers.to_vec();
     }
 
-    /// How many violations are advisory.
+    /// The waiver that suppresses `v`, if any (the first declared that matches).
+    pub fn waiver(&self, v: &Violation) -> Option<&Waiver> {
+        self.waivers.iter().find(|w| w.matches(v))
+    }
+
+    /// The waivers that match no violation: stale, or with a wrong rule or address.
+    pub fn unmatched_waivers(&self) -> Vec<&Waiver> {
+        self.waivers
+            .iter()
+            .filter(|w| !self.violations.iter().any(|v| w.matches(v)))
+            .collect()
+    }
+
+    /// How many violations of `mandatory` severity are (`waived`) or are not
+    /// suppressed.
+    fn count(&self, mandatory: bool, waived: bool) -> usize {
+        self.violations
+            .iter()
+            .filter(|v| v.mandatory == mandatory && self.waiver(v).is_some() == waived)
+            .count()
+    }
+
+    /// How many mandatory violations are not waived: the ones that block.
+    pub fn mandatory(&self) -> usize {
+        self.count(true, false)
+    }
+
+    /// How many advisory violations are not waived.
     pub fn advisory(&self) -> usize {
-        self.violations.len() - self.mandatory()
+        self.count(false, false)
+    }
+
+    /// How many mandatory violations are waived (they do not block).
+    pub fn waived_mandatory(&self) -> usize {
+        self.count(true, true)
+    }
+
+    /// How many advisory violations are waived.
+    pub fn waived_advisory(&self) -> usize {
+        self.count(false, true)
     }
 
     /// How many policy plugins failed.
@@ -96,7 +164,8 @@ impl Outcome {
         self.runs.iter().filter(|r| r.failure.is_some()).count()
     }
 
-    /// Whether the plan may be applied: no mandatory violation, no failed plugin.
+    /// Whether the plan may be applied: no mandatory violation that is not waived,
+    /// no failed plugin.
     pub fn passed(&self) -> bool {
         self.mandatory() == 0 && self.failed() == 0
     }
@@ -136,7 +205,8 @@ pub fn policy_resources(plan: &Plan) -> Result<Vec<PolicyResource>, PolicyError>
 /// Loads each policy plugin in `runtime` (sandboxed like component plugins:
 /// deadline, memory cap, no WASI) and calls `check` with the plan of `stack` in
 /// `region`. A file named twice runs once. A plugin that fails is recorded in
-/// [`Outcome::runs`] and does not stop the others.
+/// [`Outcome::runs`] and does not stop the others. No violation is waived yet
+/// ([`Outcome::waive`]).
 pub fn run_policies(
     runtime: &Runtime,
     stack: &str,
@@ -154,6 +224,7 @@ pub fn run_policies(
             .map(|c| (c.address.to_string(), c.kind.to_string()))
             .collect(),
         resources: resources.len(),
+        waivers: Vec::new(),
     };
     for path in unique(policies) {
         let mut run = PolicyRun {
@@ -215,6 +286,138 @@ mod tests {
         assert_eq!(
             unique(&[p("a.wasm"), p("b.wasm"), p("a.wasm")]),
             [p("a.wasm"), p("b.wasm")]
+        );
+    }
+
+    fn violation(policy: &str, address: &str, mandatory: bool) -> Violation {
+        Violation {
+            plugin: "baseline".into(),
+            policy: policy.into(),
+            mandatory,
+            address: address.into(),
+            message: "m".into(),
+            remediation: "r".into(),
+        }
+    }
+
+    fn waiver(rule: &str, address: &str, reason: &str) -> Waiver {
+        Waiver {
+            rule: rule.into(),
+            address: address.into(),
+            reason: reason.into(),
+            source: "engine.toml".into(),
+        }
+    }
+
+    fn outcome(violations: Vec<Violation>) -> Outcome {
+        Outcome {
+            runs: Vec::new(),
+            violations,
+            kinds: BTreeMap::new(),
+            resources: 3,
+            waivers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_waiver_matches_only_its_rule_on_its_resource() {
+        let w = waiver("backup-retention", "rds/db", "dev");
+        assert!(w.matches(&violation("backup-retention", "rds/db", true)));
+        assert!(!w.matches(&violation("backup-retention", "rds/other", true)));
+        assert!(!w.matches(&violation("multi-az", "rds/db", true)));
+        // Exact: no prefix, case or pattern matching.
+        assert!(!w.matches(&violation("backup-retention", "rds/db2", true)));
+        assert!(!w.matches(&violation("Backup-Retention", "rds/db", true)));
+    }
+
+    #[test]
+    fn a_waived_mandatory_violation_does_not_block_but_is_still_reported() {
+        let mut o = outcome(vec![
+            violation("backup-retention", "rds/db", true),
+            violation("multi-az", "rds/db", true),
+            violation("demo", "vpc/main", false),
+        ]);
+        assert!(!o.passed());
+        assert_eq!((o.mandatory(), o.advisory()), (2, 1));
+
+        o.waive(&[waiver("backup-retention", "rds/db", "rebuilt nightly")]);
+        assert_eq!(o.violations.len(), 3, "nothing is hidden");
+        assert_eq!(
+            (
+                o.mandatory(),
+                o.advisory(),
+                o.waived_mandatory(),
+                o.waived_advisory()
+            ),
+            (1, 1, 1, 0)
+        );
+        assert!(!o.passed(), "the other mandatory violation still blocks");
+        assert_eq!(
+            o.waiver(&o.violations[0]).map(|w| w.reason.as_str()),
+            Some("rebuilt nightly")
+        );
+        assert_eq!(o.waiver(&o.violations[1]), None);
+
+        o.waive(&[
+            waiver("backup-retention", "rds/db", "rebuilt nightly"),
+            waiver("multi-az", "rds/db", "one zone is enough for dev"),
+            waiver("demo", "vpc/main", "known"),
+        ]);
+        assert!(o.passed());
+        assert_eq!(
+            (
+                o.mandatory(),
+                o.advisory(),
+                o.waived_mandatory(),
+                o.waived_advisory()
+            ),
+            (0, 0, 2, 1)
+        );
+        assert!(o.unmatched_waivers().is_empty());
+    }
+
+    #[test]
+    fn a_waiver_covers_every_violation_of_its_rule_on_its_resource() {
+        let mut o = outcome(vec![
+            violation("ingress-restricted", "net/sg", true),
+            violation("ingress-restricted", "net/sg", true),
+        ]);
+        o.waive(&[waiver("ingress-restricted", "net/sg", "a bastion")]);
+        assert_eq!((o.mandatory(), o.waived_mandatory()), (0, 2));
+        assert!(o.passed());
+    }
+
+    #[test]
+    fn a_waiver_does_not_excuse_a_failed_policy_plugin() {
+        let mut o = outcome(vec![violation("backup-retention", "rds/db", true)]);
+        o.runs.push(PolicyRun {
+            path: PathBuf::from("broken.wasm"),
+            name: None,
+            version: None,
+            failure: Some(Diagnostic::error("panicked")),
+            violations: 0,
+        });
+        o.waive(&[waiver("backup-retention", "rds/db", "dev")]);
+        assert_eq!(o.mandatory(), 0);
+        assert!(!o.passed());
+    }
+
+    #[test]
+    fn waivers_that_match_nothing_are_listed() {
+        let mut o = outcome(vec![violation("backup-retention", "rds/db", true)]);
+        o.waive(&[
+            waiver("backup-retention", "rds/db", "dev"),
+            waiver("backup-retention", "rds/old-db", "gone"),
+            waiver("multi-az", "rds/db", "not broken"),
+        ]);
+        let stale: Vec<(&str, &str)> = o
+            .unmatched_waivers()
+            .iter()
+            .map(|w| (w.rule.as_str(), w.address.as_str()))
+            .collect();
+        assert_eq!(
+            stale,
+            [("backup-retention", "rds/old-db"), ("multi-az", "rds/db")]
         );
     }
 }
