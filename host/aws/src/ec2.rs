@@ -1,5 +1,5 @@
 //! What the EC2 kinds share (`crate::kinds::{vpc, internet_gateway, subnet,
-//! route_table, security_group, vpc_endpoint}`): filters, tag conversion, chunked
+//! route_table, security_group, default_security_group, vpc_endpoint, flow_log}`): filters, tag conversion, chunked
 //! Describe calls, retagging and finding by ownership tags.
 //!
 //! Reads use one Describe call per chunk of ids (an `*-id` filter with up to
@@ -221,6 +221,19 @@ impl Aws {
                         .iter()
                         .filter(|v| !is_gone_endpoint(v))
                         .map(|v| (v.vpc_endpoint_id(), v.tags())),
+                ));
+            }
+            Kind::FlowLog => {
+                let out = self
+                    .ec2
+                    .describe_flow_logs()
+                    .set_filter(Some(f))
+                    .send()
+                    .await
+                    .map_err(sdk_err("DescribeFlowLogs", Some(address)))?;
+                return Ok(pick_owned(
+                    stack,
+                    out.flow_logs().iter().map(|v| (v.flow_log_id(), v.tags())),
                 ));
             }
             Kind::SecurityGroup => {

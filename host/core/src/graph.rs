@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::address::Address;
 use crate::diag::Diagnostic;
 use crate::model::{
-    Declaration, Kind, Output, OutputValue, Reference, Resource, SECRET_KEYS, SecretValueRef, Text,
+    Declaration, Kind, Output, OutputValue, Reference, Resource, SECRET_KEYS, SecretValueRef, Spec, Text,
 };
 use crate::printable::short;
 
@@ -31,6 +31,36 @@ pub struct Graph {
     pub outputs: BTreeMap<String, Output>,
     /// For each resource, the resources it depends on (references and `depends-on`).
     pub dependencies: BTreeMap<Address, BTreeSet<Address>>,
+}
+
+/// A kind's credentials that contradict each other: a DB instance whose master
+/// password is both read from a secret and managed by RDS (or neither), and a
+/// Redis AUTH token without TLS, which ElastiCache refuses
+/// (<https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html>,
+/// `AuthToken`: "TransitEncryptionEnabled must be set to true").
+fn credentials_conflict(spec: &Spec) -> Option<Diagnostic> {
+    match spec {
+        Spec::DbInstance(d) if d.master_password.is_some() == d.manage_master_user_password => {
+            Some(
+                Diagnostic::error(if d.manage_master_user_password {
+                    "`master-password` is set, but RDS manages the master password"
+                } else {
+                    "no master password: `master-password` is unset and RDS does not manage it"
+                })
+                .field("master-password")
+                .hint(
+                    "set exactly one: `master-password` (a secret of the stack) or \
+                     `manage-master-user-password`",
+                ),
+            )
+        }
+        Spec::CacheReplicationGroup(c) if c.auth_token.is_some() && !c.transit_encryption => Some(
+            Diagnostic::error("an AUTH token needs encryption in transit")
+                .field("auth-token")
+                .hint("set `transit-encryption`, or drop `auth-token`"),
+        ),
+        _ => None,
+    }
 }
 
 impl Graph {
@@ -149,6 +179,9 @@ impl Graph {
                 if let Some(d) = g.check_secret(secret) {
                     diags.push(d.plugin(&r.address.plugin).address(&r.address).field(field));
                 }
+            }
+            if let Some(d) = credentials_conflict(&r.spec) {
+                diags.push(d.plugin(&r.address.plugin).address(&r.address));
             }
             for dep in &r.depends_on {
                 if g.resources.contains_key(dep) {

@@ -138,6 +138,10 @@ wit_enum!(
     VpcEndpointType { /** interface */ Interface = "interface", /** gateway */ Gateway = "gateway" }
 );
 wit_enum!(
+    /// Which traffic a flow log records.
+    FlowLogTraffic { /** accepted */ Accept = "accept", /** rejected */ Reject = "reject", /** both */ All = "all" }
+);
+wit_enum!(
     /// CloudWatch statistic.
     Statistic {
         /** Average */ Average = "average", /** Sum */ Sum = "sum",
@@ -175,6 +179,8 @@ records! {
     SecretValueRef { secret_id: Text, key: String }
     /// A metric dimension.
     Dimension { name: String, value: Text }
+    /// One statement of an IAM policy (it allows `actions` on `resources`).
+    PolicyStatement { actions: Vec<String>, resources: Vec<Text> }
 }
 
 /// **The host's one list of resource kinds.** Each entry is a kind's record type
@@ -221,17 +227,25 @@ macro_rules! for_each_kind {
             /// An ElastiCache subnet group.
             CacheSubnetGroup = "cache-subnet-group", tagged { name: String, description: String, subnet_ids: Vec<Text>, tags: Vec<Tag> }
             /// An ElastiCache Redis replication group.
-            CacheReplicationGroup = "cache-replication-group", tagged { id: String, description: String, engine_version: String, node_type: String, num_cache_clusters: u32, port: u16, subnet_group_name: Text, security_group_ids: Vec<Text>, automatic_failover: bool, multi_az: bool, at_rest_encryption: bool, transit_encryption: bool, kms_key_id: Option<Text>, snapshot_retention_days: u32, tags: Vec<Tag> }
+            CacheReplicationGroup = "cache-replication-group", tagged { id: String, description: String, engine_version: String, node_type: String, num_cache_clusters: u32, port: u16, subnet_group_name: Text, security_group_ids: Vec<Text>, automatic_failover: bool, multi_az: bool, at_rest_encryption: bool, transit_encryption: bool, kms_key_id: Option<Text>, auth_token: Option<SecretValueRef>, snapshot_retention_days: u32, tags: Vec<Tag> }
             /// An RDS DB subnet group.
             DbSubnetGroup = "db-subnet-group", tagged { name: String, description: String, subnet_ids: Vec<Text>, tags: Vec<Tag> }
             /// An RDS DB instance.
-            DbInstance = "db-instance", tagged { identifier: String, engine: String, engine_version: String, instance_class: String, allocated_storage_gb: u32, storage_type: String, storage_encrypted: bool, kms_key_id: Option<Text>, db_name: String, master_username: Text, master_password: SecretValueRef, port: u16, db_subnet_group_name: Text, vpc_security_group_ids: Vec<Text>, multi_az: bool, publicly_accessible: bool, backup_retention_days: u32, monitoring_interval_seconds: u32, monitoring_role_arn: Option<Text>, deletion_protection: bool, skip_final_snapshot: bool, tags: Vec<Tag> }
+            DbInstance = "db-instance", tagged { identifier: String, engine: String, engine_version: String, instance_class: String, allocated_storage_gb: u32, storage_type: String, storage_encrypted: bool, kms_key_id: Option<Text>, db_name: String, master_username: Text, master_password: Option<SecretValueRef>, manage_master_user_password: bool, master_user_secret_kms_key_id: Option<Text>, iam_database_authentication: bool, cloudwatch_logs_exports: Vec<String>, copy_tags_to_snapshot: bool, port: u16, db_subnet_group_name: Text, vpc_security_group_ids: Vec<Text>, multi_az: bool, publicly_accessible: bool, backup_retention_days: u32, monitoring_interval_seconds: u32, monitoring_role_arn: Option<Text>, deletion_protection: bool, skip_final_snapshot: bool, tags: Vec<Tag> }
             /// An SNS topic.
             SnsTopic = "sns-topic", tagged { name: String, kms_key_id: Option<Text>, tags: Vec<Tag> }
             /// A CloudWatch metric alarm.
             MetricAlarm = "metric-alarm", tagged { name: String, description: String, namespace: String, metric_name: String, dimensions: Vec<Dimension>, statistic: Statistic, period_seconds: u32, evaluation_periods: u32, threshold: f64, comparison_operator: ComparisonOperator, treat_missing_data: String, alarm_actions: Vec<Text>, ok_actions: Vec<Text>, tags: Vec<Tag> }
             /// An S3 bucket.
             S3Bucket = "s3-bucket", tagged { name: String, versioning: bool, default_encryption: bool, kms_key_id: Option<Text>, block_public_access: bool, expiration_days: u32, tags: Vec<Tag> }
+            /// A CloudWatch Logs log group.
+            LogGroup = "log-group", tagged { name: String, retention_days: u32, kms_key_id: Option<Text>, tags: Vec<Tag> }
+            /// A VPC flow log to CloudWatch Logs.
+            FlowLog = "flow-log", tagged { vpc_id: Text, traffic_type: FlowLogTraffic, log_group_name: Text, deliver_logs_permission_arn: Text, max_aggregation_interval_seconds: u32, tags: Vec<Tag> }
+            /// A VPC's default security group, adopted.
+            DefaultSecurityGroup = "default-security-group", tagged { vpc_id: Text, ingress: Vec<SecurityGroupRule>, egress: Vec<SecurityGroupRule>, tags: Vec<Tag> }
+            /// A policy embedded in an IAM role.
+            IamRolePolicy = "iam-role-policy", untagged { role_name: Text, name: String, statements: Vec<PolicyStatement> }
         }
     };
 }
@@ -331,7 +345,14 @@ impl Spec {
     /// (a test compares this with the properties).
     pub fn secret_value_refs(&self) -> Vec<(&'static str, &SecretValueRef)> {
         match self {
-            Spec::DbInstance(d) => vec![("master-password", &d.master_password)],
+            Spec::DbInstance(d) => d
+                .master_password
+                .iter()
+                .map(|r| ("master-password", r))
+                .collect(),
+            Spec::CacheReplicationGroup(g) => {
+                g.auth_token.iter().map(|r| ("auth-token", r)).collect()
+            }
             _ => vec![],
         }
     }
@@ -509,8 +530,8 @@ mod tests {
             .count();
         assert_eq!(
             taggable,
-            Kind::ALL.len() - 3,
-            "routes, associations, aliases"
+            Kind::ALL.len() - 4,
+            "routes, associations, aliases, role policies"
         );
     }
 }

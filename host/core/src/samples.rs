@@ -100,6 +100,8 @@ fn subnet(cidr: &str, az: &str, public: bool, name: &str) -> Spec {
     })
 }
 
+const FLOW_LOGS_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
 const TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"monitoring.rds.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
 /// A stack shaped like JapanCart, in six plugins, using every kind.
@@ -212,6 +214,65 @@ pub fn stack() -> Vec<Declaration> {
                         tags: tags("japancart-kinesis-endpoint-dev"),
                     }),
                 ),
+                res(
+                    "network",
+                    "default-sg",
+                    Spec::DefaultSecurityGroup(DefaultSecurityGroup {
+                        vpc_id: r("network/vpc.id"),
+                        ingress: vec![],
+                        egress: vec![],
+                        tags: tags("japancart-default-dev"),
+                    }),
+                ),
+                res(
+                    "network",
+                    "flow-logs",
+                    Spec::LogGroup(LogGroup {
+                        name: "/aws/vpc/flow-logs/japancart-dev".into(),
+                        retention_days: 365,
+                        kms_key_id: None,
+                        tags: tags("japancart-flow-logs-dev"),
+                    }),
+                ),
+                res(
+                    "network",
+                    "flow-logs-role",
+                    Spec::IamRole(IamRole {
+                        name: "japancart-flow-logs-dev".into(),
+                        description: "Lets VPC flow logs write to their log group".into(),
+                        assume_role_policy: FLOW_LOGS_TRUST_POLICY.into(),
+                        managed_policy_arns: vec![],
+                        tags: tags("japancart-flow-logs-dev"),
+                    }),
+                ),
+                res(
+                    "network",
+                    "flow-logs-write",
+                    Spec::IamRolePolicy(IamRolePolicy {
+                        role_name: r("network/flow-logs-role.name"),
+                        name: "write-flow-logs".into(),
+                        statements: vec![PolicyStatement {
+                            actions: vec![
+                                "logs:CreateLogStream".into(),
+                                "logs:PutLogEvents".into(),
+                                "logs:DescribeLogStreams".into(),
+                            ],
+                            resources: vec![r("network/flow-logs.arn")],
+                        }],
+                    }),
+                ),
+                res(
+                    "network",
+                    "flow-log",
+                    Spec::FlowLog(FlowLog {
+                        vpc_id: r("network/vpc.id"),
+                        traffic_type: FlowLogTraffic::All,
+                        log_group_name: r("network/flow-logs.name"),
+                        deliver_logs_permission_arn: r("network/flow-logs-role.arn"),
+                        max_aggregation_interval_seconds: 600,
+                        tags: tags("japancart-flow-log-dev"),
+                    }),
+                ),
             ],
             vec![("vpc_id", out_ref("network/vpc.id"))],
         ),
@@ -262,6 +323,21 @@ pub fn stack() -> Vec<Declaration> {
         decl(
             "secrets",
             vec![res(
+                "secrets",
+                "redis-auth",
+                Spec::Secret(Secret {
+                    name: "japancart-redis-auth-dev".into(),
+                    description: "AUTH token of the japancart Redis".into(),
+                    kms_key_id: None,
+                    username: "default".into(),
+                    password: PasswordPolicy {
+                        length: 64,
+                        exclude_characters: "\"%'()*+,./:;=?@[\\]_`{|}~ ".into(),
+                    },
+                    recovery_window_days: 7,
+                    tags: tags("japancart-redis-auth-dev"),
+                }),
+            ), res(
                 "secrets",
                 "db",
                 Spec::Secret(Secret {
@@ -321,6 +397,10 @@ pub fn stack() -> Vec<Declaration> {
                         at_rest_encryption: true,
                         transit_encryption: true,
                         kms_key_id: None,
+                        auth_token: Some(SecretValueRef {
+                            secret_id: r("secrets/redis-auth.arn"),
+                            key: "password".into(),
+                        }),
                         snapshot_retention_days: 1,
                         tags: tags("japancart-redis-dev"),
                     }),
@@ -388,10 +468,15 @@ pub fn stack() -> Vec<Declaration> {
                         kms_key_id: None,
                         db_name: "transactions".into(),
                         master_username: r("secrets/db.username"),
-                        master_password: SecretValueRef {
+                        master_password: Some(SecretValueRef {
                             secret_id: r("secrets/db.arn"),
                             key: "password".into(),
-                        },
+                        }),
+                        manage_master_user_password: false,
+                        master_user_secret_kms_key_id: None,
+                        iam_database_authentication: true,
+                        cloudwatch_logs_exports: vec!["postgresql".into(), "upgrade".into()],
+                        copy_tags_to_snapshot: true,
                         port: 5432,
                         db_subnet_group_name: r("database/db-subnets.name"),
                         vpc_security_group_ids: vec![r("database/db-sg.id")],
@@ -582,6 +667,8 @@ pub fn fake_attributes(address: &Address, kind: Kind, inputs: &Value) -> BTreeMa
                 Kind::RouteTableAssociation => format!("rtbassoc-0{hex}"),
                 Kind::SecurityGroup => format!("sg-0{hex}"),
                 Kind::VpcEndpoint => format!("vpce-0{hex}"),
+                Kind::FlowLog => format!("fl-0{hex}"),
+                Kind::DefaultSecurityGroup => format!("sg-0{hex}"),
                 Kind::KmsKey => uuid.clone(),
                 Kind::DbInstance => prop("identifier").to_string(),
                 _ => format!("{}-{hex}", kind.as_str()),
@@ -602,6 +689,7 @@ pub fn fake_attributes(address: &Address, kind: Kind, inputs: &Value) -> BTreeMa
                 }
                 Kind::DbSubnetGroup => arn("rds", format!("subgrp:{}", prop("name"))),
                 Kind::DbInstance => arn("rds", format!("db:{}", prop("identifier"))),
+                Kind::LogGroup => arn("logs", format!("log-group:{}", prop("name"))),
                 Kind::SnsTopic => arn("sns", prop("name").to_string()),
                 Kind::MetricAlarm => arn("cloudwatch", format!("alarm:{}", prop("name"))),
                 _ => arn(kind.as_str(), format!("{}/{short}", kind.as_str())),

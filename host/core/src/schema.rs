@@ -64,14 +64,22 @@ fn db_instance_delete_note(props: &serde_json::Value) -> Option<String> {
         .get("identifier")
         .and_then(|v| v.as_str())
         .unwrap_or("the instance");
-    Some(if skip {
-        format!("on delete: no final snapshot of {id}; its data is lost with it")
+    // Deletion protection makes AWS refuse the delete (DeleteDBInstance's
+    // `InvalidParameterCombination`) until an update turns it off.
+    if props.get("deletion-protection").and_then(|v| v.as_bool()) == Some(true) {
+        return Some(format!(
+            "deletion protection is on: AWS refuses to delete {id} until it is turned off"
+        ));
+    }
+    let what = if skip {
+        format!("no final snapshot of {id}; its data is lost with it")
     } else {
         format!(
-            "on delete: a final snapshot `{id}-final-<time>` is kept, billed as backup \
-             storage until you delete it"
+            "a final snapshot `{id}-final-<time>` is kept, billed as backup storage until \
+             you delete it"
         )
-    })
+    };
+    Some(format!("deletion protection is off; on delete: {what}"))
 }
 
 static SCHEMAS: &[KindSchema] = &[
@@ -165,6 +173,7 @@ static SCHEMAS: &[KindSchema] = &[
             "at-rest-encryption",
             "transit-encryption",
             "kms-key-id",
+            "auth-token",
         ],
         attributes: &[
             ("id", S),
@@ -201,6 +210,7 @@ static SCHEMAS: &[KindSchema] = &[
             ("endpoint", S),
             ("port", N),
             ("resource-id", S),
+            ("master-user-secret-arn", S),
         ],
         name_property: Some("identifier"),
         create_before_destroy: false,
@@ -229,6 +239,36 @@ static SCHEMAS: &[KindSchema] = &[
         name_property: Some("name"),
         create_before_destroy: false,
         ..schema(Kind::S3Bucket)
+    },
+    KindSchema {
+        replace_on: &["name"],
+        attributes: &[("name", S), ("arn", S)],
+        name_property: Some("name"),
+        create_before_destroy: false,
+        ..schema(Kind::LogGroup)
+    },
+    KindSchema {
+        // EC2 has no call that modifies a flow log, only its tags.
+        replace_on: &[
+            "vpc-id",
+            "traffic-type",
+            "log-group-name",
+            "deliver-logs-permission-arn",
+            "max-aggregation-interval-seconds",
+        ],
+        ..schema(Kind::FlowLog)
+    },
+    KindSchema {
+        // The group is the VPC's own: one per VPC, so never two at once.
+        replace_on: &["vpc-id"],
+        create_before_destroy: false,
+        ..schema(Kind::DefaultSecurityGroup)
+    },
+    KindSchema {
+        replace_on: &["role-name", "name"],
+        attributes: &[("name", S)],
+        create_before_destroy: false,
+        ..schema(Kind::IamRolePolicy)
     },
 ];
 

@@ -67,6 +67,11 @@ frozen!(
     v0_2,
     "../../wit/0.2.0"
 );
+frozen!(
+    /// Contract 0.3.0, frozen in `wit/0.3.0`: plugins built against it keep loading.
+    v0_3,
+    "../../wit/0.3.0"
+);
 
 pub use component::engine::plugin::host::LogLevel;
 pub use component::engine::plugin::types as wit;

@@ -122,6 +122,7 @@ macro_rules! enums {
 enums! {
     IpProtocol { Tcp, Udp, Icmp, All }
     VpcEndpointType { Interface, Gateway }
+    FlowLogTraffic { Accept, Reject, All }
     Statistic { Average, Sum, Minimum, Maximum, SampleCount }
     ComparisonOperator {
         GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold,
@@ -135,6 +136,7 @@ records! {
     PasswordPolicy { length, exclude_characters }
     SecretValueRef { secret_id, key }
     Dimension { name, value }
+    PolicyStatement { actions, resources }
 }
 
 /// The kinds' records and [`core::Spec`], derived from the host's one kind list.

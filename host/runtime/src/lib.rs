@@ -38,14 +38,14 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 
-use bindings::{LogLevel, component as cw, policy as pw, v0_1, v0_2, wit};
+use bindings::{LogLevel, component as cw, policy as pw, v0_1, v0_2, v0_3, wit};
 
 /// The current WIT package version: what `engine build` and the SDK build against.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 /// Every contract version this host loads, newest first. Plugins built against an
 /// older one keep working: their declarations are converted up, and an older
 /// policy sees only the kinds its version knows.
-pub const SUPPORTED_VERSIONS: &[&str] = &[WIT_VERSION, "0.2.0", "0.1.0"];
+pub const SUPPORTED_VERSIONS: &[&str] = &[WIT_VERSION, "0.3.0", "0.2.0", "0.1.0"];
 const COMPONENT_EXPORT: &str = "engine:plugin/component-plugin";
 const POLICY_EXPORT: &str = "engine:plugin/policy-plugin";
 const ALLOWED_IMPORTS: &[&str] = &["engine:plugin/host", "engine:plugin/types"];
@@ -320,7 +320,7 @@ pub enum PluginErrorKind {
     BadAnswer(String),
 }
 
-/// The supported versions for messages: `0.3.0, 0.2.0 and 0.1.0`.
+/// The supported versions for messages: `0.4.0, 0.3.0, 0.2.0 and 0.1.0`.
 fn supported_list() -> String {
     match SUPPORTED_VERSIONS.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
@@ -424,7 +424,7 @@ macro_rules! frozen_host {
         impl $v::component::engine::plugin::types::Host for HostState {}
     )*};
 }
-frozen_host!(v0_1, v0_2);
+frozen_host!(v0_1, v0_2, v0_3);
 
 impl HostState {
     fn log_message(&mut self, level: LogLevel, message: String) {
@@ -464,6 +464,10 @@ impl Runtime {
             |s| s,
         )?;
         v0_2::component::Component::add_to_linker::<HostState, HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )?;
+        v0_3::component::Component::add_to_linker::<HostState, HasSelf<HostState>>(
             &mut linker,
             |s| s,
         )?;
@@ -562,6 +566,14 @@ impl Runtime {
             }
             (PluginKind::Policy, WIT_VERSION) => {
                 pw::Policy::instantiate(&mut store, &component, linker).map(Instance::Policy)
+            }
+            (PluginKind::Component, "0.3.0") => {
+                v0_3::component::Component::instantiate(&mut store, &component, linker)
+                    .map(Instance::ComponentV0_3)
+            }
+            (PluginKind::Policy, "0.3.0") => {
+                v0_3::policy::Policy::instantiate(&mut store, &component, linker)
+                    .map(Instance::PolicyV0_3)
             }
             (PluginKind::Component, "0.2.0") => {
                 v0_2::component::Component::instantiate(&mut store, &component, linker)
@@ -835,10 +847,45 @@ macro_rules! older_check {
 enum Instance {
     Component(cw::Component),
     Policy(pw::Policy),
+    ComponentV0_3(v0_3::component::Component),
+    PolicyV0_3(v0_3::policy::Policy),
     ComponentV0_2(v0_2::component::Component),
     PolicyV0_2(v0_2::policy::Policy),
     ComponentV0_1(v0_1::component::Component),
     PolicyV0_1(v0_1::policy::Policy),
+}
+
+/// The fields added to existing kinds since 0.3.0 (the contract before them), in
+/// their serde form, with the value that keeps an older plugin's meaning: no
+/// Redis AUTH token, and a DB master password read from the stack's secret, as
+/// before, with none of the DB's new settings on.
+const ADDED_SINCE_0_3: &[(&str, &str, fn() -> serde_json::Value)] = &[
+    ("CacheReplicationGroup", "auth_token", || serde_json::Value::Null),
+    ("DbInstance", "manage_master_user_password", || false.into()),
+    ("DbInstance", "master_user_secret_kms_key_id", || serde_json::Value::Null),
+    ("DbInstance", "iam_database_authentication", || false.into()),
+    ("DbInstance", "cloudwatch_logs_exports", || serde_json::json!([])),
+    ("DbInstance", "copy_tags_to_snapshot", || false.into()),
+];
+
+/// An older contract's declaration as a current one: the same shapes, fewer
+/// kinds, and the fields added since filled in ([`ADDED_SINCE_0_3`]).
+fn upgrade<D: serde::Serialize>(d: &D, version: &str) -> Result<wit::Declaration, String> {
+    let mut value = serde_json::to_value(d).map_err(|e| e.to_string())?;
+    if let Some(resources) = value.get_mut("resources").and_then(|r| r.as_array_mut()) {
+        for r in resources {
+            let Some(spec) = r.get_mut("spec").and_then(|s| s.as_object_mut()) else {
+                continue;
+            };
+            for (kind, field, default) in ADDED_SINCE_0_3 {
+                if let Some(record) = spec.get_mut(*kind).and_then(|k| k.as_object_mut()) {
+                    record.entry(*field).or_insert_with(default);
+                }
+            }
+        }
+    }
+    serde_json::from_value(value)
+        .map_err(|e| format!("its {version} declaration does not convert: {e}"))
 }
 
 /// Converts between two contract versions' generated types of the same shape (an
@@ -983,12 +1030,21 @@ impl Plugin {
         let (info, keys) = self.call("metadata", |i, s| {
             let v1 = |i: v0_1::wit::PluginInfo| (i.name, i.version, i.description, None);
             let v2 = |i: v0_2::wit::PluginInfo| (i.name, i.version, i.description, None);
-            let v3 = |i: wit::PluginInfo| (i.name, i.version, i.description, Some(i.config));
+            // A 0.3.0 key has the shape of a current one.
+            let v3 = |i: v0_3::wit::PluginInfo| {
+                let keys = i.config.iter().filter_map(|k| across(k).ok()).collect();
+                (i.name, i.version, i.description, Some(keys))
+            };
+            let v4 = |i: wit::PluginInfo| (i.name, i.version, i.description, Some(i.config));
             match i {
                 Instance::Component(c) => {
+                    c.engine_plugin_component_plugin().call_metadata(s).map(v4)
+                }
+                Instance::Policy(p) => p.engine_plugin_policy_plugin().call_metadata(s).map(v4),
+                Instance::ComponentV0_3(c) => {
                     c.engine_plugin_component_plugin().call_metadata(s).map(v3)
                 }
-                Instance::Policy(p) => p.engine_plugin_policy_plugin().call_metadata(s).map(v3),
+                Instance::PolicyV0_3(p) => p.engine_plugin_policy_plugin().call_metadata(s).map(v3),
                 Instance::ComponentV0_2(c) => {
                     c.engine_plugin_component_plugin().call_metadata(s).map(v2)
                 }
@@ -1042,25 +1098,25 @@ impl Plugin {
         };
         let answer = self.call("declare", |i, s| match i {
             Instance::Component(c) => c.engine_plugin_component_plugin().call_declare(s, &wctx),
+            Instance::ComponentV0_3(c) => {
+                let old: v0_3::wit::Context = across(&wctx).map_err(wasmtime::Error::msg)?;
+                let answer = c.engine_plugin_component_plugin().call_declare(s, &old)?;
+                Ok(answer.and_then(|d| upgrade(&d, "0.3.0")))
+            }
             Instance::ComponentV0_2(c) => {
                 let old: v0_2::wit::Context = across(&wctx).map_err(wasmtime::Error::msg)?;
                 let answer = c.engine_plugin_component_plugin().call_declare(s, &old)?;
-                // A 0.2.0 declaration has the shape of a 0.3.0 one.
-                Ok(answer.and_then(|d| {
-                    across::<_, wit::Declaration>(&d)
-                        .map_err(|e| format!("its 0.2.0 declaration does not convert: {e}"))
-                }))
+                Ok(answer.and_then(|d| upgrade(&d, "0.2.0")))
             }
             Instance::ComponentV0_1(c) => {
                 let old: v0_1::wit::Context = across(&wctx).map_err(wasmtime::Error::msg)?;
                 let answer = c.engine_plugin_component_plugin().call_declare(s, &old)?;
-                // A 0.1.0 declaration is a 0.3.0 one that uses fewer kinds.
-                Ok(answer.and_then(|d| {
-                    across::<_, wit::Declaration>(&d)
-                        .map_err(|e| format!("its 0.1.0 declaration does not convert: {e}"))
-                }))
+                Ok(answer.and_then(|d| upgrade(&d, "0.1.0")))
             }
-            Instance::Policy(_) | Instance::PolicyV0_2(_) | Instance::PolicyV0_1(_) => {
+            Instance::Policy(_)
+            | Instance::PolicyV0_3(_)
+            | Instance::PolicyV0_2(_)
+            | Instance::PolicyV0_1(_) => {
                 unreachable!("checked above")
             }
         })?;
@@ -1105,6 +1161,7 @@ impl Plugin {
         let view = wit::PlanView {
             stack: stack.into(),
             region: region.into(),
+            environment: String::new(),
             resources: resources
                 .iter()
                 .map(|r| wit::PlannedResource {
@@ -1124,9 +1181,13 @@ impl Plugin {
         let found = self.call("check", |i, s| match i {
             Instance::Policy(p) => p.engine_plugin_policy_plugin().call_check(s, &view),
             // An older policy is told only of the kinds its contract knows.
+            Instance::PolicyV0_3(p) => older_check!(p, s, view, v0_3),
             Instance::PolicyV0_2(p) => older_check!(p, s, view, v0_2),
             Instance::PolicyV0_1(p) => older_check!(p, s, view, v0_1),
-            Instance::Component(_) | Instance::ComponentV0_2(_) | Instance::ComponentV0_1(_) => {
+            Instance::Component(_)
+            | Instance::ComponentV0_3(_)
+            | Instance::ComponentV0_2(_)
+            | Instance::ComponentV0_1(_) => {
                 unreachable!("checked above")
             }
         })?;

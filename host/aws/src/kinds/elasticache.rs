@@ -6,6 +6,10 @@
 //! describes carry no tags, so tags cost one `ListTagsForResource` per resource.
 //! A replication group's engine version, subnet group and security groups live on
 //! its member clusters: one `DescribeCacheClusters` listing per page covers them.
+//!
+//! A group's Redis AUTH token is read from Secrets Manager at apply time (like a DB
+//! master password) and sent only in `CreateReplicationGroup`; AWS never returns
+//! it, and reports only whether AUTH is on (`AuthTokenEnabled`).
 
 use crate::kinds::AwsKind;
 use async_trait::async_trait;
@@ -15,11 +19,12 @@ use aws_sdk_elasticache::types::{
     AutomaticFailoverStatus, CacheCluster, CacheSubnetGroup as LiveSubnetGroup, MultiAzStatus,
     ReplicationGroup, Tag as EcTag,
 };
-use engine_core::model::{CacheReplicationGroup, CacheSubnetGroup, Tag};
+use engine_core::model::{CacheReplicationGroup, CacheSubnetGroup, SecretValueRef, Tag};
 use engine_core::{Address, Kind, Spec, Text};
 use serde_json::json;
 
 use crate::error::{ProviderError, sdk_err};
+use crate::password::SecretString;
 use crate::provider::{
     Attributes, Aws, Check, Found, Op, ReadRequest, attrs, live_kms, order_texts, wrong_kind,
 };
@@ -349,12 +354,31 @@ impl Aws {
         .await
     }
 
+    /// The AUTH token the spec points at, read at apply time (never stored).
+    async fn auth_token(
+        &self,
+        op: &Op<'_>,
+        s: &CacheReplicationGroup,
+    ) -> Result<Option<SecretString>, ProviderError> {
+        let Some(r) = &s.auth_token else {
+            return Ok(None);
+        };
+        let secret = op.lit(&r.secret_id)?;
+        Ok(Some(self.secret_value(op.address, &secret, &r.key).await?))
+    }
+
     pub(crate) async fn replication_group_create(
         &self,
         op: &Op<'_>,
         s: &CacheReplicationGroup,
     ) -> Result<Attributes, ProviderError> {
-        self.elasticache
+        // AuthToken: "TransitEncryptionEnabled must be set to true" and 16 to 128
+        // printable characters
+        // (<https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html>);
+        // AWS checks both and its refusal is redacted.
+        let token = self.auth_token(op, s).await?;
+        let created = self
+            .elasticache
             .create_replication_group()
             .replication_group_id(&s.id)
             .replication_group_description(&s.description)
@@ -371,10 +395,19 @@ impl Aws {
             .transit_encryption_enabled(s.transit_encryption)
             .set_kms_key_id(op.opt(&s.kms_key_id)?)
             .snapshot_retention_limit(i32_of(s.snapshot_retention_days))
+            .set_auth_token(token.as_ref().map(|t| t.expose().to_string()))
             .set_tags(Some(op.tags(&s.tags).iter().map(ec_tag).collect()))
             .send()
             .await
-            .map_err(op.refused("CreateReplicationGroup"))?;
+            .map_err(|e| {
+                let e = op.refused("CreateReplicationGroup")(e);
+                match &token {
+                    Some(t) => e.redact(t.expose()),
+                    None => e,
+                }
+            });
+        drop(token);
+        created?;
         let g = self.replication_group_wait(op, &s.id, None).await?;
         Ok(group_attrs(&g))
     }
@@ -541,6 +574,7 @@ impl Aws {
                     at_rest_encryption: g.at_rest_encryption_enabled().unwrap_or(false),
                     transit_encryption: g.transit_encryption_enabled().unwrap_or(false),
                     kms_key_id: live_kms(&prior.kms_key_id, g.kms_key_id().map(str::to_string)),
+                    auth_token: live_auth_token(prior, g.auth_token_enabled().unwrap_or(false)),
                     snapshot_retention_days: u32::try_from(
                         g.snapshot_retention_limit().unwrap_or(0),
                     )
@@ -689,6 +723,26 @@ impl Aws {
         .await
     }
 }
+
+/// The live AUTH token as a spec value. AWS never returns the token, only whether
+/// AUTH is on (`AuthTokenEnabled`,
+/// <https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_ReplicationGroup.html>):
+/// on, the prior's reference stands (whatever the token is, it came from there);
+/// off, none. A group with AUTH where the spec has none reads as a reference
+/// naming no secret, so the plan shows the difference (and replaces the group).
+fn live_auth_token(prior: &CacheReplicationGroup, enabled: bool) -> Option<SecretValueRef> {
+    match (&prior.auth_token, enabled) {
+        (_, false) => None,
+        (Some(r), true) => Some(r.clone()),
+        (None, true) => Some(SecretValueRef {
+            secret_id: Text::Literal(AUTH_SET_ELSEWHERE.into()),
+            key: String::new(),
+        }),
+    }
+}
+
+/// The secret a live AUTH token is said to come from when the spec declares none.
+const AUTH_SET_ELSEWHERE: &str = "(an AUTH token not declared here)";
 
 /// Statuses a replication group does not leave by itself ("creating, available,
 /// modifying, deleting, create-failed, snapshotting":

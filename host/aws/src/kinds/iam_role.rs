@@ -37,7 +37,7 @@ fn iam_tags(address: &Address, tags: &[Tag]) -> Result<Vec<IamTag>, ProviderErro
 }
 
 /// Decodes `%XX` escapes (and `+` as space) in a policy document.
-fn url_decode(s: &str) -> String {
+pub(crate) fn url_decode(s: &str) -> String {
     fn hex(b: u8) -> Option<u8> {
         (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
     }

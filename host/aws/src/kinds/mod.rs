@@ -14,11 +14,15 @@ use engine_core::{Address, Kind, Spec};
 use crate::error::ProviderError;
 use crate::provider::{Attributes, Aws, Found, Op, ReadRequest, StackIdentity, wrong_kind};
 
+mod default_security_group;
 mod elasticache;
+mod flow_log;
 mod iam_role;
+mod iam_role_policy;
 mod internet_gateway;
 mod kinesis_stream;
 mod kms;
+mod log_group;
 mod metric_alarm;
 mod rds;
 mod route_table;

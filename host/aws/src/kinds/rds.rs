@@ -4,7 +4,9 @@
 //! `db-instance-id` (tags included). Subnet groups are listed a page at a time
 //! (the API takes one name or none); their tags cost one `ListTagsForResource`
 //! each. The master password is read from Secrets Manager at apply time and sent
-//! only in `CreateDBInstance`/`ModifyDBInstance`.
+//! only in `CreateDBInstance`/`ModifyDBInstance`, unless RDS manages it
+//! (`manage-master-user-password`): then RDS generates it into a secret of its
+//! own, whose ARN is the attribute `master-user-secret-arn`.
 
 use crate::kinds::AwsKind;
 use async_trait::async_trait;
@@ -12,16 +14,18 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_rds::types::{
-    DbInstance as LiveInstance, DbSubnetGroup as LiveSubnetGroup, Filter, Tag as RdsTag,
+    CloudwatchLogsExportConfiguration, DbInstance as LiveInstance,
+    DbSubnetGroup as LiveSubnetGroup, Filter, Tag as RdsTag,
 };
 use engine_core::model::{DbInstance, DbSubnetGroup, Tag};
 use engine_core::{Address, Kind, Spec, Text};
 use serde_json::json;
 
-use crate::error::{ProviderError, sdk_err};
+use crate::error::{ErrorKind, ProviderError, sdk_err};
 use crate::password::SecretString;
 use crate::provider::{
-    Attributes, Aws, Check, Found, Op, ReadRequest, attrs, live_kms, order_texts, wrong_kind,
+    Attributes, Aws, Check, Found, Op, ReadRequest, attrs, live_kms, order_like, order_texts,
+    wrong_kind,
 };
 use crate::tags;
 
@@ -50,6 +54,15 @@ fn instance_attrs(i: &LiveInstance) -> Attributes {
         (
             "resource-id",
             json!(i.dbi_resource_id().unwrap_or_default()),
+        ),
+        // Empty when RDS does not manage the master password.
+        (
+            "master-user-secret-arn",
+            json!(
+                i.master_user_secret()
+                    .and_then(|s| s.secret_arn())
+                    .unwrap_or_default()
+            ),
         ),
     ])
 }
@@ -348,15 +361,32 @@ impl Aws {
         })
     }
 
-    /// The master password the spec points at.
+    /// The master password the spec points at: `None` when RDS manages it. A
+    /// spec must have one source, exactly: `master-password` is `none` exactly
+    /// when `manage-master-user-password` (CreateDBInstance refuses both, and
+    /// neither: "MasterUserPassword ... Can't be specified if
+    /// ManageMasterUserPassword is turned on",
+    /// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html>).
     async fn master_password(
         &self,
         op: &Op<'_>,
         s: &DbInstance,
-    ) -> Result<SecretString, ProviderError> {
-        let secret = op.lit(&s.master_password.secret_id)?;
-        self.secret_value(op.address, &secret, &s.master_password.key)
-            .await
+    ) -> Result<Option<SecretString>, ProviderError> {
+        match (&s.master_password, s.manage_master_user_password) {
+            (None, true) => Ok(None),
+            (Some(r), false) => {
+                let secret = op.lit(&r.secret_id)?;
+                Ok(Some(self.secret_value(op.address, &secret, &r.key).await?))
+            }
+            (Some(_), true) => Err(op.invalid("read the master password")(
+                "`master-password` is set while `manage-master-user-password` is on: RDS \
+                 generates the password itself then, so `master-password` must be none",
+            )),
+            (None, false) => Err(op.invalid("read the master password")(
+                "`master-password` is none while `manage-master-user-password` is off: the \
+                 instance needs one of them",
+            )),
+        }
     }
 
     pub(crate) async fn db_instance_create(
@@ -372,6 +402,7 @@ impl Aws {
             op.lit(&s.master_username)?,
             op.lits(&s.vpc_security_group_ids)?,
         );
+        let secret_kms_key_id = op.opt(&s.master_user_secret_kms_key_id)?;
         let created = self
             .retrying(
                 op,
@@ -390,7 +421,19 @@ impl Aws {
                         .set_kms_key_id(kms_key_id.clone())
                         .set_db_name((!s.db_name.is_empty()).then(|| s.db_name.clone()))
                         .master_username(&master_username)
-                        .master_user_password(password.expose())
+                        .set_master_user_password(password.as_ref().map(|p| p.expose().to_string()))
+                        .manage_master_user_password(s.manage_master_user_password)
+                        .set_master_user_secret_kms_key_id(
+                            secret_kms_key_id
+                                .clone()
+                                .filter(|_| s.manage_master_user_password),
+                        )
+                        .enable_iam_database_authentication(s.iam_database_authentication)
+                        .set_enable_cloudwatch_logs_exports(
+                            (!s.cloudwatch_logs_exports.is_empty())
+                                .then(|| s.cloudwatch_logs_exports.clone()),
+                        )
+                        .copy_tags_to_snapshot(s.copy_tags_to_snapshot)
                         .port(i32::from(s.port))
                         .db_subnet_group_name(&db_subnet_group_name)
                         .set_vpc_security_group_ids(Some(security_groups.clone()))
@@ -408,7 +451,7 @@ impl Aws {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|e| op.refused("CreateDBInstance")(e).redact(password.expose()))
+                        .map_err(|e| redact(op.refused("CreateDBInstance")(e), &password))
                 },
             )
             .await;
@@ -545,12 +588,71 @@ impl Aws {
             // A major version needs explicit consent; the plan already showed it.
             call = call.allow_major_version_upgrade(true);
         }
-        let password = if o.master_password != n.master_password {
-            let p = self.master_password(op, n).await?;
-            changed = true;
-            Some(p)
-        } else {
-            None
+        set!(
+            iam_database_authentication,
+            enable_iam_database_authentication,
+            n.iam_database_authentication
+        );
+        set!(
+            copy_tags_to_snapshot,
+            copy_tags_to_snapshot,
+            n.copy_tags_to_snapshot
+        );
+        if o.cloudwatch_logs_exports != n.cloudwatch_logs_exports {
+            // ModifyDBInstance takes the change, not the new list: the log types
+            // to enable and those to disable
+            // (<https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CloudwatchLogsExportConfiguration.html>).
+            let (enable, disable) =
+                list_change(&o.cloudwatch_logs_exports, &n.cloudwatch_logs_exports);
+            if !enable.is_empty() || !disable.is_empty() {
+                call = call.cloudwatch_logs_export_configuration(
+                    CloudwatchLogsExportConfiguration::builder()
+                        .set_enable_log_types(Some(enable))
+                        .set_disable_log_types(Some(disable))
+                        .build(),
+                );
+                changed = true;
+            }
+        }
+        // The master password: switched to RDS's management (with the key of its
+        // secret), switched back to one the host reads from the spec's secret
+        // ("turning off ... you must specify MasterUserPassword"), or changed.
+        // RDS cannot change the KMS key of a secret it already manages
+        // (MasterUserSecretKmsKeyId "is valid only if ... you are turning on
+        // ManageMasterUserPassword",
+        // <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html>).
+        let password = match (o.manage_master_user_password, n.manage_master_user_password) {
+            (false, true) => {
+                self.master_password(op, n).await?;
+                call = call
+                    .manage_master_user_password(true)
+                    .set_master_user_secret_kms_key_id(op.opt(&n.master_user_secret_kms_key_id)?);
+                changed = true;
+                None
+            }
+            (true, false) => {
+                let p = self.master_password(op, n).await?;
+                call = call.manage_master_user_password(false);
+                changed = true;
+                p
+            }
+            (true, true) => {
+                self.master_password(op, n).await?;
+                if o.master_user_secret_kms_key_id != n.master_user_secret_kms_key_id {
+                    return Err(op.invalid("ModifyDBInstance")(format!(
+                        "RDS cannot change the KMS key of the master user secret it already \
+                         manages for {id}: turn `manage-master-user-password` off with one \
+                         apply (giving a `master-password`) and on again with the new key in \
+                         the next, or keep the key"
+                    )));
+                }
+                None
+            }
+            (false, false) if o.master_password != n.master_password => {
+                changed = true;
+                self.master_password(op, n).await?
+            }
+            (false, false) => None,
         };
         if let Some(p) = &password {
             call = call.master_user_password(p.expose());
@@ -560,13 +662,10 @@ impl Aws {
             self.retrying(op, self.options.timeouts.db_instance, busy_or_iam, || {
                 let (call, password) = (call.clone(), &password);
                 async move {
-                    call.send().await.map(|_| ()).map_err(|e| {
-                        let e = op.err("ModifyDBInstance")(e);
-                        match password {
-                            Some(p) => e.redact(p.expose()),
-                            None => e,
-                        }
-                    })
+                    call.send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| redact(op.err("ModifyDBInstance")(e), password))
                 }
             })
             .await?;
@@ -599,17 +698,25 @@ impl Aws {
         };
         // Refused (InvalidDBInstanceState) while the instance is creating,
         // modifying or backing up: retried until it can be deleted. One already
-        // deleting is being deleted.
+        // deleting is being deleted. One with deletion protection is refused
+        // ("You can't delete a DB instance when deletion protection is enabled",
+        // InvalidParameterCombination,
+        // <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DeleteDBInstance.html>):
+        // the host never turns the protection off by itself, it says how to.
         self.delete_retrying(op, || async {
             let Err(e) = call.clone().send().await else {
                 return Ok(());
             };
             let e = crate::error::from_sdk("DeleteDBInstance", Some(op.address), e);
+            if e.is_not_found() {
+                return Err(e);
+            }
+            let live = self.db_instance(op.address, &s.identifier).await?;
+            if live.as_ref().and_then(|i| i.deletion_protection()) == Some(true) {
+                return Err(protected(op, &s.identifier, e));
+            }
             let deleting = e.is_dependency()
-                && self
-                    .db_instance(op.address, &s.identifier)
-                    .await?
-                    .is_some_and(|i| i.db_instance_status() == Some("deleting"));
+                && live.is_some_and(|i| i.db_instance_status() == Some("deleting"));
             if deleting { Ok(()) } else { Err(e) }
         })
         .await?;
@@ -645,6 +752,38 @@ const TERMINAL: &[&str] = &[
     "storage-full",
 ];
 
+/// The error of a delete that deletion protection refused: names the instance and
+/// says how to delete it (AWS's code and message kept).
+fn protected(op: &Op<'_>, id: &str, aws: ProviderError) -> ProviderError {
+    let mut e = ProviderError::new(
+        ErrorKind::Invalid,
+        "DeleteDBInstance",
+        Some(op.address),
+        format!(
+            "the DB instance {id} has deletion protection on, so AWS refuses to delete it \
+             ({}): set `deletion-protection` to false and apply first, then delete it",
+            aws.message
+        ),
+    );
+    e.code = aws.code;
+    e
+}
+
+/// An error with the password (if any) scrubbed from its message.
+fn redact(e: ProviderError, password: &Option<SecretString>) -> ProviderError {
+    match password {
+        Some(p) => e.redact(p.expose()),
+        None => e,
+    }
+}
+
+/// What changes between two lists: the items to add, and those to remove.
+fn list_change(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
+    let add = new.iter().filter(|x| !old.contains(x)).cloned().collect();
+    let remove = old.iter().filter(|x| !new.contains(x)).cloned().collect();
+    (add, remove)
+}
+
 /// Whether RDS refused because an IAM role (the enhanced monitoring role) has not
 /// propagated yet: "IAM role ARN value is invalid or does not include the required
 /// permissions for: ENHANCED_MONITORING" right after the role was created. IAM is
@@ -668,6 +807,10 @@ fn applied(desired: &DbInstance, i: &LiveInstance) -> bool {
         && live.backup_retention_days == desired.backup_retention_days
         && live.deletion_protection == desired.deletion_protection
         && live.monitoring_interval_seconds == desired.monitoring_interval_seconds
+        && live.iam_database_authentication == desired.iam_database_authentication
+        && live.copy_tags_to_snapshot == desired.copy_tags_to_snapshot
+        && live.manage_master_user_password == desired.manage_master_user_password
+        && live.cloudwatch_logs_exports == desired.cloudwatch_logs_exports
 }
 
 fn has_pending(i: &LiveInstance) -> bool {
@@ -680,6 +823,8 @@ fn has_pending(i: &LiveInstance) -> bool {
             || p.storage_type().is_some()
             || p.backup_retention_period().is_some()
             || p.master_user_password().is_some()
+            || p.iam_database_authentication_enabled().is_some()
+            || p.pending_cloudwatch_logs_exports().is_some()
     })
 }
 
@@ -720,6 +865,7 @@ fn live_instance(prior: &DbInstance, i: &LiveInstance) -> Found {
     } else {
         live_kms(&prior.kms_key_id, i.kms_key_id().map(str::to_string))
     };
+    let managed = i.master_user_secret();
     let monitoring_role_arn = match (
         i.monitoring_role_arn(),
         i.monitoring_interval().unwrap_or(0),
@@ -745,6 +891,22 @@ fn live_instance(prior: &DbInstance, i: &LiveInstance) -> Found {
             master_username,
             // Not readable (and never stored): where the password comes from.
             master_password: prior.master_password.clone(),
+            manage_master_user_password: managed.is_some(),
+            // RDS reports the `aws/secretsmanager` key when none was given; that is
+            // not drift.
+            master_user_secret_kms_key_id: match managed {
+                Some(m) if prior.master_user_secret_kms_key_id.is_some() => live_kms(
+                    &prior.master_user_secret_kms_key_id,
+                    m.kms_key_id().map(str::to_string),
+                ),
+                _ => None,
+            },
+            iam_database_authentication: i.iam_database_authentication_enabled().unwrap_or(false),
+            cloudwatch_logs_exports: order_like(
+                i.enabled_cloudwatch_logs_exports().to_vec(),
+                &prior.cloudwatch_logs_exports,
+            ),
+            copy_tags_to_snapshot: i.copy_tags_to_snapshot().unwrap_or(false),
             port: port.unwrap_or(prior.port),
             db_subnet_group_name: i
                 .db_subnet_group()

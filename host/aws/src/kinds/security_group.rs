@@ -1,4 +1,6 @@
 //! A security group and its rules, authorised and revoked one CIDR block at a time.
+//! The rule diffing ([`Aws::sg_replace_rules`], [`atoms`], [`live_rules`]) is shared
+//! with the adopted default security group (`default_security_group`).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -53,6 +55,23 @@ impl Aws {
         Ok(attrs([("id", json!(id)), ("name", json!(s.name))]))
     }
 
+    /// Changes a group's rules (of one direction) from `old` to `new`: revokes
+    /// what `new` lacks first (a rule whose description changed is revoked and
+    /// added again), then authorises what `old` lacked.
+    pub(crate) async fn sg_replace_rules(
+        &self,
+        op: &Op<'_>,
+        id: &str,
+        egress: bool,
+        old: &BTreeSet<Atom>,
+        new: &BTreeSet<Atom>,
+    ) -> Result<(), ProviderError> {
+        let gone: BTreeSet<Atom> = old.difference(new).cloned().collect();
+        let added: BTreeSet<Atom> = new.difference(old).cloned().collect();
+        self.sg_revoke(op, id, egress, &gone).await?;
+        self.sg_authorize(op, id, egress, &added).await
+    }
+
     async fn sg_authorize(
         &self,
         op: &Op<'_>,
@@ -95,7 +114,7 @@ impl Aws {
         }
     }
 
-    async fn sg_revoke(
+    pub(crate) async fn sg_revoke(
         &self,
         op: &Op<'_>,
         id: &str,
@@ -105,7 +124,23 @@ impl Aws {
         if atoms.is_empty() {
             return Ok(());
         }
-        let perms = Some(atoms.iter().map(Atom::permission).collect());
+        self.sg_revoke_permissions(op, id, egress, atoms.iter().map(Atom::permission).collect())
+            .await
+    }
+
+    /// Revokes permissions as given (also those of other sources than CIDR
+    /// blocks); one already gone is no error.
+    pub(crate) async fn sg_revoke_permissions(
+        &self,
+        op: &Op<'_>,
+        id: &str,
+        egress: bool,
+        perms: Vec<IpPermission>,
+    ) -> Result<(), ProviderError> {
+        if perms.is_empty() {
+            return Ok(());
+        }
+        let perms = Some(perms);
         let r = if egress {
             self.ec2_fresh(op, || async {
                 self.ec2
@@ -193,12 +228,8 @@ impl Aws {
             (false, &o.ingress, &n.ingress),
             (true, &o.egress, &n.egress),
         ] {
-            let (old, new) = (atoms(op, old)?, atoms(op, new)?);
-            // Revoke first: a rule whose description changed is revoked and added again.
-            let gone: BTreeSet<Atom> = old.difference(&new).cloned().collect();
-            let added: BTreeSet<Atom> = new.difference(&old).cloned().collect();
-            self.sg_revoke(op, &id, egress, &gone).await?;
-            self.sg_authorize(op, &id, egress, &added).await?;
+            self.sg_replace_rules(op, &id, egress, &atoms(op, old)?, &atoms(op, new)?)
+                .await?;
         }
         self.ec2_retag(op, &id, &o.tags, &n.tags).await?;
         Ok(a.clone())
@@ -273,7 +304,7 @@ impl AwsKind for SecurityGroup {
 /// One security group permission for one CIDR block: the unit AWS adds and
 /// revokes. Ports are normalised (0, 0) for "all protocols".
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct Atom {
+pub(crate) struct Atom {
     protocol: String,
     from: i32,
     to: i32,
@@ -306,7 +337,7 @@ fn protocol_code(p: IpProtocol) -> &'static str {
     }
 }
 
-fn protocol_from_code(code: &str) -> Option<IpProtocol> {
+pub(crate) fn protocol_from_code(code: &str) -> Option<IpProtocol> {
     match code {
         "tcp" | "6" => Some(IpProtocol::Tcp),
         "udp" | "17" => Some(IpProtocol::Udp),
@@ -340,7 +371,10 @@ fn rule_atoms(
         .collect()
 }
 
-fn atoms(op: &Op<'_>, rules: &[SecurityGroupRule]) -> Result<BTreeSet<Atom>, ProviderError> {
+pub(crate) fn atoms(
+    op: &Op<'_>,
+    rules: &[SecurityGroupRule],
+) -> Result<BTreeSet<Atom>, ProviderError> {
     let mut out = BTreeSet::new();
     for r in rules {
         out.extend(rule_atoms(
@@ -356,23 +390,11 @@ fn atoms(op: &Op<'_>, rules: &[SecurityGroupRule]) -> Result<BTreeSet<Atom>, Pro
 
 /// Live permissions as spec rules: each prior rule whose permissions are all present
 /// comes back as written; what is left comes back one rule per CIDR block.
-fn live_rules(perms: &[IpPermission], prior: &[SecurityGroupRule]) -> Vec<SecurityGroupRule> {
-    let mut live = BTreeSet::new();
-    for p in perms {
-        let Some(protocol) = protocol_from_code(p.ip_protocol().unwrap_or_default()) else {
-            tracing::warn!(protocol = ?p.ip_protocol(), "security group rule with an unsupported protocol ignored");
-            continue;
-        };
-        for range in p.ip_ranges() {
-            live.extend(rule_atoms(
-                protocol,
-                p.from_port().unwrap_or(0),
-                p.to_port().unwrap_or(0),
-                range.cidr_ip().map(str::to_string),
-                range.description().unwrap_or_default(),
-            ));
-        }
-    }
+pub(crate) fn live_rules(
+    perms: &[IpPermission],
+    prior: &[SecurityGroupRule],
+) -> Vec<SecurityGroupRule> {
+    let mut live = live_atoms(perms);
     let mut out = Vec::new();
     for r in prior {
         let cidrs: Vec<String> = r
@@ -403,6 +425,27 @@ fn live_rules(perms: &[IpPermission], prior: &[SecurityGroupRule]) -> Vec<Securi
         });
     }
     out
+}
+
+/// Live permissions' CIDR blocks as atoms (other sources are not declarable).
+pub(crate) fn live_atoms(perms: &[IpPermission]) -> BTreeSet<Atom> {
+    let mut live = BTreeSet::new();
+    for p in perms {
+        let Some(protocol) = protocol_from_code(p.ip_protocol().unwrap_or_default()) else {
+            tracing::warn!(protocol = ?p.ip_protocol(), "security group rule with an unsupported protocol ignored");
+            continue;
+        };
+        for range in p.ip_ranges() {
+            live.extend(rule_atoms(
+                protocol,
+                p.from_port().unwrap_or(0),
+                p.to_port().unwrap_or(0),
+                range.cidr_ip().map(str::to_string),
+                range.description().unwrap_or_default(),
+            ));
+        }
+    }
+    live
 }
 
 #[cfg(test)]
