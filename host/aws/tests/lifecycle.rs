@@ -35,11 +35,23 @@ async fn provider() -> Aws {
 }
 
 /// The attributes are exactly those the schema promises (plus internal ids), typed.
+/// (A DB instance's `master-user-secret-arn` is empty unless RDS manages the
+/// password.)
 fn check_attributes(spec: &Spec, a: &Attributes) {
     for (name, ty) in spec.kind().schema().attributes {
         let v = a
             .get(*name)
             .unwrap_or_else(|| panic!("{} lacks attribute {name}: {a:?}", spec.kind()));
+        if let Spec::DbInstance(d) = spec
+            && *name == "master-user-secret-arn"
+        {
+            assert_eq!(
+                v.as_str().is_some_and(|s| !s.is_empty()),
+                d.manage_master_user_password,
+                "{name} = {v}"
+            );
+            continue;
+        }
         match ty {
             AttrType::String => assert!(v.as_str().is_some_and(|s| !s.is_empty()), "{name} = {v}"),
             AttrType::Number => assert!(v.as_u64().is_some_and(|n| n > 0), "{name} = {v}"),
@@ -727,6 +739,7 @@ async fn elasticache() {
         at_rest_encryption: true,
         transit_encryption: true,
         kms_key_id: None,
+        auth_token: None,
         snapshot_retention_days: 1,
         tags: vec![tag("a", "1")],
     };
@@ -746,10 +759,123 @@ async fn elasticache() {
     lifecycle(
         &p,
         "redis",
-        Spec::CacheReplicationGroup(spec),
+        Spec::CacheReplicationGroup(spec.clone()),
         Spec::CacheReplicationGroup(updated),
     )
     .await;
+
+    // Redis AUTH: the token is read from a secret at apply time and never comes
+    // back; while AUTH is on the read keeps the spec's reference, and a spec that
+    // disagrees about AUTH reads as a difference (the plan replaces the group).
+    let secret = create(
+        &p,
+        "redis-auth-secret",
+        Spec::Secret(secret_spec("engine-test/redis-auth")),
+    )
+    .await;
+    let token_ref = SecretValueRef {
+        secret_id: lit(&s(&secret, "arn")),
+        key: "password".into(),
+    };
+    let auth = CacheReplicationGroup {
+        id: "engine-test-redis-auth".into(),
+        auth_token: Some(token_ref),
+        ..spec.clone()
+    };
+    let address = addr("redis-auth");
+    let a = create(&p, "redis-auth", Spec::CacheReplicationGroup(auth.clone())).await;
+    let without = CacheReplicationGroup {
+        auth_token: None,
+        ..auth.clone()
+    };
+    let mut seen = vec![format!("{a:?}")];
+    match read(
+        &p,
+        &address,
+        &Spec::CacheReplicationGroup(without.clone()),
+        &a,
+    )
+    .await
+    {
+        ReadResult::Found { spec: live, .. } => {
+            seen.push(format!("{live:?}"));
+            let Spec::CacheReplicationGroup(live) = live else {
+                panic!("{live:?}")
+            };
+            assert!(live.auth_token.is_some(), "AUTH is on: {live:?}");
+            assert_ne!(live, without);
+        }
+        ReadResult::Gone => panic!("gone"),
+    }
+    let sm = aws_sdk_secretsmanager::Client::new(&server().sdk_config().await);
+    let value = sm
+        .get_secret_value()
+        .secret_id(s(&secret, "arn"))
+        .send()
+        .await
+        .expect("get value");
+    let json: serde_json::Value =
+        serde_json::from_str(value.secret_string().expect("string")).expect("json");
+    let token = json["password"].as_str().expect("password").to_string();
+    let updated = CacheReplicationGroup {
+        description: "redis with AUTH".into(),
+        ..auth.clone()
+    };
+    // (The lifecycle reads it back equal to the spec, reference included.)
+    p.delete(
+        &address,
+        &Spec::CacheReplicationGroup(auth.clone()),
+        &a,
+        &cx(),
+    )
+    .await
+    .expect("delete");
+    lifecycle(
+        &p,
+        "redis-auth",
+        Spec::CacheReplicationGroup(auth),
+        Spec::CacheReplicationGroup(updated),
+    )
+    .await;
+    // A group without AUTH that the spec wants with it reads as a difference.
+    let a = create(
+        &p,
+        "redis-noauth",
+        Spec::CacheReplicationGroup(without.clone()),
+    )
+    .await;
+    let wants = CacheReplicationGroup {
+        auth_token: Some(SecretValueRef {
+            secret_id: lit(&s(&secret, "arn")),
+            key: "password".into(),
+        }),
+        ..without.clone()
+    };
+    match read(
+        &p,
+        &addr("redis-noauth"),
+        &Spec::CacheReplicationGroup(wants),
+        &a,
+    )
+    .await
+    {
+        ReadResult::Found { spec: live, .. } => {
+            seen.push(format!("{live:?}"));
+            assert_eq!(live, Spec::CacheReplicationGroup(without.clone()));
+        }
+        ReadResult::Gone => panic!("gone"),
+    }
+    p.delete(
+        &addr("redis-noauth"),
+        &Spec::CacheReplicationGroup(without),
+        &a,
+        &cx(),
+    )
+    .await
+    .expect("delete");
+    for text in &seen {
+        assert!(!text.contains(&token), "AUTH token leaked into: {text}");
+    }
 }
 
 #[tokio::test]
@@ -801,16 +927,111 @@ async fn rds() {
     );
     // moto reports the instance `available` at once (AWS takes minutes; the
     // provider polls with progress either way).
+    // The hardening fields change in place too, and the master password goes to
+    // RDS's own management.
     let updated = DbInstance {
         instance_class: "db.t3.small".into(),
         allocated_storage_gb: 30,
         backup_retention_days: 7,
         monitoring_interval_seconds: 60,
         monitoring_role_arn: Some(lit(&s(&role, "arn"))),
+        iam_database_authentication: true,
+        cloudwatch_logs_exports: vec!["postgresql".into(), "upgrade".into()],
+        copy_tags_to_snapshot: true,
+        master_password: None,
+        manage_master_user_password: true,
         tags: vec![tag("a", "2")],
         ..spec.clone()
     };
-    lifecycle(&p, "db", Spec::DbInstance(spec), Spec::DbInstance(updated)).await;
+    lifecycle(
+        &p,
+        "db",
+        Spec::DbInstance(spec.clone()),
+        Spec::DbInstance(updated),
+    )
+    .await;
+
+    // Created with the password RDS manages, and handed back to the host's secret.
+    let managed = DbInstance {
+        identifier: "engine-test-db-managed".into(),
+        master_password: None,
+        manage_master_user_password: true,
+        iam_database_authentication: true,
+        cloudwatch_logs_exports: vec!["postgresql".into()],
+        copy_tags_to_snapshot: true,
+        ..spec.clone()
+    };
+    let unmanaged = DbInstance {
+        master_password: spec.master_password.clone(),
+        manage_master_user_password: false,
+        cloudwatch_logs_exports: vec!["upgrade".into()],
+        ..managed.clone()
+    };
+    lifecycle(
+        &p,
+        "db-managed",
+        Spec::DbInstance(managed.clone()),
+        Spec::DbInstance(unmanaged),
+    )
+    .await;
+
+    // A spec must have one source of the password: both or neither is refused
+    // before any call.
+    for (password, manage) in [(spec.master_password.clone(), true), (None, false)] {
+        let bad = DbInstance {
+            identifier: "engine-test-db-bad".into(),
+            master_password: password,
+            manage_master_user_password: manage,
+            ..spec.clone()
+        };
+        let err = p
+            .create(&addr("db-bad"), &Spec::DbInstance(bad), &cx())
+            .await
+            .expect_err("one source of the password");
+        assert_eq!(err.kind, engine_aws::ErrorKind::Invalid, "{err}");
+        assert!(err.message.contains("manage-master-user-password"), "{err}");
+    }
+
+    // Deletion protection: AWS refuses the delete; the error names the instance
+    // and says what to do, and the instance stays until an update turns the
+    // protection off.
+    let protected = DbInstance {
+        identifier: "engine-test-db-protected".into(),
+        deletion_protection: true,
+        ..spec.clone()
+    };
+    let address = addr("db-protected");
+    let a = create(&p, "db-protected", Spec::DbInstance(protected.clone())).await;
+    let err = p
+        .delete(&address, &Spec::DbInstance(protected.clone()), &a, &cx())
+        .await
+        .expect_err("protected");
+    assert!(
+        err.message.contains("engine-test-db-protected")
+            && err.message.contains("`deletion-protection` to false"),
+        "{err}"
+    );
+    assert!(matches!(
+        read(&p, &address, &Spec::DbInstance(protected.clone()), &a).await,
+        ReadResult::Found { .. }
+    ));
+    let unprotected = DbInstance {
+        deletion_protection: false,
+        ..protected.clone()
+    };
+    let a = p
+        .update(
+            &address,
+            &Spec::DbInstance(protected),
+            &Spec::DbInstance(unprotected.clone()),
+            &a,
+            &cx(),
+        )
+        .await
+        .expect("protection off");
+    p.delete(&address, &Spec::DbInstance(unprotected), &a, &cx())
+        .await
+        .expect("deleted once unprotected");
 }
 
 #[tokio::test]
@@ -1152,7 +1373,7 @@ async fn password_lives_only_in_secrets_manager() {
         &group.name,
         &net.security_group,
     );
-    bad.master_password.key = "nope".into();
+    bad.master_password.as_mut().expect("a password").key = "nope".into();
     let err = p
         .create(&addr("pw-db2"), &Spec::DbInstance(bad), &cx())
         .await
@@ -1250,5 +1471,314 @@ async fn deletes_retry_while_dependencies_drain() {
     assert_eq!(
         read(&p, &addr("dep-vpc"), &vpc_spec, &vpc_attrs).await,
         ReadResult::Gone
+    );
+}
+
+#[tokio::test]
+async fn log_group() {
+    let p = provider().await;
+    let spec = LogGroup {
+        name: "/engine-test/app".into(),
+        retention_days: 7,
+        kms_key_id: None,
+        tags: vec![tag("a", "1")],
+    };
+    // moto lacks AssociateKmsKey and DisassociateKmsKey: the key is not changed
+    // here (AWS supports it in place).
+    let updated = LogGroup {
+        retention_days: 0,
+        tags: vec![tag("a", "2"), tag("b", "3")],
+        ..spec.clone()
+    };
+    // A group whose name extends this one's is not taken for it.
+    let longer = LogGroup {
+        name: "/engine-test/app-longer".into(),
+        ..spec.clone()
+    };
+    let a = create(&p, "log-longer", Spec::LogGroup(longer.clone())).await;
+    assert!(!s(&a, "arn").ends_with(":*"), "{a:?}");
+    lifecycle(&p, "log", Spec::LogGroup(spec), Spec::LogGroup(updated)).await;
+    // A taken name is refused.
+    let err = p
+        .create(&addr("log-taken"), &Spec::LogGroup(longer.clone()), &cx())
+        .await
+        .expect_err("taken");
+    assert!(err.refused, "{err}");
+    p.delete(&addr("log-longer"), &Spec::LogGroup(longer), &a, &cx())
+        .await
+        .expect("delete");
+}
+
+#[tokio::test]
+async fn flow_log() {
+    let p = provider().await;
+    let net = network(&p, "flow").await;
+    let group = LogGroup {
+        name: "/engine-test/flow".into(),
+        retention_days: 14,
+        kms_key_id: None,
+        tags: vec![],
+    };
+    create(&p, "flow-logs", Spec::LogGroup(group.clone())).await;
+    let role = create(
+        &p,
+        "flow-role",
+        Spec::IamRole(IamRole {
+            name: "engine-test-flow-logs".into(),
+            description: String::new(),
+            assume_role_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.into(),
+            managed_policy_arns: vec![],
+            tags: vec![],
+        }),
+    )
+    .await;
+    let spec = FlowLog {
+        vpc_id: lit(&net.vpc),
+        traffic_type: FlowLogTraffic::Reject,
+        log_group_name: lit(&group.name),
+        deliver_logs_permission_arn: lit(&s(&role, "arn")),
+        max_aggregation_interval_seconds: 60,
+        tags: vec![tag("a", "1")],
+    };
+    let updated = FlowLog {
+        tags: vec![tag("a", "2")],
+        ..spec.clone()
+    };
+    lifecycle(
+        &p,
+        "flow",
+        Spec::FlowLog(spec.clone()),
+        Spec::FlowLog(updated),
+    )
+    .await;
+
+    // What CreateFlowLogs reports as unsuccessful (an unknown VPC) is a refusal.
+    let bad = FlowLog {
+        vpc_id: lit("vpc-00000000000000000"),
+        ..spec
+    };
+    let quick = provider_with(ProviderOptions {
+        timeouts: engine_aws::Timeouts {
+            eventual_consistency: Duration::from_millis(300),
+            ..Default::default()
+        },
+        ..fast_options()
+    })
+    .await;
+    let err = quick
+        .create(&addr("flow-bad"), &Spec::FlowLog(bad), &cx())
+        .await
+        .expect_err("unknown VPC");
+    assert!(err.refused, "{err}");
+}
+
+#[tokio::test]
+async fn iam_role_policy() {
+    let p = provider().await;
+    create(
+        &p,
+        "rp-role",
+        Spec::IamRole(IamRole {
+            name: "engine-test-rp".into(),
+            description: String::new(),
+            assume_role_policy: r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"vpc-flow-logs.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#.into(),
+            managed_policy_arns: vec![],
+            tags: vec![],
+        }),
+    )
+    .await;
+    let statement = |actions: &[&str], resources: &[&str]| PolicyStatement {
+        actions: actions.iter().map(|a| a.to_string()).collect(),
+        resources: resources.iter().map(|r| lit(r)).collect(),
+    };
+    let spec = IamRolePolicy {
+        role_name: lit("engine-test-rp"),
+        name: "flow-logs".into(),
+        statements: vec![statement(
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
+            &["arn:aws:logs:us-east-1:123456789012:log-group:/engine-test/flow:*"],
+        )],
+    };
+    let updated = IamRolePolicy {
+        statements: vec![
+            statement(
+                &["logs:CreateLogStream", "logs:PutLogEvents"],
+                &["arn:aws:logs:us-east-1:123456789012:log-group:/engine-test/flow:*"],
+            ),
+            statement(&["logs:DescribeLogGroups"], &["*"]),
+        ],
+        ..spec.clone()
+    };
+    lifecycle(
+        &p,
+        "role-policy",
+        Spec::IamRolePolicy(spec.clone()),
+        Spec::IamRolePolicy(updated),
+    )
+    .await;
+    // PutRolePolicy would overwrite a policy of the same name: refused instead.
+    let a = create(&p, "role-policy2", Spec::IamRolePolicy(spec.clone())).await;
+    let err = p
+        .create(
+            &addr("role-policy3"),
+            &Spec::IamRolePolicy(spec.clone()),
+            &cx(),
+        )
+        .await
+        .expect_err("taken");
+    assert!(err.refused, "{err}");
+    p.delete(&addr("role-policy2"), &Spec::IamRolePolicy(spec), &a, &cx())
+        .await
+        .expect("delete");
+}
+
+/// The default security group is adopted, never created or deleted: its rules
+/// become the declared ones (the VPC's default rules go), and a delete revokes
+/// them and the tags and leaves the group.
+#[tokio::test]
+async fn default_security_group() {
+    let p = provider().await;
+    let net = network(&p, "dsg").await;
+    let address = addr("dsg");
+    let rule = |from: u16, cidr: &str| SecurityGroupRule {
+        protocol: IpProtocol::Tcp,
+        from_port: from,
+        to_port: from,
+        cidr_blocks: vec![lit(cidr)],
+        description: "declared".into(),
+    };
+    // Empty: nothing allowed.
+    let spec = DefaultSecurityGroup {
+        vpc_id: lit(&net.vpc),
+        ingress: vec![],
+        egress: vec![],
+        tags: vec![tag("Name", "default")],
+    };
+    let a = p
+        .create(&address, &Spec::DefaultSecurityGroup(spec.clone()), &cx())
+        .await
+        .expect("adopt");
+    check_attributes(&Spec::DefaultSecurityGroup(spec.clone()), &a);
+    match read(&p, &address, &Spec::DefaultSecurityGroup(spec.clone()), &a).await {
+        ReadResult::Found {
+            spec: live, owner, ..
+        } => {
+            assert_eq!(live, Spec::DefaultSecurityGroup(spec.clone()));
+            assert_eq!(me().judge(owner.as_ref(), &address, false), Ownership::Ours);
+        }
+        ReadResult::Gone => panic!("gone"),
+    }
+    let updated = DefaultSecurityGroup {
+        ingress: vec![rule(443, "10.0.0.0/16")],
+        egress: vec![rule(5432, "10.0.1.0/24")],
+        tags: vec![tag("Name", "locked")],
+        ..spec.clone()
+    };
+    let a = p
+        .update(
+            &address,
+            &Spec::DefaultSecurityGroup(spec.clone()),
+            &Spec::DefaultSecurityGroup(updated.clone()),
+            &a,
+            &cx(),
+        )
+        .await
+        .expect("update");
+    match read(
+        &p,
+        &address,
+        &Spec::DefaultSecurityGroup(updated.clone()),
+        &a,
+    )
+    .await
+    {
+        ReadResult::Found { spec: live, .. } => {
+            assert_eq!(live, Spec::DefaultSecurityGroup(updated.clone()))
+        }
+        ReadResult::Gone => panic!("gone"),
+    }
+    let found = p
+        .find_existing(
+            &address,
+            &Spec::DefaultSecurityGroup(updated.clone()),
+            &me(),
+        )
+        .await
+        .expect("find")
+        .expect("found by its tags");
+    assert_eq!(found.attributes.get("id"), a.get("id"));
+    // Another address cannot adopt it while this one holds it.
+    let err = p
+        .create(
+            &addr("dsg-2"),
+            &Spec::DefaultSecurityGroup(spec.clone()),
+            &cx(),
+        )
+        .await
+        .expect_err("held");
+    assert!(err.refused, "{err}");
+
+    p.delete(
+        &address,
+        &Spec::DefaultSecurityGroup(updated.clone()),
+        &a,
+        &cx(),
+    )
+    .await
+    .expect("delete");
+    // The group stays, with no rules and no tags.
+    match read(&p, &address, &Spec::DefaultSecurityGroup(spec.clone()), &a).await {
+        ReadResult::Found {
+            spec: live, owner, ..
+        } => {
+            assert_eq!(
+                live,
+                Spec::DefaultSecurityGroup(DefaultSecurityGroup {
+                    tags: vec![],
+                    ..spec.clone()
+                })
+            );
+            assert_eq!(owner, None);
+        }
+        ReadResult::Gone => panic!("the default group goes only with its VPC"),
+    }
+    assert_eq!(
+        p.find_existing(&address, &Spec::DefaultSecurityGroup(spec.clone()), &me())
+            .await
+            .expect("find"),
+        None
+    );
+    p.delete(&address, &Spec::DefaultSecurityGroup(updated), &a, &cx())
+        .await
+        .expect("delete again");
+
+    // The default group of a VPC this stack does not own is refused.
+    let theirs = p
+        .create(
+            &addr("dsg-theirs-vpc"),
+            &Spec::Vpc(Vpc {
+                cidr_block: "10.7.0.0/16".into(),
+                enable_dns_support: true,
+                enable_dns_hostnames: false,
+                tags: vec![],
+            }),
+            &engine_aws::OpContext::new(twin()),
+        )
+        .await
+        .expect("twin's VPC");
+    let err = p
+        .create(
+            &addr("dsg-theirs"),
+            &Spec::DefaultSecurityGroup(DefaultSecurityGroup {
+                vpc_id: lit(&s(&theirs, "id")),
+                ..spec
+            }),
+            &cx(),
+        )
+        .await
+        .expect_err("not our VPC");
+    assert!(
+        err.refused && err.message.contains("another stack"),
+        "{err}"
     );
 }

@@ -420,6 +420,7 @@ async fn elasticache_reads_and_deletes_while_the_group_is_busy() {
         at_rest_encryption: true,
         transit_encryption: true,
         kms_key_id: None,
+        auth_token: None,
         snapshot_retention_days: 1,
         tags: vec![tag("a", "1")],
     };

@@ -162,10 +162,15 @@ pub fn db_spec(identifier: &str, secret_arn: &str, subnet_group: &str, sg: &str)
         kms_key_id: None,
         db_name: "app".into(),
         master_username: lit("dbadmin"),
-        master_password: SecretValueRef {
+        master_password: Some(SecretValueRef {
             secret_id: lit(secret_arn),
             key: "password".into(),
-        },
+        }),
+        manage_master_user_password: false,
+        master_user_secret_kms_key_id: None,
+        iam_database_authentication: false,
+        cloudwatch_logs_exports: vec![],
+        copy_tags_to_snapshot: false,
         port: 5432,
         db_subnet_group_name: lit(subnet_group),
         vpc_security_group_ids: vec![lit(sg)],
