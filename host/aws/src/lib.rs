@@ -27,10 +27,12 @@
 //! - [`password`]: host-generated passwords and [`SecretString`].
 //! - `kinds`: one private module per kind or tight family, each implementing the
 //!   `AwsKind` trait on the kind's record (`vpc`, `internet_gateway`, `subnet`,
-//!   `route_table` with routes and associations, `security_group`, `vpc_endpoint`,
-//!   `kms` key and alias, `kinesis_stream`, `secret`, `iam_role`, `elasticache`
-//!   subnet group and replication group, `rds` subnet group and instance,
-//!   `sns_topic`, `metric_alarm`); dispatch derived from the host's kind list.
+//!   `route_table` with routes and associations, `security_group`,
+//!   `default_security_group` (adopted, never created), `vpc_endpoint`,
+//!   `flow_log`, `kms` key and alias, `kinesis_stream`, `secret`, `iam_role`,
+//!   `iam_role_policy`, `elasticache` subnet group and replication group, `rds`
+//!   subnet group and instance, `sns_topic`, `metric_alarm`, `log_group`);
+//!   dispatch derived from the host's kind list.
 //! - `ec2`: what the EC2 kinds share (filters, chunked Describe calls, tags).
 //! - `moto`: test support, a moto server on a free loopback port (compiled only
 //!   for tests: the `testing` feature).
@@ -38,7 +40,7 @@
 //! # What a batched read costs
 //! | kinds | calls for N resources |
 //! |---|---|
-//! | subnet, route table, route, association, security group, internet gateway, VPC endpoint | one Describe per `read_page_size` ids |
+//! | subnet, route table, route, association, security group, default security group, internet gateway, VPC endpoint, flow log | one Describe per `read_page_size` ids |
 //! | VPC | one `DescribeVpcs` per page + 2 `DescribeVpcAttribute` per VPC (DNS settings) |
 //! | DB instance | one `DescribeDBInstances` per page (tags included) |
 //! | secret | one `ListSecrets` per 10 names |
@@ -46,6 +48,8 @@
 //! | metric alarm | one `DescribeAlarms` per 100 names + one tag listing per alarm |
 //! | DB / cache subnet group, replication group | one listing per page + one tag listing per resource |
 //! | KMS key, Kinesis stream, IAM role, SNS topic | 2-3 calls per resource (no batch API) |
+//! | IAM role policy | one `GetRolePolicy` per policy + one `GetRole` per role (its owner is its role's) |
+//! | log group | one `DescribeLogGroups` per name (by prefix) + one `ListTagsForResource` per group |
 
 pub mod config;
 pub mod error;

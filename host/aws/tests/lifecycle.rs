@@ -767,12 +767,59 @@ async fn elasticache() {
     // Redis AUTH: the token is read from a secret at apply time and never comes
     // back; while AUTH is on the read keeps the spec's reference, and a spec that
     // disagrees about AUTH reads as a difference (the plan replaces the group).
+    // ElastiCache takes letters, digits and `!&#$^<>-` only.
     let secret = create(
         &p,
         "redis-auth-secret",
-        Spec::Secret(secret_spec("engine-test/redis-auth")),
+        Spec::Secret(Secret {
+            password: PasswordPolicy {
+                length: 64,
+                exclude_characters: "\"%'()*+,./:;=?@[\\]_`{|}~".into(),
+            },
+            ..secret_spec("engine-test/redis-auth")
+        }),
     )
     .await;
+    // A password with other characters is refused before any ElastiCache call,
+    // without quoting it; so is AUTH without encryption in transit.
+    let loose = create(
+        &p,
+        "redis-auth-loose",
+        Spec::Secret(secret_spec("engine-test/redis-auth-loose")),
+    )
+    .await;
+    let loose_value = aws_sdk_secretsmanager::Client::new(&server().sdk_config().await)
+        .get_secret_value()
+        .secret_id(s(&loose, "arn"))
+        .send()
+        .await
+        .expect("get value");
+    let loose_json: serde_json::Value =
+        serde_json::from_str(loose_value.secret_string().expect("string")).expect("json");
+    let loose_password = loose_json["password"]
+        .as_str()
+        .expect("password")
+        .to_string();
+    for (secret_arn, transit) in [(s(&loose, "arn"), true), (s(&secret, "arn"), false)] {
+        let bad = CacheReplicationGroup {
+            id: "engine-test-redis-bad".into(),
+            transit_encryption: transit,
+            auth_token: Some(SecretValueRef {
+                secret_id: lit(&secret_arn),
+                key: "password".into(),
+            }),
+            ..spec.clone()
+        };
+        let err = p
+            .create(&addr("redis-bad"), &Spec::CacheReplicationGroup(bad), &cx())
+            .await
+            .expect_err("refused");
+        assert!(
+            err.refused && err.kind == engine_aws::ErrorKind::Invalid,
+            "{err}"
+        );
+        assert!(!format!("{err:?} {err}").contains(&loose_password), "{err}");
+    }
     let token_ref = SecretValueRef {
         secret_id: lit(&s(&secret, "arn")),
         key: "password".into(),
@@ -1504,9 +1551,34 @@ async fn log_group() {
         .await
         .expect_err("taken");
     assert!(err.refused, "{err}");
-    p.delete(&addr("log-longer"), &Spec::LogGroup(longer), &a, &cx())
+    p.delete(
+        &addr("log-longer"),
+        &Spec::LogGroup(longer.clone()),
+        &a,
+        &cx(),
+    )
+    .await
+    .expect("delete");
+    // A retention AWS does not offer is refused before any call (moto takes any).
+    let odd = LogGroup {
+        retention_days: 2,
+        ..longer
+    };
+    let err = p
+        .create(&addr("log-odd"), &Spec::LogGroup(odd.clone()), &cx())
         .await
-        .expect("delete");
+        .expect_err("2 days");
+    assert!(err.refused && err.message.contains("not 2"), "{err}");
+    assert_eq!(
+        read(
+            &p,
+            &addr("log-odd"),
+            &Spec::LogGroup(odd),
+            &Attributes::new()
+        )
+        .await,
+        ReadResult::Gone
+    );
 }
 
 #[tokio::test]

@@ -354,7 +354,12 @@ impl Aws {
         .await
     }
 
-    /// The AUTH token the spec points at, read at apply time (never stored).
+    /// The AUTH token the spec points at, read at apply time (never stored),
+    /// checked against ElastiCache's rules first: AUTH needs encryption in transit,
+    /// and a token is 16 to 128 printable characters of which the only special
+    /// ones are `!&#$^<>-`
+    /// (<https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html>,
+    /// `AuthToken`). A refusal names the secret and key, never the token.
     async fn auth_token(
         &self,
         op: &Op<'_>,
@@ -363,8 +368,26 @@ impl Aws {
         let Some(r) = &s.auth_token else {
             return Ok(None);
         };
+        if !s.transit_encryption {
+            return Err(op.invalid("CreateReplicationGroup")(
+                "`auth-token` needs `transit-encryption`: ElastiCache accepts an AUTH token \
+                 only with encryption in transit",
+            )
+            .refusing());
+        }
         let secret = op.lit(&r.secret_id)?;
-        Ok(Some(self.secret_value(op.address, &secret, &r.key).await?))
+        let token = self.secret_value(op.address, &secret, &r.key).await?;
+        if let Some(why) = token_rule_broken(token.expose()) {
+            return Err(op.invalid("CreateReplicationGroup")(format!(
+                "the value of key `{}` of the secret `{secret}` cannot be a Redis AUTH token: \
+                 {why} (ElastiCache takes 16 to 128 characters: letters, digits and \
+                 `!&#$^<>-`; a `secret` whose password should serve as one excludes the other \
+                 special characters)",
+                r.key
+            ))
+            .refusing());
+        }
+        Ok(Some(token))
     }
 
     pub(crate) async fn replication_group_create(
@@ -741,6 +764,22 @@ fn live_auth_token(prior: &CacheReplicationGroup, enabled: bool) -> Option<Secre
     }
 }
 
+/// Which of ElastiCache's rules for an AUTH token `token` breaks, if any (without
+/// quoting it).
+fn token_rule_broken(token: &str) -> Option<&'static str> {
+    let n = token.chars().count();
+    if !(16..=128).contains(&n) {
+        Some("its length is not 16 to 128 characters")
+    } else if !token
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "!&#$^<>-".contains(c))
+    {
+        Some("it holds a character other than letters, digits and `!&#$^<>-`")
+    } else {
+        None
+    }
+}
+
 /// The secret a live AUTH token is said to come from when the spec declares none.
 const AUTH_SET_ELSEWHERE: &str = "(an AUTH token not declared here)";
 
@@ -841,5 +880,56 @@ impl AwsKind for CacheReplicationGroup {
 
     async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
         aws.replication_group_delete(op, self).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_tokens_follow_elasticache_rules() {
+        assert_eq!(token_rule_broken("abcdefgh12345678"), None);
+        assert_eq!(token_rule_broken("Ab1!&#$^<>-Ab1!&#$^<>-"), None);
+        assert!(token_rule_broken("short1234").is_some());
+        assert!(token_rule_broken(&"a".repeat(129)).is_some());
+        for c in ['@', '"', '/', '%', '*', ' ', 'é'] {
+            let t = format!("abcdefgh12345678{c}");
+            assert!(token_rule_broken(&t).is_some(), "{c}");
+        }
+    }
+
+    #[test]
+    fn auth_is_read_as_on_or_off_never_as_the_token() {
+        let group = |auth: Option<SecretValueRef>| CacheReplicationGroup {
+            id: "r".into(),
+            description: String::new(),
+            engine_version: "7.0".into(),
+            node_type: "cache.t3.micro".into(),
+            num_cache_clusters: 1,
+            port: 6379,
+            subnet_group_name: Text::lit("g"),
+            security_group_ids: vec![],
+            automatic_failover: false,
+            multi_az: false,
+            at_rest_encryption: true,
+            transit_encryption: true,
+            kms_key_id: None,
+            auth_token: auth,
+            snapshot_retention_days: 0,
+            tags: vec![],
+        };
+        let r = SecretValueRef {
+            secret_id: Text::lit("arn:secret"),
+            key: "token".into(),
+        };
+        assert_eq!(
+            live_auth_token(&group(Some(r.clone())), true),
+            Some(r.clone())
+        );
+        assert_eq!(live_auth_token(&group(Some(r)), false), None);
+        let elsewhere = live_auth_token(&group(None), true).expect("a difference");
+        assert_eq!(elsewhere.secret_id, Text::lit(AUTH_SET_ELSEWHERE));
+        assert_eq!(live_auth_token(&group(None), false), None);
     }
 }

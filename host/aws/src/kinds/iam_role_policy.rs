@@ -25,8 +25,31 @@ use crate::tags;
 use crate::kinds::AwsKind;
 use async_trait::async_trait;
 
-/// The policy document of `statements`.
+/// The policy document of `statements`. IAM refuses a document without
+/// statements and a statement without actions or resources
+/// (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html>):
+/// refused here first, saying which.
 fn document(op: &Op<'_>, statements: &[PolicyStatement]) -> Result<String, ProviderError> {
+    let refuse = |m: String| op.invalid("PutRolePolicy")(m).refusing();
+    if statements.is_empty() {
+        return Err(refuse(
+            "a role policy needs at least one statement (IAM refuses an empty one)".into(),
+        ));
+    }
+    if let Some(i) = statements
+        .iter()
+        .position(|s| s.actions.is_empty() || s.resources.is_empty())
+    {
+        return Err(refuse(format!(
+            "statement {} has no {}: IAM refuses it",
+            i + 1,
+            if statements[i].actions.is_empty() {
+                "actions"
+            } else {
+                "resources"
+            }
+        )));
+    }
     let statements = statements
         .iter()
         .map(|s| {

@@ -33,6 +33,29 @@ use async_trait::async_trait;
 /// `DescribeLogGroups` returns at most 50 groups a page.
 const MAX_PAGE: usize = 50;
 
+/// The retention periods CloudWatch Logs accepts, in days ("Possible values are:
+/// 1, 3, 5, 7, 14, ...",
+/// <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html>);
+/// 0 here means no policy (never expire).
+const RETENTION_DAYS: &[u32] = &[
+    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Refuses a retention period AWS would refuse, before any call (a create would
+/// otherwise leave a group behind whose retention failed).
+fn check_retention(op: &Op<'_>, days: u32) -> Result<(), ProviderError> {
+    if RETENTION_DAYS.contains(&days) {
+        return Ok(());
+    }
+    let allowed: Vec<String> = RETENTION_DAYS[1..].iter().map(u32::to_string).collect();
+    Err(op.invalid("PutRetentionPolicy")(format!(
+        "CloudWatch Logs keeps events for 0 (forever) or one of {} days, not {days}",
+        allowed.join(", ")
+    ))
+    .refusing())
+}
+
 fn tag_map(tags: &[Tag]) -> HashMap<String, String> {
     tags.iter()
         .map(|t| (t.key.clone(), t.value.clone()))
@@ -112,6 +135,7 @@ impl Aws {
         op: &Op<'_>,
         s: &LogGroup,
     ) -> Result<Attributes, ProviderError> {
+        check_retention(op, s.retention_days)?;
         self.logs()
             .create_log_group()
             .log_group_name(&s.name)
@@ -207,6 +231,7 @@ impl Aws {
         a: &Attributes,
     ) -> Result<Attributes, ProviderError> {
         let name = &n.name;
+        check_retention(op, n.retention_days)?;
         if o.retention_days != n.retention_days {
             self.log_group_set_retention(op, name, n.retention_days)
                 .await?;

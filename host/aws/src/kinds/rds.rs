@@ -637,7 +637,6 @@ impl Aws {
                 p
             }
             (true, true) => {
-                self.master_password(op, n).await?;
                 if o.master_user_secret_kms_key_id != n.master_user_secret_kms_key_id {
                     return Err(op.invalid("ModifyDBInstance")(format!(
                         "RDS cannot change the KMS key of the master user secret it already \
@@ -889,8 +888,9 @@ fn live_instance(prior: &DbInstance, i: &LiveInstance) -> Found {
             kms_key_id,
             db_name: i.db_name().unwrap_or_default().to_string(),
             master_username,
-            // Not readable (and never stored): where the password comes from.
-            master_password: prior.master_password.clone(),
+            // Not readable (and never stored): where the password comes from; none
+            // while RDS manages it (a spec has exactly one source).
+            master_password: prior.master_password.clone().filter(|_| managed.is_none()),
             manage_master_user_password: managed.is_some(),
             // RDS reports the `aws/secretsmanager` key when none was given; that is
             // not drift.
