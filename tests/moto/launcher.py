@@ -164,6 +164,61 @@ R11. S3 conditional write conflicts. An object write (PutObject, DeleteObject)
    requests on one key; the client fetches the ETag again and retries:
    https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+R12. ElastiCache AUTH tokens. CreateReplicationGroup and ModifyReplicationGroup with
+   an `AuthToken` answer InvalidParameterCombination unless transit encryption is on
+   (TransitEncryptionEnabled in the request, or the group's for Modify): "The AUTH
+   token is only supported when encryption-in-transit is enabled"; and
+   InvalidParameterValue "Invalid AuthToken provided." unless the token has 16 to 128
+   printable ASCII characters, letters, digits and only the specials `!&#$^<>-`
+   (the API documents both codes; AWS answers these messages). ModifyReplicationGroup
+   (moto ignores the token) sets AuthTokenEnabled, clears it with
+   AuthTokenUpdateStrategy DELETE (ROTATE is the default). moto already reports
+   AuthTokenEnabled for a group created with a token:
+   https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html
+   https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_ModifyReplicationGroup.html
+   https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html
+R13. CloudWatch Logs KMS keys. CreateLogGroup with `kmsKeyId` and AssociateKmsKey
+   (not implemented by moto; DisassociateKmsKey neither) answer AccessDeniedException
+   (HTTP 400) "The specified KMS key does not exist or is not allowed to be used with
+   Arn 'arn:aws:logs:REGION:ACCOUNT:log-group:NAME'" unless the key exists in the
+   region, is enabled, and the Allow statements of its key policy that name the
+   service principal `logs.REGION.amazonaws.com` (or `*`) grant kms:Encrypt,
+   kms:Decrypt and kms:GenerateDataKey (wildcards such as kms:Encrypt* or kms:* count;
+   a Deny statement naming it takes them back; conditions are taken as met):
+   https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+   https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_AssociateKmsKey.html
+R14. CloudWatch Logs retention. PutRetentionPolicy answers InvalidParameterException
+   unless retentionInDays is one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365,
+   400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653:
+   https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html
+R15. EC2 default security group. DeleteSecurityGroup of a VPC's default group answers
+   CannotDelete ("the specified group: "sg-..." name: "default" cannot be deleted by
+   a user"); it goes with its VPC:
+   https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html
+R16. RDS master password in Secrets Manager. CreateDBInstance or ModifyDBInstance
+   with ManageMasterUserPassword true and a MasterUserPassword answers
+   InvalidParameterCombination ("Can't manage the master user password with AWS
+   Secrets Manager if MasterUserPassword is specified", as the API reference words
+   the constraint). ModifyDBInstance with ManageMasterUserPassword false and no
+   MasterUserPassword answers InvalidParameterCombination "MasterUserPassword must be
+   provided when ManageMasterUserPassword is set to false." The API reference asks
+   for the password when management is turned off; RDS also refuses an explicit
+   false on an instance whose password is not managed (the RDS CloudFormation
+   handler stopped sending an unchanged false because of it: pull request 442 of
+   aws-cloudformation/aws-cloudformation-resource-providers-rds). (moto already
+   refuses DeleteDBInstance of an instance with DeletionProtection:
+   InvalidParameterCombination "Cannot delete protected DB Instance, please disable
+   deletion protection and try again.")
+   https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html
+   https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBInstance.html
+R17. EC2 idempotency. CreateRouteTable and CreateVpcEndpoint repeated with the same
+   ClientToken answer the first result (and ClientToken) instead of creating another;
+   the token with other parameters answers IdempotentParameterMismatch:
+   https://docs.aws.amazon.com/ec2/latest/devguide/ec2-api-idempotency.html
+moto already enforces, in both profiles, what AWS documents for CreateFlowLogs to
+CloudWatch Logs (DeliverLogsPermissionArn required, MaxAggregationInterval 60 or
+600: InvalidParameter):
+https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_CreateFlowLogs.html
 """
 
 import argparse
@@ -414,7 +469,7 @@ def main() -> None:
     parser.add_argument(
         "--realistic",
         action="store_true",
-        help="the realistic profile (R1-R11 above) instead of the fast one",
+        help="the realistic profile (R1-R17 above) instead of the fast one",
     )
     parser.add_argument(
         "--scale", type=float, default=1.0, help="multiplies every realistic duration"

@@ -1,7 +1,7 @@
 """The realistic profile of `launcher.py --realistic`.
 
 The launcher's docstring (section "Realistic profile") describes each behaviour,
-R1 to R11, with the AWS page it follows; the function for each says which one it
+R1 to R17, with the AWS page it follows; the function for each says which one it
 is. Statuses move on with wall-clock time from the call that started a phase, and
 are worked out lazily: before each request, `Timelines.advance` applies the status
 every resource with a phase should have by now (no background thread). Where
@@ -141,9 +141,11 @@ class Ages:
         self.lock = threading.Lock()
         self.created: dict[tuple, float] = {}
 
-    def mark(self, key: tuple) -> None:
+    def mark(self, key: tuple, again: bool = True) -> None:
+        """Notes that `key` was created now (unless known already and not `again`)."""
         with self.lock:
-            self.created[key] = time.monotonic()
+            if again or key not in self.created:
+                self.created[key] = time.monotonic()
 
     def younger_than(self, key: tuple, seconds: float) -> bool:
         with self.lock:
@@ -695,7 +697,9 @@ class Ec2Consistency:
         if element:
             found = re.search(rf"<{element}>([^<]+)</{element}>".encode(), body)
             if found:
-                self.ages.mark(("ec2", region, found.group(1).decode()))
+                # (not again: a repeat of a create by its ClientToken, R17, answers the
+                # first resource, which is no younger for it)
+                self.ages.mark(("ec2", region, found.group(1).decode()), again=False)
 
 
 # --- R10: throttling ------------------------------------------------------------------
@@ -837,6 +841,315 @@ class S3Writes:
                 self.busy[key] -= 1
 
 
+# --- R12 to R17: what AWS checks or remembers of a request, and moto does not ---------
+
+# R12. The only characters of an AUTH token besides letters and digits.
+AUTH_TOKEN_SPECIALS = set("!&#$^<>-")
+
+
+def check_auth_token(token: str) -> None:
+    """R12. 16 to 128 printable ASCII characters: letters, digits and !&#$^<>- only
+    (AWS gives one message for every way a token is wrong)."""
+    from moto.elasticache.exceptions import InvalidParameterValueException
+
+    allowed = all(
+        (char.isascii() and char.isalnum()) or char in AUTH_TOKEN_SPECIALS for char in token
+    )
+    if not (16 <= len(token) <= 128 and allowed):
+        raise InvalidParameterValueException("Invalid AuthToken provided.")
+
+
+def elasticache_auth_token() -> None:
+    """R12. An AuthToken needs TransitEncryptionEnabled and a valid token, on
+    CreateReplicationGroup and ModifyReplicationGroup (which moto ignores the token
+    of: here it sets AuthTokenEnabled, or clears it with the DELETE strategy)."""
+    from moto.core.utils import utcnow
+    from moto.elasticache.exceptions import InvalidParameterCombinationException
+    from moto.elasticache.models import ElastiCacheBackend
+    from moto.elasticache.responses import ElastiCacheResponse
+
+    def needs_transit_encryption() -> None:
+        raise InvalidParameterCombinationException(
+            "The AUTH token is only supported when encryption-in-transit is enabled"
+        )
+
+    create = ElastiCacheBackend.create_replication_group
+
+    def create_replication_group(self, *args, **kwargs):
+        token = kwargs.get("auth_token")
+        if token is not None:
+            if kwargs.get("transit_encryption_enabled") is not True:
+                needs_transit_encryption()
+            check_auth_token(token)
+        return create(self, *args, **kwargs)
+
+    modify = ElastiCacheResponse.modify_replication_group
+
+    def modify_replication_group(self: ElastiCacheResponse):
+        token = self._get_param("AuthToken")
+        strategy = self._get_param("AuthTokenUpdateStrategy") or "ROTATE"  # AWS's default
+        group = self.elasticache_backend.replication_groups.get(
+            self._get_param("ReplicationGroupId")
+        )
+        if token is not None and group is not None:
+            enabling = self._get_bool_param("TransitEncryptionEnabled")
+            if not (group.transit_encryption_enabled or enabling):
+                needs_transit_encryption()
+            check_auth_token(token)
+        result = modify(self)
+        if group is not None and (token is not None or strategy == "DELETE"):
+            group.auth_token_enabled = strategy != "DELETE"
+            group.auth_token_last_modified_date = utcnow()
+        return result
+
+    ElastiCacheBackend.create_replication_group = create_replication_group
+    ElastiCacheResponse.modify_replication_group = modify_replication_group
+
+
+# R13. What CloudWatch Logs must be allowed to do with a log group's key.
+LOGS_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
+
+
+def as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def names_principal(statement: dict, service: str) -> bool:
+    """Whether a policy statement's Principal is `service` (or everyone)."""
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    return service in as_list(principal.get("Service")) or "*" in as_list(principal.get("AWS"))
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """IAM action matching: case-insensitive, `*` and `?` wildcards."""
+    regex = "".join(
+        ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()
+    )
+    return re.fullmatch(regex, action.lower()) is not None
+
+
+def key_policy_allows(policy: str, service: str, actions) -> bool:
+    """Whether the Allow statements of a key policy that name `service` grant every
+    one of `actions`, and no Deny statement naming it takes one back (conditions are
+    taken as met)."""
+    try:
+        statements = as_list(json.loads(policy).get("Statement"))
+    except (ValueError, AttributeError):
+        return False
+    allowed, denied = set(), set()
+    for statement in statements:
+        if not isinstance(statement, dict) or not names_principal(statement, service):
+            continue
+        granted = {
+            action
+            for action in actions
+            for pattern in as_list(statement.get("Action"))
+            if action_matches(pattern, action)
+        }
+        if statement.get("Effect") == "Allow":
+            allowed |= granted
+        elif statement.get("Effect") == "Deny":
+            denied |= granted
+    return set(actions) <= allowed and not denied
+
+
+def logs_kms_key() -> None:
+    """R13. CreateLogGroup with kmsKeyId and AssociateKmsKey (which moto does not
+    implement; DisassociateKmsKey neither) need an enabled key of the region whose
+    policy lets logs.REGION.amazonaws.com encrypt, decrypt and generate data keys."""
+    from moto.kms.models import kms_backends
+    from moto.logs.exceptions import LogsClientError, ResourceNotFoundException
+    from moto.logs.models import LogsBackend
+    from moto.logs.responses import LogsResponse
+
+    def check_key(backend: LogsBackend, log_group_name: str, key_id: str) -> None:
+        kms = kms_backends[backend.account_id][backend.region_name]
+        try:
+            key = kms.describe_key(key_id)
+        except Exception:  # unknown key or alias
+            key = None
+        service = f"logs.{backend.region_name}.amazonaws.com"
+        if (
+            key is None
+            or key.key_state != "Enabled"
+            or not key_policy_allows(key.policy, service, LOGS_KMS_ACTIONS)
+        ):
+            region, account = backend.region_name, backend.account_id
+            arn = f"arn:aws:logs:{region}:{account}:log-group:{log_group_name}"
+            raise LogsClientError(
+                "AccessDeniedException",
+                f"The specified KMS key does not exist or is not allowed to be used with "
+                f"Arn '{arn}'",
+            )
+
+    create = LogsBackend.create_log_group
+
+    def create_log_group(self, log_group_name, tags, **kwargs):
+        if kwargs.get("kmsKeyId") and log_group_name not in self.groups:
+            check_key(self, log_group_name, kwargs["kmsKeyId"])
+        return create(self, log_group_name, tags, **kwargs)
+
+    def group_of(backend: LogsBackend, name: str):
+        if name not in backend.groups:
+            raise ResourceNotFoundException()
+        return backend.groups[name]
+
+    def associate_kms_key(self: LogsResponse) -> str:
+        name, key_id = self._get_param("logGroupName"), self._get_param("kmsKeyId")
+        group = group_of(self.logs_backend, name)
+        check_key(self.logs_backend, name, key_id)
+        group.kms_key_id = key_id
+        return ""
+
+    def disassociate_kms_key(self: LogsResponse) -> str:
+        group_of(self.logs_backend, self._get_param("logGroupName")).kms_key_id = None
+        return ""
+
+    LogsBackend.create_log_group = create_log_group
+    LogsResponse.associate_kms_key = associate_kms_key
+    LogsResponse.disassociate_kms_key = disassociate_kms_key
+
+
+# R14. The retention periods PutRetentionPolicy accepts, in days.
+RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+    2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+
+def logs_retention() -> None:
+    """R14. PutRetentionPolicy takes only the retention periods AWS lists."""
+    from moto.logs.exceptions import InvalidParameterException
+    from moto.logs.models import LogsBackend
+
+    put = LogsBackend.put_retention_policy
+
+    def put_retention_policy(self, log_group_name, retention_in_days):
+        if retention_in_days not in RETENTION_DAYS:
+            raise InvalidParameterException(
+                constraint="Member must satisfy enum value set: "
+                f"[{', '.join(str(days) for days in RETENTION_DAYS)}]",
+                parameter="retentionInDays",
+                value=retention_in_days,
+            )
+        return put(self, log_group_name, retention_in_days)
+
+    LogsBackend.put_retention_policy = put_retention_policy
+
+
+def ec2_default_security_group() -> None:
+    """R15. DeleteSecurityGroup of a VPC's default group answers CannotDelete (on
+    the API only: DeleteVpc still removes it, through the backend)."""
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.responses import EC2Response
+
+    delete = EC2Response.delete_security_group
+
+    def delete_security_group(self: EC2Response):
+        wanted = self._get_param("GroupId") or self._get_param("GroupName")
+        group = self.ec2_backend.get_security_group_by_name_or_id(wanted) if wanted else None
+        if group is not None and group.name == "default" and group.vpc_id:
+            raise EC2ClientError(
+                "CannotDelete",
+                f'the specified group: "{group.id}" name: "default" cannot be deleted by a user',
+            )
+        return delete(self)
+
+    EC2Response.delete_security_group = delete_security_group
+
+
+def rds_master_password() -> None:
+    """R16. ManageMasterUserPassword excludes MasterUserPassword (CreateDBInstance,
+    ModifyDBInstance); ModifyDBInstance with ManageMasterUserPassword false needs a
+    MasterUserPassword (whether or not the password is managed at the time)."""
+    from moto.rds.models import RDSBackend
+
+    create, modify = RDSBackend.create_db_instance, RDSBackend.modify_db_instance
+
+    def flag(db_kwargs, name: str):
+        value = db_kwargs.get(name)
+        return {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+
+    def check_both(db_kwargs) -> None:
+        if flag(db_kwargs, "manage_master_user_password") and db_kwargs.get(
+            "master_user_password"
+        ):
+            raise rds_error(
+                "InvalidParameterCombination",
+                "Can't manage the master user password with AWS Secrets Manager if "
+                "MasterUserPassword is specified.",
+            )
+
+    def create_db_instance(self, db_kwargs):
+        check_both(db_kwargs)
+        return create(self, db_kwargs)
+
+    def modify_db_instance(self, db_instance_identifier, db_kwargs):
+        check_both(db_kwargs)
+        turning_off = flag(db_kwargs, "manage_master_user_password") is False
+        if turning_off and not db_kwargs.get("master_user_password"):
+            raise rds_error(
+                "InvalidParameterCombination",
+                "MasterUserPassword must be provided when ManageMasterUserPassword is set "
+                "to false.",
+            )
+        return modify(self, db_instance_identifier, db_kwargs)
+
+    RDSBackend.create_db_instance = create_db_instance
+    RDSBackend.modify_db_instance = modify_db_instance
+
+
+def ec2_client_tokens() -> None:
+    """R17. CreateRouteTable and CreateVpcEndpoint are idempotent by ClientToken: a
+    repeat answers the first result; the token with other parameters answers
+    IdempotentParameterMismatch."""
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.responses import EC2Response
+
+    lock = threading.Lock()
+    # (account, region, action, token) -> (the other parameters, the first result)
+    first: dict[tuple, tuple[list, object]] = {}
+
+    def idempotent(name: str, action: str, element: str):
+        original = getattr(EC2Response, name)
+
+        def create(self: EC2Response):
+            token = self._get_param("ClientToken")
+            if not token:
+                return original(self)
+            key = (self.current_account, self.region, action, token)
+            others = sorted(
+                (k, str(v)) for k, v in self.querystring.items() if k not in ("ClientToken",)
+            )
+            with lock:
+                if key in first:
+                    seen, result = first[key]
+                    if seen != others:
+                        raise EC2ClientError(
+                            "IdempotentParameterMismatch",
+                            f"The client token '{token}' was already used with other "
+                            "parameters.",
+                        )
+                    return result
+                result = original(self)
+                if isinstance(getattr(result, "result", None), dict):
+                    result.result.setdefault("ClientToken", token)
+                    if element in result.result:
+                        first[key] = (others, result)
+                return result
+
+        setattr(EC2Response, name, create)
+
+    idempotent("create_route_table", "CreateRouteTable", "RouteTable")
+    idempotent("create_vpc_endpoint", "CreateVpcEndpoint", "VpcEndpoint")
+
+
 # --- The WSGI layer -------------------------------------------------------------------
 
 
@@ -894,6 +1207,12 @@ class Realistic:
         vpc_endpoint_phases(self.profile, self.timelines)
         secrets_manager(self.profile, self.ages)
         kms_alias_lag(self.profile, self.ages)
+        elasticache_auth_token()
+        logs_kms_key()
+        logs_retention()
+        ec2_default_security_group()
+        rds_master_password()
+        ec2_client_tokens()
 
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 

@@ -1,4 +1,4 @@
-"""Tests of launcher.py's realistic profile (R1-R10 in its docstring), and that the
+"""Tests of launcher.py's realistic profile (R1-R17 in its docstring), and that the
 fast profile stays fast.
 
 Run: python3 -m unittest discover -s tests/moto -p 'test_*.py' -v
@@ -150,7 +150,8 @@ def watch(read, until, started: float, limit: float = 15) -> list[tuple[str, flo
 
 
 class RealisticProfile(unittest.TestCase):
-    """R1-R9 against `--realistic --scale 0.5`."""
+    """R1-R9 and R12-R17 against `--realistic --scale 0.5` (R12-R17 also show that
+    the fast profile, moto alone, takes what they refuse)."""
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -672,6 +673,341 @@ class RealisticProfile(unittest.TestCase):
             SubnetId=subnet,
         )
         ec2.create_tags(Resources=[vpc, subnet, group], Tags=[{"Key": "k", "Value": "v"}])
+
+    # R12
+    def test_r12_elasticache_auth_token(self):
+        cache, fast = self.client("elasticache"), SERVERS["fast"].client("elasticache")
+        group = dict(
+            ReplicationGroupDescription="r12",
+            Engine="redis",
+            CacheNodeType="cache.t3.micro",
+            NumCacheClusters=1,
+        )
+        token = "Abc-123!&#$^<>xyz"  # every special character allowed
+        # moto alone takes a token without transit encryption.
+        fast.create_replication_group(ReplicationGroupId="r12-fast", AuthToken=token, **group)
+        code, message, http = error_of(
+            cache.create_replication_group, ReplicationGroupId="r12-x", AuthToken=token, **group
+        )
+        self.assertEqual((code, http), ("InvalidParameterCombination", 400))
+        self.assertIn("only supported when encryption-in-transit is enabled", message)
+        # too short, too long, '@' and '%' (not allowed), a space, not ASCII
+        for bad in ("x" * 15, "x" * 129, "sixteen-chars-@@", "with a space 1234", "é" * 16):
+            code, message, http = error_of(
+                cache.create_replication_group,
+                ReplicationGroupId="r12-x",
+                AuthToken=bad,
+                TransitEncryptionEnabled=True,
+                **group,
+            )
+            self.assertEqual((code, http), ("InvalidParameterValue", 400), bad)
+            self.assertEqual(message, "Invalid AuthToken provided.")
+
+        created = cache.create_replication_group(
+            ReplicationGroupId="r12", AuthToken=token, TransitEncryptionEnabled=True, **group
+        )["ReplicationGroup"]
+        self.assertTrue(created["AuthTokenEnabled"])
+        cache.create_replication_group(ReplicationGroupId="r12-plain", **group)
+        cache.create_replication_group(
+            ReplicationGroupId="r12-tls", TransitEncryptionEnabled=True, **group
+        )
+
+        def described(group_id):
+            return cache.describe_replication_groups(ReplicationGroupId=group_id)[
+                "ReplicationGroups"
+            ][0]
+
+        self.assertTrue(described("r12")["AuthTokenEnabled"])
+        started = time.monotonic()
+        for group_id in ("r12-plain", "r12-tls"):
+            watch(lambda: described(group_id)["Status"], "available", started)
+        self.assertFalse(described("r12-tls")["AuthTokenEnabled"])
+        code, message, _ = error_of(
+            cache.modify_replication_group,
+            ReplicationGroupId="r12-plain",
+            AuthToken=token,
+            AuthTokenUpdateStrategy="ROTATE",
+            ApplyImmediately=True,
+        )
+        self.assertEqual(code, "InvalidParameterCombination")
+        self.assertIn("only supported when encryption-in-transit is enabled", message)
+        code, message, _ = error_of(
+            cache.modify_replication_group,
+            ReplicationGroupId="r12-tls",
+            AuthToken="sixteen-chars-%%",
+            ApplyImmediately=True,
+        )
+        self.assertEqual(code, "InvalidParameterValue")
+        self.assertEqual(message, "Invalid AuthToken provided.")
+        cache.modify_replication_group(
+            ReplicationGroupId="r12-tls",
+            AuthToken=token,
+            AuthTokenUpdateStrategy="SET",
+            ApplyImmediately=True,
+        )
+        self.assertTrue(described("r12-tls")["AuthTokenEnabled"])
+
+    # R13
+    def test_r13_logs_kms_key_policy(self):
+        logs, kms = self.client("logs"), self.client("kms")
+        account = self.client("sts").get_caller_identity()["Account"]
+
+        def key(*statements) -> str:
+            root = {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+            policy = {"Version": "2012-10-17", "Statement": [root, *statements]}
+            return kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+
+        def logs_may(actions, region=REGION, effect="Allow"):
+            return {
+                "Effect": effect,
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": actions,
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{account}:*"
+                    }
+                },
+            }
+
+        documented = [
+            "kms:Encrypt*",
+            "kms:Decrypt*",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:Describe*",
+        ]
+        unknown = f"arn:aws:kms:{REGION}:{account}:key/00000000-0000-0000-0000-000000000000"
+        refused_keys = {
+            "unknown": unknown,
+            "default policy": key(),
+            "other region": key(logs_may(documented, region="eu-west-1")),
+            "no GenerateDataKey": key(logs_may(["kms:Encrypt*", "kms:Decrypt*"])),
+            "denied": key(logs_may("kms:*"), logs_may("kms:Decrypt", effect="Deny")),
+        }
+        # moto alone takes any key.
+        SERVERS["fast"].client("logs").create_log_group(logGroupName="r13", kmsKeyId=unknown)
+
+        def refused(call, name, key_arn, why):
+            code, message, http = error_of(call, logGroupName=name, kmsKeyId=key_arn)
+            self.assertEqual((code, http), ("AccessDeniedException", 400), why)
+            self.assertEqual(
+                message,
+                "The specified KMS key does not exist or is not allowed to be used with Arn "
+                f"'arn:aws:logs:{REGION}:{account}:log-group:{name}'",
+                why,
+            )
+
+        for why, key_arn in refused_keys.items():
+            refused(logs.create_log_group, "r13-refused", key_arn, why)
+        self.assertEqual(
+            logs.describe_log_groups(logGroupNamePrefix="r13-refused")["logGroups"], []
+        )
+
+        documented_key = key(logs_may(documented))
+        logs.create_log_group(logGroupName="r13", kmsKeyId=documented_key)
+        everything_key = key(logs_may("kms:*"))
+        logs.create_log_group(logGroupName="r13-star", kmsKeyId=everything_key)
+        disabled = key(logs_may(documented))
+        kms.disable_key(KeyId=disabled.split("/")[-1])  # (moto: the id, not the ARN)
+        refused_keys["disabled"] = disabled
+
+        def key_of(name):
+            return logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"][0].get(
+                "kmsKeyId"
+            )
+
+        self.assertEqual(key_of("r13-star"), everything_key)
+        logs.create_log_group(logGroupName="r13-later")
+        for why, key_arn in refused_keys.items():
+            refused(logs.associate_kms_key, "r13-later", key_arn, why)
+        self.assertIsNone(key_of("r13-later"))
+        logs.associate_kms_key(logGroupName="r13-later", kmsKeyId=documented_key)
+        self.assertEqual(key_of("r13-later"), documented_key)
+        logs.disassociate_kms_key(logGroupName="r13-later")
+        self.assertIsNone(key_of("r13-later"))
+
+    # R14
+    def test_r14_logs_retention_periods(self):
+        logs, fast = self.client("logs"), SERVERS["fast"].client("logs")
+        for client in (logs, fast):
+            client.create_log_group(logGroupName="r14")
+        fast.put_retention_policy(logGroupName="r14", retentionInDays=2)  # moto alone
+        for days in (0, 2, 366, 3650, 4000):
+            code, message, http = error_of(
+                logs.put_retention_policy, logGroupName="r14", retentionInDays=days
+            )
+            self.assertEqual((code, http), ("InvalidParameterException", 400), days)
+            self.assertIn(f"Value '{days}' at 'retentionInDays' failed to satisfy", message)
+            self.assertIn("enum value set: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180,", message)
+        for days in (1, 14, 400, 731, 3653):
+            logs.put_retention_policy(logGroupName="r14", retentionInDays=days)
+            group = logs.describe_log_groups(logGroupNamePrefix="r14")["logGroups"][0]
+            self.assertEqual(group["retentionInDays"], days)
+
+    # R15
+    def test_r15_default_security_group_cannot_be_deleted(self):
+        def default_group(ec2, vpc):
+            return ec2.describe_security_groups(
+                Filters=[
+                    {"Name": "vpc-id", "Values": [vpc]},
+                    {"Name": "group-name", "Values": ["default"]},
+                ]
+            )["SecurityGroups"]
+
+        fast = SERVERS["fast"].client("ec2")
+        vpc = fast.create_vpc(CidrBlock="10.15.0.0/16")["Vpc"]["VpcId"]
+        fast.delete_security_group(GroupId=default_group(fast, vpc)[0]["GroupId"])  # moto alone
+
+        ec2 = self.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.15.0.0/16")["Vpc"]["VpcId"]
+        group = default_group(ec2, vpc)[0]["GroupId"]
+        self.assertEqual(
+            error_of(ec2.delete_security_group, GroupId=group),
+            (
+                "CannotDelete",
+                f'the specified group: "{group}" name: "default" cannot be deleted by a user',
+                400,
+            ),
+        )
+        # By name: the default VPC's.
+        by_name = error_of(ec2.delete_security_group, GroupName="default")
+        self.assertEqual(by_name[0], "CannotDelete")
+        other = ec2.create_security_group(GroupName="r15", Description="r15", VpcId=vpc)
+        ec2.delete_security_group(GroupId=other["GroupId"])
+        ec2.delete_vpc(VpcId=vpc)  # takes its default group along
+        self.assertEqual(default_group(ec2, vpc), [])
+
+    # R16
+    def test_r16_rds_managed_master_password(self):
+        rds = self.client("rds")
+        create = dict(
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            EngineVersion="16",
+            AllocatedStorage=20,
+            MasterUsername="app",
+        )
+        both = dict(ManageMasterUserPassword=True, MasterUserPassword=PASSWORD)
+        SERVERS["fast"].client("rds").create_db_instance(  # moto alone takes both
+            DBInstanceIdentifier="r16-fast", **create, **both
+        )
+        code, message, http = error_of(
+            rds.create_db_instance, DBInstanceIdentifier="r16-both", **create, **both
+        )
+        self.assertEqual((code, http), ("InvalidParameterCombination", 400))
+        self.assertIn("MasterUserPassword is specified", message)
+
+        started = time.monotonic()
+        rds.create_db_instance(
+            DBInstanceIdentifier="r16",
+            ManageMasterUserPassword=True,
+            DeletionProtection=True,
+            **create,
+        )
+        rds.create_db_instance(
+            DBInstanceIdentifier="r16-plain", MasterUserPassword=PASSWORD, **create
+        )
+
+        def described(name="r16"):
+            return rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+
+        for name in ("r16", "r16-plain"):
+            watch(lambda: described(name)["DBInstanceStatus"], "available", started)
+        self.assertIn("MasterUserSecret", described())
+        # An explicit false needs the password even where it is not managed.
+        code, message, _ = error_of(
+            rds.modify_db_instance,
+            DBInstanceIdentifier="r16-plain",
+            ManageMasterUserPassword=False,
+            ApplyImmediately=True,
+        )
+        self.assertEqual(code, "InvalidParameterCombination")
+        self.assertIn("MasterUserPassword must be provided", message)
+        code, message, _ = error_of(
+            rds.modify_db_instance,
+            DBInstanceIdentifier="r16",
+            ManageMasterUserPassword=False,
+            ApplyImmediately=True,
+        )
+        self.assertEqual(code, "InvalidParameterCombination")
+        self.assertEqual(
+            message,
+            "MasterUserPassword must be provided when ManageMasterUserPassword is set to false.",
+        )
+        self.assertEqual(
+            error_of(
+                rds.modify_db_instance, DBInstanceIdentifier="r16", ApplyImmediately=True, **both
+            )[0],
+            "InvalidParameterCombination",
+        )
+        # moto's own check, through R1's delete: deletion protection holds.
+        self.assertEqual(
+            error_of(rds.delete_db_instance, DBInstanceIdentifier="r16", SkipFinalSnapshot=True),
+            (
+                "InvalidParameterCombination",
+                "Cannot delete protected DB Instance, please disable deletion protection and "
+                "try again.",
+                400,
+            ),
+        )
+        modified = rds.modify_db_instance(
+            DBInstanceIdentifier="r16",
+            ManageMasterUserPassword=False,
+            MasterUserPassword=PASSWORD,
+            ApplyImmediately=True,
+        )["DBInstance"]
+        self.assertEqual(modified["DBInstanceStatus"], "modifying")
+        self.assertNotIn("MasterUserSecret", modified)
+
+    # R17
+    def test_r17_ec2_client_token_idempotency(self):
+        ec2, fast = self.client("ec2"), SERVERS["fast"].client("ec2")
+
+        def tables(client, vpc):
+            found = client.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])
+            return sorted(t["RouteTableId"] for t in found["RouteTables"])
+
+        fast_vpc = fast.create_vpc(CidrBlock="10.17.0.0/16")["Vpc"]["VpcId"]
+        for _ in range(2):  # moto alone makes two
+            fast.create_route_table(VpcId=fast_vpc, ClientToken="r17-fast")
+        self.assertEqual(len(tables(fast, fast_vpc)), 3)  # with the main one
+
+        vpc = ec2.create_vpc(CidrBlock="10.17.0.0/16")["Vpc"]["VpcId"]
+        main = tables(ec2, vpc)
+        time.sleep(self.d["ec2.consistency"])
+        first = ec2.create_route_table(VpcId=vpc, ClientToken="r17-rt")
+        table = first["RouteTable"]["RouteTableId"]
+        self.assertEqual(first["ClientToken"], "r17-rt")
+        again = ec2.create_route_table(VpcId=vpc, ClientToken="r17-rt")
+        self.assertEqual(again["RouteTable"]["RouteTableId"], table)
+        self.assertEqual(tables(ec2, vpc), sorted(main + [table]))
+        other = ec2.create_route_table(VpcId=vpc, ClientToken="r17-rt-2")["RouteTable"]
+        self.assertNotEqual(other["RouteTableId"], table)
+        other_vpc = ec2.create_vpc(CidrBlock="10.18.0.0/16")["Vpc"]["VpcId"]
+        code, message, http = error_of(
+            ec2.create_route_table, VpcId=other_vpc, ClientToken="r17-rt"
+        )
+        self.assertEqual((code, http), ("IdempotentParameterMismatch", 400))
+        self.assertIn("r17-rt", message)
+
+        endpoint = dict(
+            VpcEndpointType="Gateway",
+            VpcId=vpc,
+            ServiceName="com.amazonaws.us-east-1.s3",
+            RouteTableIds=[table],
+            ClientToken="r17-vpce",
+        )
+        created = ec2.create_vpc_endpoint(**endpoint)["VpcEndpoint"]["VpcEndpointId"]
+        again = ec2.create_vpc_endpoint(**endpoint)["VpcEndpoint"]["VpcEndpointId"]
+        self.assertEqual(again, created)
+        listed = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc]}])
+        self.assertEqual([e["VpcEndpointId"] for e in listed["VpcEndpoints"]], [created])
 
 
 class Throttling(unittest.TestCase):
