@@ -163,12 +163,12 @@ fn scaffolded_plugins_build_plan_and_check_with_the_japancart_plugins() {
         stdout.starts_with("demo-comp/demo-comp.wasm\t")
             && stdout
                 .trim_end()
-                .ends_with("KiB\tcomponent plugin demo-comp 0.1.0\tengine:plugin@0.3.0"),
+                .ends_with("KiB\tcomponent plugin demo-comp 0.1.0\tengine:plugin@0.4.0"),
         "{stdout}"
     );
     assert!(
         stderr.contains(
-            "Built 1 plugin: each loads in this engine (it speaks engine:plugin 0.3.0, 0.2.0, 0.1.0)."
+            "Built 1 plugin: each loads in this engine (it speaks engine:plugin 0.4.0, 0.3.0, 0.2.0, 0.1.0)."
         ),
         "{stderr}"
     );
@@ -176,7 +176,7 @@ fn scaffolded_plugins_build_plan_and_check_with_the_japancart_plugins() {
     assert!(
         stdout
             .trim_end()
-            .ends_with("\tpolicy plugin demo-policy 0.1.0\tengine:plugin@0.3.0"),
+            .ends_with("\tpolicy plugin demo-policy 0.1.0\tengine:plugin@0.4.0"),
         "{stdout}"
     );
     let comp = "demo-comp/demo-comp.wasm";

@@ -672,6 +672,247 @@ fn sarif_has_the_structure_code_scanning_expects() {
     assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
 }
 
+/// The waiver the tests below declare: `backup-retention` on `shop/db`, which
+/// `mode=short-backups` breaks.
+const WAIVER: &str = "[[waivers]]\nrule = \"backup-retention\"\naddress = \"shop/db\"\n\
+                      reason = \"dev stack, rebuilt nightly from a snapshot\"\n";
+
+/// A waived mandatory violation passes `engine check` but is never hidden: the
+/// report for people marks it waived with the reason and counts it apart, JSON
+/// says `suppressed` with the reason, SARIF carries an external suppression with
+/// the reason as its justification (and keeps the level).
+#[test]
+fn a_waived_violation_passes_and_is_shown_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("engine.toml"), WAIVER).unwrap();
+    let (base, misbehave, shop) = (baseline(), guest("policy-misbehave"), guest("datastore"));
+    let args = [
+        "--policy",
+        &base,
+        "--policy",
+        &misbehave,
+        "-c",
+        "mode=short-backups",
+        &shop,
+    ];
+
+    let (code, stdout, stderr) = check(dir.path(), &args);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "\nshop/db (db-instance)\n  mandatory, waived: backup-retention (baseline)\n    The \
+             database `shop-postgres-dev` keeps automated backups for 1 day \
+             (`backup-retention-days`); the baseline requires at least 7.\n    hint: Set \
+             `backup-retention-days` to 7 or more (up to 35).\n    waived in engine.toml: dev \
+             stack, rebuilt nightly from a snapshot\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("\n  advisory: demo-advisory (misbehaving-policy)\n"),
+        "the advisory is not waived: {stdout}"
+    );
+    assert!(
+        stdout.ends_with("\nPassed: 0 mandatory violations (1 waived), 1 advisory.\n"),
+        "{stdout}"
+    );
+    assert!(stderr.is_empty(), "the waiver matched: {stderr}");
+
+    let (code, report, stderr) = check_json(dir.path(), &args);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(report["passed"], true);
+    let vs = report["violations"].as_array().unwrap();
+    let waived: Vec<&Value> = vs
+        .iter()
+        .filter(|v| v["policy"] == "backup-retention")
+        .collect();
+    assert_eq!(waived.len(), 1, "{report}");
+    assert_eq!(waived[0]["severity"], "mandatory");
+    assert_eq!(
+        waived[0]["suppressed"]["reason"],
+        "dev stack, rebuilt nightly from a snapshot"
+    );
+    assert_eq!(waived[0]["suppressed"]["source"], "engine.toml");
+    let advisory = vs
+        .iter()
+        .find(|v| v["policy"] == "demo-advisory")
+        .expect("the advisory");
+    assert_eq!(advisory["suppressed"], Value::Null);
+    let summary = &report["summary"];
+    assert_eq!(summary["mandatory"], 0, "{summary}");
+    assert_eq!(summary["advisory"], 1, "{summary}");
+    assert_eq!(summary["waived_mandatory"], 1, "{summary}");
+    assert_eq!(summary["waived_advisory"], 0, "{summary}");
+    assert_eq!(report["waivers"][0]["matched"], true, "{report}");
+    assert_eq!(report["waivers"][0]["rule"], "backup-retention");
+
+    let out = engine(dir.path(), &[&["check", "--sarif"][..], &args[..]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log: Value = serde_json::from_slice(&out.stdout).expect("SARIF is JSON");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    let waived = results
+        .iter()
+        .find(|r| r["ruleId"] == "backup-retention")
+        .expect("the waived result is still a result");
+    assert_eq!(waived["level"], "error", "the level is kept: {waived}");
+    let suppressions = waived["suppressions"].as_array().expect("suppressions");
+    assert_eq!(suppressions.len(), 1, "{waived}");
+    assert_eq!(suppressions[0]["kind"], "external");
+    assert_eq!(suppressions[0]["status"], "accepted");
+    assert_eq!(
+        suppressions[0]["justification"],
+        "dev stack, rebuilt nightly from a snapshot"
+    );
+    let advisory = results
+        .iter()
+        .find(|r| r["ruleId"] == "demo-advisory")
+        .expect("the advisory");
+    assert!(advisory.get("suppressions").is_none(), "{advisory}");
+}
+
+/// A waiver covers its rule on its resource only: another violation still fails
+/// the check, and a waiver that matches nothing is a warning (not an error).
+#[test]
+fn an_unwaived_violation_still_fails_and_a_stale_waiver_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("engine.toml"),
+        format!(
+            "{WAIVER}[[waivers]]\nrule = \"multi-az\"\naddress = \"shop/db\"\n\
+             reason = \"one zone\"\n"
+        ),
+    )
+    .unwrap();
+    let (base, shop) = (baseline(), guest("datastore"));
+    // `multi-az` breaks on shop/redis, not on the waived shop/db.
+    let (code, stdout, stderr) = check(
+        dir.path(),
+        &["--policy", &base, "-c", "mode=single-az", &shop],
+    );
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout
+            .contains("\nshop/redis (cache-replication-group)\n  mandatory: multi-az (baseline)\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("waived"), "{stdout}");
+    assert!(
+        stdout.ends_with("\nFailed: 1 mandatory violation, 0 advisories.\n"),
+        "{stdout}"
+    );
+    for (rule, address) in [("backup-retention", "shop/db"), ("multi-az", "shop/db")] {
+        assert!(
+            stderr.contains(&format!(
+                "warning: waiver for {rule} on {address} (engine.toml) matched nothing: remove \
+                 it or check the rule and the address\n"
+            )),
+            "{stderr}"
+        );
+    }
+
+    // Stale waivers alone do not fail a check that passes.
+    let (code, report, stderr) =
+        check_json(dir.path(), &["--policy", &base, "-c", "mode=ok", &shop]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(report["waivers"][0]["matched"], false, "{report}");
+    assert_eq!(report["waivers"][1]["matched"], false, "{report}");
+    assert!(stderr.contains("matched nothing"), "{stderr}");
+}
+
+/// A waiver must say why: one without a reason, a blank one, an unknown field or
+/// a rule waived twice on one resource is refused, naming the file and the entry.
+#[test]
+fn a_waiver_without_a_reason_is_refused() {
+    let (base, shop) = (baseline(), guest("datastore"));
+    let twice = format!("{WAIVER}{WAIVER}");
+    let cases = [
+        (
+            "[[waivers]]\nrule = \"backup-retention\"\naddress = \"shop/db\"\nreason = \"  \"\n",
+            "error: engine.toml: [[waivers]] entry 1 (rule `backup-retention` on `shop/db`): \
+             `reason` is empty: a waiver must say why the rule does not apply to this resource",
+        ),
+        (
+            "[[waivers]]\nrule = \"backup-retention\"\naddress = \"shop/db\"\n",
+            "missing field `reason`",
+        ),
+        (
+            "[[waivers]]\nrule = \"backup-retention\"\naddress = \"shop/db\"\nreason = \"x\"\n\
+             expires = \"2027-01-01\"\n",
+            "unknown field `expires`",
+        ),
+        (
+            "[[waivers]]\nrule = \"backup-retention\"\naddress = \"db\"\nreason = \"x\"\n",
+            "`address`: `db` is not an address of the form `plugin/name`",
+        ),
+        (
+            twice.as_str(),
+            "entry 2 (rule `backup-retention` on `shop/db`): the same rule is already waived \
+             on the same resource by entry 1: keep one",
+        ),
+    ];
+    for (toml, error) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("engine.toml"), toml).unwrap();
+        let (code, stdout, stderr) = check(
+            dir.path(),
+            &["--policy", &base, "-c", "mode=short-backups", &shop],
+        );
+        assert_eq!(code, Some(1), "{toml}: {stdout}\n{stderr}");
+        assert!(stdout.is_empty(), "{toml}: no report: {stdout}");
+        assert!(stderr.contains(error), "{toml}: {stderr}");
+    }
+}
+
+/// A stack's own file (`engine.NAME.toml`) waives for that stack only, and
+/// `engine config set` keeps its waivers.
+#[test]
+fn a_stack_file_waives_for_its_stack_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, shop) = (baseline(), guest("datastore"));
+    let out = engine(dir.path(), &["stack", "init", "dev"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let file = dir.path().join("engine.dev.toml");
+    let mut own = std::fs::read_to_string(&file).unwrap();
+    own.push_str(&format!("\n{WAIVER}"));
+    std::fs::write(&file, own).unwrap();
+    let out = engine(dir.path(), &["config", "set", "mode", "short-backups"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("reason = \"dev stack, rebuilt nightly from a snapshot\""),
+        "config set keeps the waivers"
+    );
+
+    let (code, stdout, stderr) = check(dir.path(), &["--policy", &base, &shop]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "    waived in engine.dev.toml: dev stack, rebuilt nightly from a snapshot\n"
+        ),
+        "{stdout}"
+    );
+
+    // The default stack has no waiver.
+    let (code, stdout, stderr) = check(
+        dir.path(),
+        &[
+            "--stack",
+            "default",
+            "--policy",
+            &base,
+            "-c",
+            "mode=short-backups",
+            &shop,
+        ],
+    );
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("  mandatory: backup-retention (baseline)\n"),
+        "{stdout}"
+    );
+}
+
 /// A stand-in for every AWS endpoint (`AWS_ENDPOINT_URL`): counts connections and
 /// requests, and answers each request with HTTP 400, which the SDK does not retry.
 struct AwsStub {
@@ -840,5 +1081,47 @@ fn apply_refuses_a_mandatory_violation_before_any_aws_call() {
     assert!(
         connections > 0 && requests > 0,
         "the stand-in sees the calls of an apply that goes on: {stderr}"
+    );
+}
+
+/// `engine apply --policy` goes on past a waived mandatory violation (it reaches
+/// the stand-in), after printing it as waived with the reason.
+#[test]
+fn apply_goes_on_past_a_waived_violation() {
+    let (base, shop) = (baseline(), guest("datastore"));
+    let stub = AwsStub::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("engine.toml"), WAIVER).unwrap();
+    let out = engine_with(
+        dir.path(),
+        &[
+            "apply",
+            "--yes",
+            "--policy",
+            &base,
+            "-c",
+            "mode=short-backups",
+            &shop,
+        ],
+        &stub.env(),
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("  mandatory, waived: backup-retention (baseline)\n    The database"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("    waived in engine.toml: dev stack, rebuilt nightly from a snapshot\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Passed: 0 mandatory violations (1 waived), 0 advisories."),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("a mandatory policy failed"), "{stderr}");
+    let (connections, requests) = stub.calls();
+    assert!(
+        connections > 0 && requests > 0,
+        "the apply went on to AWS: {stderr}"
     );
 }

@@ -2,7 +2,9 @@
 //! (never through the engine's state): every resource that carries the ownership
 //! tags, by its `engine:address` tag, and the KMS aliases (which take no tags) by
 //! name. Route table associations and routes take no tags either; they live and die
-//! with their route table, which is counted.
+//! with their route table, which is counted; an IAM role's inline policies live and
+//! die with their role. A VPC's default security group, adopted by the stack,
+//! carries the tags while the stack manages it and goes with its VPC.
 //!
 //! Gone means gone as AWS shows it: a KMS key pending deletion, a VPC endpoint in
 //! state `deleted` and a secret scheduled for deletion are not live.
@@ -110,6 +112,32 @@ pub(crate) async fn census(sdk: &aws_config::SdkConfig, stack: &str) -> Census {
         if state.as_deref() != Some("deleted") {
             add(ec2_tags(e.tags()), e.vpc_endpoint_id().unwrap());
         }
+    }
+
+    for f in ec2.describe_flow_logs().send().await.unwrap().flow_logs() {
+        add(ec2_tags(f.tags()), f.flow_log_id().unwrap());
+    }
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    for g in logs.describe_log_groups().send().await.unwrap().log_groups() {
+        let name = g.log_group_name().unwrap();
+        // The group's ARN as the tagging API takes it: without the `:*` that
+        // DescribeLogGroups' `arn` carries.
+        let arn = g.arn().unwrap().trim_end_matches(":*");
+        let tags = logs
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let address = tag_of(
+            tags.tags()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
+            stack,
+        );
+        add(address, name);
     }
 
     let kinesis = aws_sdk_kinesis::Client::new(sdk);

@@ -38,7 +38,7 @@ fn plugins_of_three_contracts_live_in_one_stack() {
     assert!(
         stderr.contains("legacy: component plugin, engine:plugin@0.1.0 (an older contract")
             && stderr.contains("older: component plugin, engine:plugin@0.2.0 (an older contract")
-            && stderr.contains("storage: component plugin, engine:plugin@0.3.0"),
+            && stderr.contains("storage: component plugin, engine:plugin@0.4.0"),
         "{stderr}"
     );
     assert!(

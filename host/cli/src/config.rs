@@ -19,7 +19,16 @@
 //!
 //! [limits.generator]        # one plugin's own (by name); unset ones come from [limits]
 //! memory-mb = 1024
+//!
+//! [[waivers]]               # a policy rule that does not apply to one resource
+//! rule = "multi-az"         # a violation's `policy` id
+//! address = "rds/postgres"  # the resource
+//! reason = "dev stack, rebuilt nightly from a snapshot"
 //! ```
+//!
+//! A stack's own file (`engine.NAME.toml`, [`StackFile`]) may hold `[[waivers]]`
+//! too: they add to engine.toml's, and replace one that waives the same rule on the
+//! same resource ([`waivers`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +51,89 @@ struct File {
     config: BTreeMap<String, toml::Value>,
     #[serde(default)]
     limits: toml::Table,
+    #[serde(default)]
+    waivers: Vec<WaiverEntry>,
+}
+
+/// One `[[waivers]]` entry as written: the rule (a violation's `policy` id) that
+/// does not apply to the resource `address`, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverEntry {
+    /// The rule.
+    pub rule: String,
+    /// The resource, `plugin/name`.
+    pub address: String,
+    /// Why (required, not blank).
+    pub reason: String,
+}
+
+/// The `[[waivers]]` of `file` (named `source` in messages), checked: a rule, a
+/// valid address and a reason that is not blank, and no rule waived twice on one
+/// resource.
+fn check_waivers(
+    entries: &[WaiverEntry],
+    source: &str,
+) -> anyhow::Result<Vec<engine_policy::Waiver>> {
+    use engine_core::printable::short;
+    let mut out: Vec<engine_policy::Waiver> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let n = i + 1;
+        let title = format!(
+            "{source}: [[waivers]] entry {n} (rule `{}` on `{}`)",
+            short(&e.rule, 64),
+            short(&e.address, 130)
+        );
+        if e.rule.trim().is_empty() {
+            anyhow::bail!("{title}: `rule` is empty: name the rule, a violation's policy id");
+        }
+        if let Err(err) = engine_core::Address::parse(&e.address) {
+            anyhow::bail!("{title}: `address`: {err}");
+        }
+        if e.reason.trim().is_empty() {
+            anyhow::bail!(
+                "{title}: `reason` is empty: a waiver must say why the rule does not apply to \
+                 this resource"
+            );
+        }
+        if let Some(first) = entries[..i]
+            .iter()
+            .position(|p| p.rule == e.rule && p.address == e.address)
+        {
+            anyhow::bail!(
+                "{title}: the same rule is already waived on the same resource by entry {}: \
+                 keep one",
+                first + 1
+            );
+        }
+        out.push(engine_policy::Waiver {
+            rule: e.rule.clone(),
+            address: e.address.clone(),
+            reason: e.reason.trim().to_string(),
+            source: source.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// The stack's waivers: engine.toml's (`project`), then the stack file's
+/// (`stack`), which replace one of engine.toml's that waives the same rule on the
+/// same resource (as a key of the stack file wins over engine.toml's).
+pub fn waivers(
+    project: Vec<engine_policy::Waiver>,
+    stack: Vec<engine_policy::Waiver>,
+) -> Vec<engine_policy::Waiver> {
+    let mut out = project;
+    for w in stack {
+        match out
+            .iter_mut()
+            .find(|p| p.rule == w.rule && p.address == w.address)
+        {
+            Some(p) => *p = w,
+            None => out.push(w),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -158,13 +250,17 @@ pub fn canonical(key: &str) -> &str {
 }
 
 /// A stack's own config file: `[config]` with `region`, `environment` and plugin
-/// keys, as `engine config set` writes it.
+/// keys, as `engine config set` writes it, and the stack's own `[[waivers]]`
+/// (kept as they are when it is written).
 #[derive(Debug, Default, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StackFile {
     /// Keys and values.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
+    /// Policy rules waived for this stack only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<WaiverEntry>,
 }
 
 impl StackFile {
@@ -234,6 +330,9 @@ pub struct Config {
     pub plugin_limits: BTreeMap<String, engine_runtime::Limits>,
     /// Policy plugins from the stack file (relative to its directory).
     pub policies: Vec<PathBuf>,
+    /// `[[waivers]]` of engine.toml and of the stack's file: policy rules that do
+    /// not apply to one resource, with the reason.
+    pub waivers: Vec<engine_policy::Waiver>,
     /// `[stack] allowed-account-ids`: an apply or destroy in any other AWS account
     /// is refused (empty: any account).
     pub allowed_account_ids: Vec<String>,
@@ -289,6 +388,7 @@ impl Config {
             limits: engine_runtime::Limits::default(),
             plugin_limits: BTreeMap::new(),
             policies: Vec::new(),
+            waivers: Vec::new(),
             allowed_account_ids: Vec::new(),
             origins: BTreeMap::new(),
             endpoint: None,
@@ -307,9 +407,19 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let own = match &o.stack_config {
-        Some(p) => StackFile::read(p)?.config,
-        None => BTreeMap::new(),
+    let name_of = |p: &Path| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    let project_waivers = check_waivers(&file.waivers, &name_of(path.as_path()))?;
+    let (own, stack_waivers) = match &o.stack_config {
+        Some(p) => {
+            let f = StackFile::read(p)?;
+            (f.config, check_waivers(&f.waivers, &name_of(p.as_path()))?)
+        }
+        None => (BTreeMap::new(), Vec::new()),
     };
     let stack = file.stack.name.unwrap_or_else(|| {
         dir.canonicalize()
@@ -385,6 +495,7 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
         limits,
         plugin_limits,
         policies,
+        waivers: waivers(project_waivers, stack_waivers),
         allowed_account_ids: file.stack.allowed_account_ids,
         origins,
         endpoint,
@@ -435,6 +546,142 @@ mod tests {
             (256 << 20, 64 << 20)
         );
         assert!(own.is_empty());
+    }
+
+    fn waivers_of(text: &str) -> anyhow::Result<Vec<engine_policy::Waiver>> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct W {
+            waivers: Vec<WaiverEntry>,
+        }
+        let w: W = toml::from_str(text)?;
+        check_waivers(&w.waivers, "engine.toml")
+    }
+
+    #[test]
+    fn a_waiver_needs_a_rule_an_address_and_a_reason() {
+        let ok = waivers_of(
+            "[[waivers]]\nrule = \"multi-az\"\naddress = \"rds/db\"\nreason = \" dev only \"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            [engine_policy::Waiver {
+                rule: "multi-az".into(),
+                address: "rds/db".into(),
+                reason: "dev only".into(),
+                source: "engine.toml".into(),
+            }]
+        );
+        let e = waivers_of(
+            "[[waivers]]\nrule = \"multi-az\"\naddress = \"rds/db\"\nreason = \"x\"\n\
+             [[waivers]]\nrule = \"multi-az\"\naddress = \"rds/db2\"\nreason = \"  \"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "engine.toml: [[waivers]] entry 2 (rule `multi-az` on `rds/db2`): `reason` is empty: \
+             a waiver must say why the rule does not apply to this resource"
+        );
+        let e = waivers_of("[[waivers]]\nrule = \"multi-az\"\naddress = \"rds/db\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing field `reason`"), "{e}");
+        let e = waivers_of(
+            "[[waivers]]\nrule = \"multi-az\"\naddress = \"rds/db\"\nreason = \"x\"\nuntil = \"2027\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown field `until`"), "{e}");
+        let e = waivers_of("[[waivers]]\nrule = \"multi-az\"\naddress = \"db\"\nreason = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "engine.toml: [[waivers]] entry 1 (rule `multi-az` on `db`): `address`: `db` is not \
+             an address of the form `plugin/name`"
+        );
+        let e = waivers_of("[[waivers]]\nrule = \"\"\naddress = \"rds/db\"\nreason = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("entry 1 (rule `` on `rds/db`): `rule` is empty"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_rule_waived_twice_on_one_resource_is_refused() {
+        let e = waivers_of(
+            "[[waivers]]\nrule = \"multi-az\"\naddress = \"rds/db\"\nreason = \"a\"\n\
+             [[waivers]]\nrule = \"backup-retention\"\naddress = \"rds/db\"\nreason = \"b\"\n\
+             [[waivers]]\nrule = \"multi-az\"\naddress = \"rds/db\"\nreason = \"c\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "engine.toml: [[waivers]] entry 3 (rule `multi-az` on `rds/db`): the same rule is \
+             already waived on the same resource by entry 1: keep one"
+        );
+    }
+
+    #[test]
+    fn the_stack_files_waivers_add_to_and_replace_engine_tomls() {
+        let w = |rule: &str, reason: &str, source: &str| engine_policy::Waiver {
+            rule: rule.into(),
+            address: "rds/db".into(),
+            reason: reason.into(),
+            source: source.into(),
+        };
+        let all = waivers(
+            vec![
+                w("multi-az", "a", "engine.toml"),
+                w("x", "b", "engine.toml"),
+            ],
+            vec![
+                w("multi-az", "c", "engine.dev.toml"),
+                w("y", "d", "engine.dev.toml"),
+            ],
+        );
+        assert_eq!(
+            all,
+            [
+                w("multi-az", "c", "engine.dev.toml"),
+                w("x", "b", "engine.toml"),
+                w("y", "d", "engine.dev.toml"),
+            ]
+        );
+    }
+
+    #[test]
+    fn writing_a_stack_file_keeps_its_waivers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("engine.dev.toml");
+        std::fs::write(
+            &path,
+            "[config]\nmode = \"x\"\n\n[[waivers]]\nrule = \"multi-az\"\naddress = \"rds/db\"\n\
+             reason = \"dev\"\n",
+        )
+        .unwrap();
+        let mut f = StackFile::read(&path).unwrap();
+        f.config.insert("region".into(), "eu-west-1".into());
+        f.write(&path, "dev").unwrap();
+        let f = StackFile::read(&path).unwrap();
+        assert_eq!(f.config.len(), 2);
+        assert_eq!(
+            f.waivers,
+            [WaiverEntry {
+                rule: "multi-az".into(),
+                address: "rds/db".into(),
+                reason: "dev".into(),
+            }]
+        );
+        // Without waivers, none is written.
+        let f = StackFile::default();
+        f.write(&path, "dev").unwrap();
+        assert!(!std::fs::read_to_string(&path).unwrap().contains("waivers"));
     }
 
     #[test]

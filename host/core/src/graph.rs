@@ -38,7 +38,7 @@ pub struct Graph {
 /// Redis AUTH token without TLS, which ElastiCache refuses
 /// (<https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html>,
 /// `AuthToken`: "TransitEncryptionEnabled must be set to true").
-fn credentials_conflict(spec: &Spec) -> Option<Diagnostic> {
+pub(crate) fn credentials_conflict(spec: &Spec) -> Option<Diagnostic> {
     match spec {
         Spec::DbInstance(d) if d.master_password.is_some() == d.manage_master_user_password => {
             Some(
@@ -521,10 +521,10 @@ mod tests {
         let Spec::DbInstance(mut d) = crate::samples::spec(Kind::DbInstance) else {
             unreachable!()
         };
-        d.master_password = SecretValueRef {
+        d.master_password = Some(SecretValueRef {
             secret_id,
             key: key.into(),
-        };
+        });
         Resource {
             address: Address::new(plugin, name),
             spec: Spec::DbInstance(d),
@@ -542,6 +542,42 @@ mod tests {
 
     fn r(s: &str) -> Text {
         Text::Ref(crate::model::parse_ref(s).unwrap())
+    }
+
+    #[test]
+    fn credentials_that_contradict_each_other_are_refused() {
+        let both = Spec::DbInstance(crate::model::DbInstance {
+            manage_master_user_password: true,
+            ..match crate::samples::spec(Kind::DbInstance) {
+                Spec::DbInstance(d) => d,
+                _ => unreachable!(),
+            }
+        });
+        let d = credentials_conflict(&both).expect("refused").to_string();
+        assert!(d.contains("RDS manages the master password"), "{d}");
+        let Spec::DbInstance(mut neither) = both.clone() else {
+            unreachable!()
+        };
+        neither.manage_master_user_password = false;
+        neither.master_password = None;
+        let d = credentials_conflict(&Spec::DbInstance(neither.clone()))
+            .expect("refused")
+            .to_string();
+        assert!(d.contains("no master password"), "{d}");
+        neither.manage_master_user_password = true;
+        assert!(credentials_conflict(&Spec::DbInstance(neither)).is_none());
+
+        let Spec::CacheReplicationGroup(mut redis) = crate::samples::spec(Kind::CacheReplicationGroup)
+        else {
+            unreachable!()
+        };
+        assert!(redis.auth_token.is_some());
+        assert!(credentials_conflict(&Spec::CacheReplicationGroup(redis.clone())).is_none());
+        redis.transit_encryption = false;
+        let d = credentials_conflict(&Spec::CacheReplicationGroup(redis))
+            .expect("refused")
+            .to_string();
+        assert!(d.contains("AUTH token needs encryption in transit"), "{d}");
     }
 
     #[test]

@@ -800,8 +800,15 @@ mod tests {
         let keep = plan_with(|d| set(d, &address, "skip-final-snapshot", json!(false)));
         let out = human(&keep, false);
         assert!(
-            out.contains("# on delete: a final snapshot `")
+            out.contains("# deletion protection is off; on delete: a final snapshot `")
                 && out.contains("-final-<time>` is kept"),
+            "{out}"
+        );
+        // Protected, the plan says AWS refuses the delete.
+        let protected = plan_with(|d| set(d, &address, "deletion-protection", json!(true)));
+        let out = human(&protected, false);
+        assert!(
+            out.contains("# deletion protection is on: AWS refuses to delete japancart-db-dev"),
             "{out}"
         );
         let gone = plan_with(|d| d.retain(|x| x.plugin != "database" && x.plugin != "monitoring"));
@@ -861,7 +868,7 @@ mod tests {
              +/- replace: create the new copy, then delete the old one\n"
         ));
         assert!(
-            out.ends_with("Plan: 0 to create, 4 to update, 12 to replace, 0 to delete.\n"),
+            out.ends_with("Plan: 0 to create, 4 to update, 14 to replace, 0 to delete.\n"),
             "{out}"
         );
     }

@@ -220,7 +220,9 @@ pub fn stack() -> Vec<Declaration> {
                     Spec::DefaultSecurityGroup(DefaultSecurityGroup {
                         vpc_id: r("network/vpc.id"),
                         ingress: vec![],
-                        egress: vec![],
+                        // The hardened group has none; one here gives the tests a
+                        // rule to change.
+                        egress: vec![rule(443, vpc_cidr(), "HTTPS inside the VPC")],
                         tags: tags("japancart-default-dev"),
                     }),
                 ),

@@ -209,8 +209,7 @@ pub fn policy_resources(plan: &Plan) -> Result<Vec<PolicyResource>, PolicyError>
 /// ([`Outcome::waive`]).
 pub fn run_policies(
     runtime: &Runtime,
-    stack: &str,
-    region: &str,
+    ctx: &engine_core::Context,
     policies: &[PathBuf],
     plan: &Plan,
 ) -> Result<Outcome, PolicyError> {
@@ -260,7 +259,7 @@ pub fn run_policies(
                         ),
                     );
                 } else {
-                    match p.check(stack, region, &resources) {
+                    match p.check(ctx, &resources) {
                         Ok(found) => {
                             tracing::debug!(plugin = p.name(), violations = found.len(), "checked");
                             run.violations = found.len();

@@ -33,6 +33,20 @@ fn plan() -> Plan {
     )
 }
 
+/// The stack the policies are told of: `stack` in us-east-1, environment `dev`.
+fn context(stack: &str) -> engine_core::Context {
+    engine_core::Context {
+        stack: stack.into(),
+        region: "us-east-1".into(),
+        environment: "dev".into(),
+        config: Default::default(),
+    }
+}
+
+fn shop() -> engine_core::Context {
+    context("shop")
+}
+
 fn runtime() -> Runtime {
     Runtime::new(Limits::default(), None).unwrap()
 }
@@ -41,14 +55,14 @@ fn runtime() -> Runtime {
 fn a_passing_policy_passes_and_an_advisory_does_not_block() {
     let rt = runtime();
     let ok = guests().join("policy-ok.wasm");
-    let o = run_policies(&rt, "shop", "us-east-1", &[ok], &plan()).unwrap();
+    let o = run_policies(&rt, &shop(), &[ok], &plan()).unwrap();
     assert!(o.passed());
     assert_eq!((o.mandatory(), o.advisory(), o.failed()), (0, 0, 0));
     assert_eq!(o.resources, plan().changes.len());
 
     // Any stack but the special ones gets one advisory violation: still a pass.
     let misbehave = policy_guests().join("policy-misbehave.wasm");
-    let o = run_policies(&rt, "shop", "us-east-1", &[misbehave], &plan()).unwrap();
+    let o = run_policies(&rt, &shop(), &[misbehave], &plan()).unwrap();
     assert_eq!(o.advisory(), 1);
     assert!(o.passed(), "{:?}", o.violations);
 }
@@ -60,8 +74,7 @@ fn a_failing_policy_plugin_blocks_like_a_mandatory_violation() {
     let ok = guests().join("policy-ok.wasm");
     let o = run_policies(
         &rt,
-        "policy-panics",
-        "us-east-1",
+        &context("policy-panics"),
         &[misbehave, ok.clone(), ok],
         &plan(),
     )
@@ -81,7 +94,7 @@ fn a_failing_policy_plugin_blocks_like_a_mandatory_violation() {
 fn a_component_plugin_is_no_policy_and_a_mandatory_violation_blocks() {
     let rt = runtime();
     let component = guests().join("misbehave.wasm");
-    let o = run_policies(&rt, "shop", "us-east-1", &[component], &plan()).unwrap();
+    let o = run_policies(&rt, &shop(), &[component], &plan()).unwrap();
     assert!(!o.passed());
     assert!(
         o.failures()[0]
@@ -110,7 +123,7 @@ fn a_component_plugin_is_no_policy_and_a_mandatory_violation_blocks() {
     });
     let graph = engine_core::Graph::build(&decls).unwrap();
     let plan = engine_core::plan(&graph, &State::empty(), &samples::plugin_sha256s());
-    let o = run_policies(&rt, "shop", "us-east-1", &[baseline], &plan).unwrap();
+    let o = run_policies(&rt, &shop(), &[baseline], &plan).unwrap();
     assert!(!o.passed());
     assert!(
         o.violations

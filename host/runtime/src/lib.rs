@@ -1145,11 +1145,11 @@ impl Plugin {
         Ok(decl)
     }
 
-    /// Calls `check` with the planned resources.
+    /// Calls `check` with the planned resources of the stack `ctx` names (its
+    /// name, region and environment; its config is not shown to policies).
     pub fn check(
         &mut self,
-        stack: &str,
-        region: &str,
+        ctx: &core::Context,
         resources: &[PolicyResource],
     ) -> Result<Vec<Violation>, PluginError> {
         if self.kind != PluginKind::Policy {
@@ -1159,9 +1159,9 @@ impl Plugin {
             }));
         }
         let view = wit::PlanView {
-            stack: stack.into(),
-            region: region.into(),
-            environment: String::new(),
+            stack: ctx.stack.clone(),
+            region: ctx.region.clone(),
+            environment: ctx.environment.clone(),
             resources: resources
                 .iter()
                 .map(|r| wit::PlannedResource {

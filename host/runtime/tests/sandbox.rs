@@ -141,7 +141,7 @@ fn a_component_of_another_wit_version() {
     let e = load_err(&path);
     assert!(
         e.contains(
-            "was built for `engine:plugin@0.9.0`, but this engine speaks `engine:plugin` 0.3.0, 0.2.0 and 0.1.0"
+            "was built for `engine:plugin@0.9.0`, but this engine speaks `engine:plugin` 0.4.0, 0.3.0, 0.2.0 and 0.1.0"
         ),
         "{e}"
     );
@@ -152,7 +152,7 @@ fn a_component_of_another_wit_version() {
     );
     let e = load_err(&path);
     assert!(
-        e.contains("was built for `engine:plugin@0.9.0`") && e.contains("0.3.0, 0.2.0 and 0.1.0"),
+        e.contains("was built for `engine:plugin@0.9.0`") && e.contains("0.4.0, 0.3.0, 0.2.0 and 0.1.0"),
         "{e}"
     );
 }
@@ -375,7 +375,7 @@ fn plugins_built_for_contract_0_1_0_keep_loading() {
             }),
         ),
     ];
-    let found = policy.check("test", "us-east-1", &plan).expect("checks");
+    let found = policy.check(&ctx("ok"), &plan).expect("checks");
     let seen: Vec<&str> = found
         .iter()
         .filter(|v| v.policy == "seen")
@@ -421,6 +421,47 @@ fn plugins_built_for_contract_0_2_0_keep_loading() {
     let current = load(&rt, "storage");
     assert_eq!(current.contract(), engine_runtime::WIT_VERSION);
     assert!(current.info().config.is_some());
+}
+
+/// Plugins built against the frozen 0.3.0 contract keep working: their config keys
+/// are listed, and their declarations gain 0.4.0's fields with the values that keep
+/// their meaning (no Redis AUTH token, the password from the stack's secret, none
+/// of the new database settings on).
+#[test]
+fn plugins_built_for_contract_0_3_0_keep_loading() {
+    let rt = runtime();
+    let mut older = load(&rt, "contract-0-3");
+    assert_eq!(older.contract(), "0.3.0");
+    let keys = older.info().config.clone().expect("0.3.0 lists its keys");
+    assert_eq!(keys[0].name, "older3-node-type");
+    let mut c = ctx("ok");
+    c.config
+        .insert("older3-node-type".into(), "cache.t4g.micro".into());
+    let decl = older.declare(&c).expect("declares");
+    let spec = |name: &str| {
+        &decl
+            .resources
+            .iter()
+            .find(|r| r.address.name == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .spec
+    };
+    let engine_core::Spec::CacheReplicationGroup(cache) = spec("cache") else {
+        panic!("{:?}", spec("cache"))
+    };
+    assert_eq!(cache.node_type, "cache.t4g.micro");
+    assert!(cache.transit_encryption && cache.auth_token.is_none());
+    let engine_core::Spec::DbInstance(db) = spec("db") else {
+        panic!("{:?}", spec("db"))
+    };
+    let password = db.master_password.as_ref().expect("the stack's secret");
+    assert!(
+        matches!(&password.secret_id, engine_core::Text::Ref(r) if r.to_string() == "older3/secret.arn"),
+        "{password:?}"
+    );
+    assert!(!db.manage_master_user_password && db.master_user_secret_kms_key_id.is_none());
+    assert!(!db.iam_database_authentication && !db.copy_tags_to_snapshot);
+    assert!(db.cloudwatch_logs_exports.is_empty());
 }
 
 // ---- hostile plugins (tests/guests/hostile; the CLI measures them in tests/hostile) ----

@@ -3,18 +3,29 @@
 //! availability zones, automatic failover, encryption at rest and in transit, on
 //! the private subnets, reachable on 6379 from inside the VPC only.
 //!
+//! Hardened by default: clients authenticate with an AUTH token (`redis-auth`) that
+//! the host generates into the secrets plugin's `secrets/redis-auth` and hands to
+//! ElastiCache at apply time (the token never passes through this plugin or the
+//! state), and data at rest is encrypted with a customer-managed KMS key
+//! (`redis-kms-key`).
+//!
 //! Redis itself does not expire keys by age: the application sets a TTL on each key.
 //! The TTL to use is the `redis_ttl_seconds` stack output (config `redis-ttl-seconds`,
 //! 24 hours by default).
 //!
 //! Config (see docs/japancart.md): `redis-node-type`, `redis-engine-version`,
-//! `redis-num-nodes`, `redis-snapshot-retention-days`, `redis-ttl-seconds`, and
-//! `project` (the tag).
+//! `redis-num-nodes`, `redis-snapshot-retention-days`, `redis-ttl-seconds`,
+//! `redis-auth`, `redis-kms-key`, `kms-deletion-window-days`, and `project` (the
+//! tag).
 
 use engine_sdk::*;
 
 mod shared;
 use shared::REDIS_NUM_NODES;
+
+#[path = "../../shared/hardening.rs"]
+mod hardening;
+use hardening::REDIS_AUTH;
 
 struct Cache;
 
@@ -38,6 +49,16 @@ const TTL_SECONDS: IntKey<u32> = IntKey::new(
      `redis_ttl_seconds` output.",
 );
 
+/// The key that encrypts the cache at rest; `none` is refused (the baseline
+/// requires encryption at rest).
+const KMS_KEY: KeyChoiceKey = KeyChoiceKey::new(
+    "redis-kms-key",
+    "create",
+    "The KMS key that encrypts Redis at rest: `create` (a customer-managed key with an \
+     alias), `aws-managed`, or an existing key's ARN; changing it replaces the replication \
+     group.",
+);
+
 /// The Redis port (the stack output `redis_port`).
 const PORT: u16 = 6379;
 
@@ -52,6 +73,9 @@ impl ComponentPlugin for Cache {
                 REDIS_NUM_NODES,
                 SNAPSHOT_RETENTION_DAYS,
                 TTL_SECONDS,
+                REDIS_AUTH,
+                KMS_KEY,
+                KMS_DELETION_WINDOW_DAYS,
                 PROJECT,
             ]
         )
@@ -70,6 +94,32 @@ impl ComponentPlugin for Cache {
         let ttl = TTL_SECONDS.get(ctx)?;
 
         let mut stack = Stack::new();
+        let kms_key_id = match KMS_KEY.get(ctx)? {
+            KeyChoice::Create => Some(
+                stack
+                    .add_kms_key(
+                        "key",
+                        &ctx.named("japancart-redis"),
+                        "Encrypts the JapanCart Redis at rest",
+                        KMS_DELETION_WINDOW_DAYS.get(ctx)?,
+                        ctx.tags(&[("Name", &ctx.named("japancart-redis-key"))]),
+                    )
+                    .attr("arn"),
+            ),
+            KeyChoice::AwsManaged => None,
+            KeyChoice::Existing(key) => Some(key.into()),
+            KeyChoice::Unencrypted => {
+                return Err(
+                    "config `redis-kms-key` = `none`: Redis is always encrypted at \
+                            rest here; use `create`, `aws-managed` or an existing key"
+                        .into(),
+                );
+            }
+        };
+        let auth_token = REDIS_AUTH.get(ctx)?.then(|| SecretValueRef {
+            secret_id: Handle::external("secrets/redis-auth").attr("arn"),
+            key: "password".into(),
+        });
         let sg = stack.add(
             "sg",
             SecurityGroup {
@@ -109,7 +159,8 @@ impl ComponentPlugin for Cache {
                 multi_az: true,
                 at_rest_encryption: true,
                 transit_encryption: true,
-                kms_key_id: None,
+                kms_key_id,
+                auth_token,
                 snapshot_retention_days: SNAPSHOT_RETENTION_DAYS.get(ctx)?,
                 tags: ctx.tags(&[("Name", &group_id)]),
             },
@@ -151,6 +202,9 @@ mod tests {
                 "redis-num-nodes",
                 "redis-snapshot-retention-days",
                 "redis-ttl-seconds",
+                "redis-auth",
+                "redis-kms-key",
+                "kms-deletion-window-days",
                 "project",
             ]
         );
@@ -170,6 +224,22 @@ mod tests {
             ("cache.t3.micro", "7.1")
         );
         assert_eq!((g.num_cache_clusters, g.snapshot_retention_days), (2, 1));
+        // Hardened by default: AUTH over TLS, a customer-managed key.
+        assert!(g.transit_encryption);
+        let token = g.auth_token.as_ref().expect("an AUTH token");
+        let is_ref = |t: &Text, resource: &str| matches!(t, Text::Ref(r) if r.resource == resource && r.attribute == "arn");
+        assert!(is_ref(&token.secret_id, "secrets/redis-auth") && token.key == "password");
+        assert!(g.kms_key_id.as_ref().is_some_and(|k| is_ref(k, "key")));
+        let open = Cache::declare(
+            &ctx.clone()
+                .with_config("redis-auth", "false")
+                .with_config("redis-kms-key", "aws-managed"),
+        )
+        .expect("declares");
+        let Some(ResourceSpec::CacheReplicationGroup(g)) = open.get("redis") else {
+            panic!("no replication group");
+        };
+        assert!(g.auth_token.is_none() && g.kms_key_id.is_none() && open.get("key").is_none());
         let err = Cache::declare(&ctx.with_config("redis-num-nodes", "7"))
             .err()
             .expect("refused");

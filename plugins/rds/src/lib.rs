@@ -2,10 +2,21 @@
 //! encrypted, 7-day backups, enhanced monitoring every 60 s, not publicly
 //! accessible, on the private subnets, reachable on 5432 from inside the VPC only.
 //!
-//! The master user name and password come from the secrets plugin's secret: the
-//! user name by reference to its `username` attribute, the password as a
-//! `secret-value-ref` the host reads from Secrets Manager at apply time, so the
-//! password never passes through this plugin or the state.
+//! Hardened by default (each a config key, see docs/japancart.md): storage
+//! encrypted with a customer-managed KMS key (`rds-kms-key`), IAM database
+//! authentication (`rds-iam-auth`), the `postgresql` and `upgrade` logs exported to
+//! CloudWatch Logs into log groups declared here with a retention
+//! (`rds-log-exports`, `log-retention-days`), tags copied to snapshots
+//! (`rds-copy-tags-to-snapshot`), and deletion protection on outside the `dev`
+//! environment (`rds-deletion-protection`).
+//!
+//! The master password (`db-password`): by default RDS generates it into a secret
+//! of its own, encrypted with the secrets plugin's key, and rotates it every 7 days
+//! (`ManageMasterUserPassword`); this plugin then publishes that secret's ARN as
+//! `db_secret_arn`. With `stack-secret` it comes from the secrets plugin's secret:
+//! the user name by reference to its `username` attribute, the password as a
+//! `secret-value-ref` the host reads from Secrets Manager at apply time. Either
+//! way the password never passes through this plugin or the state.
 //!
 //! The enhanced-monitoring role's name is global to the account, so it carries
 //! the region as well as the environment ([`ContextExt::global_named`]):
@@ -14,9 +25,18 @@
 //! Config (see docs/japancart.md): `db-name`, `rds-engine-version`,
 //! `rds-instance-class`, `rds-allocated-storage-gb`, `rds-storage-type`,
 //! `rds-backup-retention-days`, `rds-monitoring-interval-seconds`,
-//! `rds-deletion-protection`, `rds-skip-final-snapshot`, and `project` (the tag).
+//! `rds-deletion-protection`, `rds-skip-final-snapshot`, `rds-kms-key`,
+//! `rds-iam-auth`, `rds-log-exports`, `rds-copy-tags-to-snapshot`,
+//! `log-retention-days`, `log-kms-key`, `db-password`, `db-username`,
+//! `db-secret-kms-key`, `kms-deletion-window-days`, and `project` (the tag).
 
 use engine_sdk::*;
+
+#[path = "../../shared/hardening.rs"]
+mod hardening;
+use hardening::{
+    DB_PASSWORD, DB_SECRET_KMS_KEY, DB_USERNAME, LOG_KMS_KEY, LOG_RETENTION_DAYS, check_username,
+};
 
 struct Database;
 
@@ -61,10 +81,40 @@ const MONITORING_INTERVAL_SECONDS: IntKey<u32> = IntKey::one_of(
     MONITORING_INTERVALS,
     "Enhanced monitoring interval in seconds; 0 turns it off (and no role is created).",
 );
-const DELETION_PROTECTION: BoolKey = BoolKey::new(
+/// Unset, on in every environment but `dev`: a development stack is torn down by
+/// design, anything else keeps its data unless someone turns this off first.
+const DELETION_PROTECTION: BoolKey<Option<bool>> = BoolKey::optional(
     "rds-deletion-protection",
-    false,
-    "Whether the database refuses deletion (turn on for production).",
+    "Whether the database refuses deletion; unset, on in every environment but `dev`.",
+);
+/// The key that encrypts the storage; `none` is refused.
+const KMS_KEY: KeyChoiceKey = KeyChoiceKey::new(
+    "rds-kms-key",
+    "create",
+    "The KMS key that encrypts the database storage: `create` (a customer-managed key with \
+     an alias), `aws-managed` (aws/rds), or an existing key's ARN; changing it replaces the \
+     database.",
+);
+const IAM_AUTH: BoolKey = BoolKey::new(
+    "rds-iam-auth",
+    true,
+    "Whether IAM users and roles may sign in to the database with IAM authentication tokens.",
+);
+/// The logs RDS for PostgreSQL can publish (`EnableCloudwatchLogsExports` in
+/// <https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html>,
+/// and <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Concepts.PostgreSQL.html>).
+const POSTGRES_LOGS: &[&str] = &["postgresql", "upgrade"];
+const LOG_EXPORTS: ListKey = ListKey::new(
+    "rds-log-exports",
+    POSTGRES_LOGS,
+    "The PostgreSQL logs published to CloudWatch Logs (`postgresql`, `upgrade`), each into \
+     the log group `/aws/rds/instance/ID/LOG`, kept `log-retention-days`; empty publishes \
+     none.",
+);
+const COPY_TAGS_TO_SNAPSHOT: BoolKey = BoolKey::new(
+    "rds-copy-tags-to-snapshot",
+    true,
+    "Whether the database's snapshots carry its tags.",
 );
 const SKIP_FINAL_SNAPSHOT: BoolKey = BoolKey::new(
     "rds-skip-final-snapshot",
@@ -99,6 +149,16 @@ impl ComponentPlugin for Database {
                 MONITORING_INTERVAL_SECONDS,
                 DELETION_PROTECTION,
                 SKIP_FINAL_SNAPSHOT,
+                KMS_KEY,
+                IAM_AUTH,
+                LOG_EXPORTS,
+                COPY_TAGS_TO_SNAPSHOT,
+                LOG_RETENTION_DAYS,
+                LOG_KMS_KEY,
+                DB_PASSWORD,
+                DB_USERNAME,
+                DB_SECRET_KMS_KEY,
+                KMS_DELETION_WINDOW_DAYS,
                 PROJECT,
             ]
         )
@@ -110,7 +170,6 @@ impl ComponentPlugin for Database {
             Handle::external("vpc/private-a"),
             Handle::external("vpc/private-b"),
         ];
-        let secret = Handle::external("secrets/db-credentials");
         let identifier = ctx.named("japancart-postgres");
         check_identifier("DB instance identifier", &identifier, 63)?;
         let db_name = DB_NAME.get(ctx)?;
@@ -135,7 +194,79 @@ impl ComponentPlugin for Database {
             )
         })?;
 
+        let log_exports = LOG_EXPORTS.get(ctx)?;
+        if let Some(bad) = log_exports
+            .iter()
+            .find(|l| !POSTGRES_LOGS.contains(&l.as_str()))
+        {
+            return Err(format!(
+                "config `rds-log-exports`: `{bad}` is not a PostgreSQL log; use `postgresql`, \
+                 `upgrade`, or both"
+            ));
+        }
+        let deletion_protection = DELETION_PROTECTION
+            .get(ctx)?
+            .unwrap_or(ctx.environment != "dev");
+        // Who keeps the master password; the user name is ours either way.
+        let (master_username, master_password, master_user_secret_kms_key_id) =
+            if DB_PASSWORD.get(ctx)? == "stack-secret" {
+                let secret = Handle::external("secrets/db-credentials");
+                let password = SecretValueRef {
+                    secret_id: secret.attr("arn"),
+                    key: "password".into(),
+                };
+                (secret.attr("username"), Some(password), None)
+            } else {
+                let username = DB_USERNAME.get(ctx)?;
+                check_username(&username)?;
+                (username.into(), None, hardening::db_secret_kms_key(ctx)?)
+            };
+        let managed = master_password.is_none();
+
         let mut stack = Stack::new();
+        let kms_key_id = match KMS_KEY.get(ctx)? {
+            KeyChoice::Create => Some(
+                stack
+                    .add_kms_key(
+                        "key",
+                        &ctx.named("japancart-postgres"),
+                        "Encrypts the JapanCart PostgreSQL storage",
+                        KMS_DELETION_WINDOW_DAYS.get(ctx)?,
+                        ctx.tags(&[("Name", &ctx.named("japancart-postgres-key"))]),
+                    )
+                    .attr("arn"),
+            ),
+            KeyChoice::AwsManaged => None,
+            KeyChoice::Existing(key) => Some(key.into()),
+            KeyChoice::Unencrypted => {
+                return Err(
+                    "config `rds-kms-key` = `none`: the database is always encrypted \
+                            at rest here; use `create`, `aws-managed` or an existing key"
+                        .into(),
+                );
+            }
+        };
+        // RDS writes each exported log to `/aws/rds/instance/ID/LOG`, creating the
+        // group (never expiring) unless it exists: declared first, it has our
+        // retention and key.
+        // <https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_LogAccess.Procedural.UploadtoCloudWatch.html>
+        let log_kms_key = hardening::log_kms_key(ctx)?;
+        let retention_days = LOG_RETENTION_DAYS.get(ctx)?;
+        let log_groups: Vec<Handle> = log_exports
+            .iter()
+            .map(|log| {
+                let name = format!("/aws/rds/instance/{identifier}/{log}");
+                stack.add(
+                    &format!("{log}-logs"),
+                    LogGroup {
+                        name: name.clone(),
+                        retention_days,
+                        kms_key_id: log_kms_key.clone(),
+                        tags: ctx.tags(&[("Name", &name)]),
+                    },
+                )
+            })
+            .collect();
         let sg = stack.add(
             "sg",
             SecurityGroup {
@@ -176,7 +307,8 @@ impl ComponentPlugin for Database {
                 },
             )
         });
-        let db = stack.add(
+        let after: Vec<&Handle> = log_groups.iter().collect();
+        let db = stack.add_after(
             "postgres",
             DbInstance {
                 identifier: identifier.clone(),
@@ -186,13 +318,15 @@ impl ComponentPlugin for Database {
                 allocated_storage_gb: ALLOCATED_STORAGE_GB.get(ctx)?,
                 storage_type: STORAGE_TYPE.get(ctx)?,
                 storage_encrypted: true,
-                kms_key_id: None,
+                kms_key_id,
                 db_name,
-                master_username: secret.attr("username"),
-                master_password: SecretValueRef {
-                    secret_id: secret.attr("arn"),
-                    key: "password".into(),
-                },
+                master_username,
+                master_password,
+                manage_master_user_password: managed,
+                master_user_secret_kms_key_id,
+                iam_database_authentication: IAM_AUTH.get(ctx)?,
+                cloudwatch_logs_exports: log_exports.clone(),
+                copy_tags_to_snapshot: COPY_TAGS_TO_SNAPSHOT.get(ctx)?,
                 port: PORT,
                 db_subnet_group_name: subnets.attr("name"),
                 vpc_security_group_ids: vec![sg.attr("id")],
@@ -201,11 +335,19 @@ impl ComponentPlugin for Database {
                 backup_retention_days: BACKUP_RETENTION_DAYS.get(ctx)?,
                 monitoring_interval_seconds,
                 monitoring_role_arn: monitoring_role.map(|r| r.attr("arn")),
-                deletion_protection: DELETION_PROTECTION.get(ctx)?,
+                deletion_protection,
                 skip_final_snapshot: SKIP_FINAL_SNAPSHOT.get(ctx)?,
                 tags: ctx.tags(&[("Name", &identifier)]),
             },
+            &after,
         );
+        if managed {
+            stack.output(
+                "db_secret_arn",
+                "ARN of the database credentials secret (kept and rotated by RDS)",
+                db.output("master-user-secret-arn"),
+            );
+        }
         stack.output(
             "rds_endpoint",
             "RDS instance endpoint (host name)",
@@ -243,6 +385,16 @@ mod tests {
                 "rds-monitoring-interval-seconds",
                 "rds-deletion-protection",
                 "rds-skip-final-snapshot",
+                "rds-kms-key",
+                "rds-iam-auth",
+                "rds-log-exports",
+                "rds-copy-tags-to-snapshot",
+                "log-retention-days",
+                "log-kms-key",
+                "db-password",
+                "db-username",
+                "db-secret-kms-key",
+                "kms-deletion-window-days",
                 "project",
             ]
         );
@@ -297,5 +449,49 @@ mod tests {
             (60, 20, 7)
         );
         assert!(!db.deletion_protection && !db.skip_final_snapshot);
+    }
+
+    #[test]
+    fn hardened_by_default() {
+        let ctx = Context::new("japancart", "us-east-1", "dev");
+        let stack = Database::declare(&ctx).expect("declares");
+        let Some(ResourceSpec::DbInstance(db)) = stack.get("postgres") else {
+            panic!("no instance");
+        };
+        assert!(db.iam_database_authentication && db.copy_tags_to_snapshot);
+        assert_eq!(db.cloudwatch_logs_exports, ["postgresql", "upgrade"]);
+        assert!(db.manage_master_user_password && db.master_password.is_none());
+        assert!(db.kms_key_id.is_some() && db.master_user_secret_kms_key_id.is_some());
+        let Some(ResourceSpec::LogGroup(logs)) = stack.get("postgresql-logs") else {
+            panic!("no log group");
+        };
+        assert_eq!(
+            logs.name,
+            "/aws/rds/instance/japancart-postgres-dev/postgresql"
+        );
+        assert_eq!(logs.retention_days, 365);
+        // Deletion protection: off in dev, on elsewhere, as set when set.
+        assert!(!db.deletion_protection);
+        let prod = Context::new("japancart", "us-east-1", "prod");
+        let protected =
+            |ctx: &Context| match Database::declare(ctx).expect("declares").get("postgres") {
+                Some(ResourceSpec::DbInstance(db)) => db.deletion_protection,
+                _ => panic!("no instance"),
+            };
+        assert!(protected(&prod));
+        assert!(!protected(
+            &prod.clone().with_config("rds-deletion-protection", "false")
+        ));
+        assert!(protected(
+            &ctx.clone().with_config("rds-deletion-protection", "true")
+        ));
+        // The stack's own secret instead of RDS's.
+        let own = Database::declare(&ctx.clone().with_config("db-password", "stack-secret"))
+            .expect("declares");
+        let Some(ResourceSpec::DbInstance(db)) = own.get("postgres") else {
+            panic!("no instance");
+        };
+        assert!(!db.manage_master_user_password && db.master_password.is_some());
+        assert!(Database::declare(&ctx.clone().with_config("rds-log-exports", "audit")).is_err());
     }
 }

@@ -354,10 +354,11 @@ impl Key for NumberKey {
 /// let ctx = Context::new("s", "us-east-1", "dev").with_config("vpc-endpoint", "false");
 /// assert_eq!(ENDPOINT.get(&ctx), Ok(false));
 /// ```
-pub struct BoolKey {
+pub struct BoolKey<V = bool> {
     name: &'static str,
-    default: bool,
+    default: Option<bool>,
     description: &'static str,
+    value: PhantomData<fn() -> V>,
 }
 
 impl BoolKey {
@@ -365,18 +366,50 @@ impl BoolKey {
     pub const fn new(name: &'static str, default: bool, description: &'static str) -> BoolKey {
         BoolKey {
             name,
-            default,
+            default: Some(default),
             description,
+            value: PhantomData,
         }
     }
 
     /// The value: the default when unset; an error unless `true` or `false`.
     pub fn get(&self, ctx: &Context) -> Result<bool, String> {
-        ctx.config_parse(self.name, self.default)
+        ctx.config_parse(self.name, self.default.unwrap_or_default())
     }
 }
 
-impl Key for BoolKey {
+impl BoolKey<Option<bool>> {
+    /// A key with no fixed default, for one whose value when unset depends on the
+    /// context (the description says how): `get` is `None` when it is unset.
+    ///
+    /// ```
+    /// # use engine_sdk::*;
+    /// const GUARD: BoolKey<Option<bool>> =
+    ///     BoolKey::optional("guard", "Unset: on except in `dev`.");
+    /// let ctx = Context::new("s", "us-east-1", "dev");
+    /// assert_eq!(GUARD.get(&ctx), Ok(None));
+    /// assert_eq!(GUARD.get(&ctx.with_config("guard", "true")), Ok(Some(true)));
+    /// assert_eq!(GUARD.config_key().default, None);
+    /// ```
+    pub const fn optional(name: &'static str, description: &'static str) -> Self {
+        BoolKey {
+            name,
+            default: None,
+            description,
+            value: PhantomData,
+        }
+    }
+
+    /// The value, if set; an error unless `true` or `false`.
+    pub fn get(&self, ctx: &Context) -> Result<Option<bool>, String> {
+        match ctx.config(self.name) {
+            None => Ok(None),
+            Some(_) => ctx.config_parse(self.name, false).map(Some),
+        }
+    }
+}
+
+impl<V> Key for BoolKey<V> {
     fn name(&self) -> &'static str {
         self.name
     }
@@ -386,7 +419,7 @@ impl Key for BoolKey {
             self.name,
             self.description,
             ConfigType::Boolean,
-            Some(self.default.to_string()),
+            self.default.map(|d| d.to_string()),
         )
     }
 }

@@ -349,7 +349,10 @@
 //!
 //! Attributes: `id`, `arn`, `primary-endpoint`, `reader-endpoint`, `port` (a number).
 //! Replaces: `id`, `port`, `subnet-group-name`, `at-rest-encryption`,
-//! `transit-encryption`, `kms-key-id`. Creating one takes minutes on AWS.
+//! `transit-encryption`, `kms-key-id`, `auth-token`. Creating one takes minutes on
+//! AWS. The AUTH token is a [`SecretValueRef`] that the host resolves at apply time
+//! (generate it with a [`Secret`] whose password policy keeps to the characters
+//! ElastiCache allows); it needs `transit_encryption`.
 //!
 //! ```
 //! # use engine_sdk::*;
@@ -375,6 +378,10 @@
 //!         at_rest_encryption: true,
 //!         transit_encryption: true,
 //!         kms_key_id: None,
+//!         auth_token: Some(SecretValueRef {
+//!             secret_id: Handle::external("secrets/cache-auth").attr("arn"),
+//!             key: "password".into(),
+//!         }),
 //!         snapshot_retention_days: 1,
 //!         tags: ctx.tags(&[]),
 //!     },
@@ -409,10 +416,12 @@
 //! ## `db-instance`: [`DbInstance`]
 //!
 //! Attributes: `id`, `arn`, `endpoint` (the host name), `port` (a number),
-//! `resource-id`. Replaces: `identifier`, `engine`, `storage-encrypted`,
-//! `kms-key-id`, `db-name`, `master-username`, `db-subnet-group-name`. Creating one
-//! takes minutes on AWS. The master password is a
-//! [`SecretValueRef`] that the host resolves at apply time.
+//! `resource-id`, `master-user-secret-arn`. Replaces: `identifier`, `engine`,
+//! `storage-encrypted`, `kms-key-id`, `db-name`, `master-username`,
+//! `db-subnet-group-name`. Creating one takes minutes on AWS. The master password
+//! is either managed by RDS (`manage_master_user_password`: RDS keeps it in a
+//! secret of its own and rotates it; `master-user-secret-arn` names that secret)
+//! or a [`SecretValueRef`] that the host resolves at apply time, never both.
 //!
 //! ```
 //! # use engine_sdk::*;
@@ -432,10 +441,15 @@
 //!         kms_key_id: None,
 //!         db_name: "shop".into(),
 //!         master_username: secret.attr("username"),
-//!         master_password: SecretValueRef {
+//!         master_password: Some(SecretValueRef {
 //!             secret_id: secret.attr("arn"),
 //!             key: "password".into(),
-//!         },
+//!         }),
+//!         manage_master_user_password: false,
+//!         master_user_secret_kms_key_id: None,
+//!         iam_database_authentication: true,
+//!         cloudwatch_logs_exports: vec!["postgresql".into(), "upgrade".into()],
+//!         copy_tags_to_snapshot: true,
 //!         port: 5432,
 //!         db_subnet_group_name: Handle::external("db/db-subnets").attr("name"),
 //!         vpc_security_group_ids: vec![Handle::external("db/sg").attr("id")],
@@ -537,6 +551,96 @@
 //! stack.output("exports_bucket", "Where order exports land", bucket.output("id"));
 //! ```
 //!
+//! # Logs and VPC hardening
+//!
+//! ## `log-group`: [`LogGroup`]
+//!
+//! Attributes: `name`, `arn`. Replaces: `name`. `retention_days` is one of the
+//! values CloudWatch Logs allows (0 keeps events forever).
+//!
+//! ```
+//! # use engine_sdk::*;
+//! # let ctx = Context::new("shop", "us-east-1", "dev");
+//! # let mut stack = Stack::new();
+//! let logs = stack.add(
+//!     "flow-logs",
+//!     LogGroup {
+//!         name: format!("/aws/vpc/flow-logs/{}", ctx.named("shop")),
+//!         retention_days: 365,
+//!         kms_key_id: None,
+//!         tags: ctx.tags(&[]),
+//!     },
+//! );
+//! # let _ = logs;
+//! ```
+//!
+//! ## `iam-role-policy`: [`IamRolePolicy`]
+//!
+//! Attributes: `name`. Replaces: `role-name`, `name`. The host writes the policy
+//! document from the statements, resolving references to ARNs.
+//!
+//! ```
+//! # use engine_sdk::*;
+//! # let mut stack = Stack::new();
+//! # let role = Handle::external("vpc/flow-logs-role");
+//! # let logs = Handle::external("vpc/flow-logs");
+//! stack.add(
+//!     "flow-logs-write",
+//!     IamRolePolicy {
+//!         role_name: role.attr("name"),
+//!         name: "write-flow-logs".into(),
+//!         statements: vec![PolicyStatement {
+//!             actions: vec!["logs:CreateLogStream".into(), "logs:PutLogEvents".into()],
+//!             resources: vec![logs.attr("arn")],
+//!         }],
+//!     },
+//! );
+//! ```
+//!
+//! ## `flow-log`: [`FlowLog`]
+//!
+//! Attributes: `id`. Every change replaces it.
+//!
+//! ```
+//! # use engine_sdk::*;
+//! # let ctx = Context::new("shop", "us-east-1", "dev");
+//! # let mut stack = Stack::new();
+//! # let (vpc, logs, role) = (Handle::external("vpc/main"), Handle::external("vpc/flow-logs"), Handle::external("vpc/flow-logs-role"));
+//! stack.add(
+//!     "flow-log",
+//!     FlowLog {
+//!         vpc_id: vpc.attr("id"),
+//!         traffic_type: FlowLogTraffic::All,
+//!         log_group_name: logs.attr("name"),
+//!         deliver_logs_permission_arn: role.attr("arn"),
+//!         max_aggregation_interval_seconds: 600,
+//!         tags: ctx.tags(&[]),
+//!     },
+//! );
+//! ```
+//!
+//! ## `default-security-group`: [`DefaultSecurityGroup`]
+//!
+//! Attributes: `id`. Replaces: `vpc-id`. The host adopts the VPC's default group
+//! (the VPC must be the stack's own) and sets its rules; no rules at all is the
+//! hardened choice.
+//!
+//! ```
+//! # use engine_sdk::*;
+//! # let ctx = Context::new("shop", "us-east-1", "dev");
+//! # let mut stack = Stack::new();
+//! # let vpc = Handle::external("vpc/main");
+//! stack.add(
+//!     "default-sg",
+//!     DefaultSecurityGroup {
+//!         vpc_id: vpc.attr("id"),
+//!         ingress: vec![],
+//!         egress: vec![],
+//!         tags: ctx.tags(&[]),
+//!     },
+//! );
+//! ```
+//!
 //! # Ordering without a reference
 //!
 //! A resource that must come after another it does not reference (a literal that
@@ -605,4 +709,8 @@ kinds!(
     SnsTopic = "sns-topic",
     MetricAlarm = "metric-alarm",
     S3Bucket = "s3-bucket",
+    LogGroup = "log-group",
+    FlowLog = "flow-log",
+    DefaultSecurityGroup = "default-security-group",
+    IamRolePolicy = "iam-role-policy",
 );

@@ -170,8 +170,8 @@ pub mod bindings {
             export_macro_name: "export_policy_world",
             default_bindings_module: "engine_sdk::bindings::policy",
             with: {
-                "engine:plugin/types@0.3.0": crate::bindings::component::engine::plugin::types,
-                "engine:plugin/host@0.3.0": crate::bindings::component::engine::plugin::host,
+                "engine:plugin/types@0.4.0": crate::bindings::component::engine::plugin::types,
+                "engine:plugin/host@0.4.0": crate::bindings::component::engine::plugin::host,
             },
         });
     }

@@ -3,6 +3,13 @@
 //! private ones do not: no NAT gateway), and a Kinesis interface endpoint so that
 //! producers in the private subnets reach the stream without NAT.
 //!
+//! Hardened by default: the VPC's flow logs go to a CloudWatch Logs group with a
+//! retention, encrypted with a customer-managed key, through an IAM role allowed to
+//! write only to that group (`vpc-flow-logs`, `log-retention-days`,
+//! `log-kms-key`); and the VPC's default security group is adopted and emptied of
+//! rules (`default-security-group`), so nothing put in it by mistake is reachable.
+//! The logs key (`vpc/logs-key`) encrypts the database's log groups too.
+//!
 //! Other plugins reference `vpc/main` (`id`, `cidr-block`) and the private subnets
 //! `vpc/private-a` and `vpc/private-b` (`id`).
 //!
@@ -12,10 +19,15 @@
 //! `{region}a` and `{region}b`.
 //!
 //! Config (see docs/japancart.md): `vpc-cidr`, `availability-zones`,
-//! `public-subnet-cidrs`, `private-subnet-cidrs`, `kinesis-vpc-endpoint`, and
-//! `project` (the tag).
+//! `public-subnet-cidrs`, `private-subnet-cidrs`, `kinesis-vpc-endpoint`,
+//! `vpc-flow-logs`, `default-security-group`, `log-retention-days`,
+//! `log-kms-key`, `kms-deletion-window-days`, and `project` (the tag).
 
 use engine_sdk::*;
+
+#[path = "../../shared/hardening.rs"]
+mod hardening;
+use hardening::{LOG_KMS_KEY, LOG_RETENTION_DAYS};
 
 struct Network;
 
@@ -46,6 +58,22 @@ const KINESIS_VPC_ENDPOINT: BoolKey = BoolKey::new(
      group), without NAT; about $0.01 per hour per zone.",
 );
 
+/// Whether to record the VPC's traffic.
+const FLOW_LOGS: BoolKey = BoolKey::new(
+    "vpc-flow-logs",
+    true,
+    "Whether the VPC's accepted and rejected traffic is recorded in a CloudWatch Logs group \
+     (`/aws/vpc/flow-logs/japancart-ENV`, kept `log-retention-days`).",
+);
+/// What becomes of the VPC's default security group.
+const DEFAULT_SECURITY_GROUP: ChoiceKey = ChoiceKey::new(
+    "default-security-group",
+    "closed",
+    &["closed", "unmanaged"],
+    "The VPC's default security group: `closed` (adopted, every rule removed) or `unmanaged` \
+     (left with AWS's allow-all rules).",
+);
+
 /// Subnet numbers of the derived /24 blocks inside the VPC block: 10.0.1.0/24 and
 /// 10.0.2.0/24 public, 10.0.11.0/24 and 10.0.12.0/24 private for 10.0.0.0/16.
 const PUBLIC_NETNUMS: [u32; 2] = [1, 2];
@@ -68,6 +96,11 @@ impl ComponentPlugin for Network {
                 PUBLIC_SUBNET_CIDRS,
                 PRIVATE_SUBNET_CIDRS,
                 KINESIS_VPC_ENDPOINT,
+                FLOW_LOGS,
+                DEFAULT_SECURITY_GROUP,
+                LOG_RETENTION_DAYS,
+                LOG_KMS_KEY,
+                KMS_DELETION_WINDOW_DAYS,
                 PROJECT,
             ]
         )
@@ -202,9 +235,99 @@ impl ComponentPlugin for Network {
             );
         }
 
+        if DEFAULT_SECURITY_GROUP.get(ctx)? == "closed" {
+            stack.add(
+                "default-sg",
+                DefaultSecurityGroup {
+                    vpc_id: vpc.attr("id"),
+                    ingress: vec![],
+                    egress: vec![],
+                    tags: name_tags("default"),
+                },
+            );
+        }
+        if matches!(LOG_KMS_KEY.get(ctx)?, KeyChoice::Create) {
+            // CloudWatch Logs encrypts with it: its service principal in the region.
+            let logs_service = format!("logs.{}.amazonaws.com", ctx.region);
+            stack.add_kms_key_for_services(
+                "logs-key",
+                &ctx.named("japancart-logs"),
+                "Encrypts the JapanCart log groups",
+                KMS_DELETION_WINDOW_DAYS.get(ctx)?,
+                name_tags("logs-key"),
+                &[&logs_service],
+            );
+        }
+        if FLOW_LOGS.get(ctx)? {
+            flow_logs(ctx, &mut stack, &vpc)?;
+        }
+
         stack.output("vpc_id", "VPC identifier", vpc.output("id"));
         Ok(stack)
     }
+}
+
+/// The VPC's flow logs: a log group, a role that the flow logs service assumes,
+/// allowed to write to that group only, and the flow log of all traffic.
+/// <https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html>
+fn flow_logs(ctx: &Context, stack: &mut Stack, vpc: &Handle) -> Result<(), String> {
+    let group_name = format!("/aws/vpc/flow-logs/{}", ctx.named("japancart"));
+    let group = stack.add(
+        "flow-logs",
+        LogGroup {
+            name: group_name.clone(),
+            retention_days: LOG_RETENTION_DAYS.get(ctx)?,
+            kms_key_id: hardening::log_kms_key(ctx)?,
+            tags: ctx.tags(&[("Name", &group_name)]),
+        },
+    );
+    // IAM role names are global to the account (see the rds plugin's role).
+    let role_name = ctx.global_named("japancart-flow-logs");
+    let role = stack.add(
+        "flow-logs-role",
+        IamRole {
+            name: role_name.clone(),
+            description: "Lets VPC flow logs write the JapanCart VPC's records".into(),
+            assume_role_policy: service_trust_policy("vpc-flow-logs.amazonaws.com"),
+            managed_policy_arns: vec![],
+            tags: ctx.tags(&[("Name", &role_name)]),
+        },
+    );
+    // The group's streams, in this region, whatever the account.
+    let streams = format!(
+        "arn:{}:logs:{}:*:log-group:{group_name}:*",
+        ctx.partition(),
+        ctx.region
+    );
+    stack.add(
+        "flow-logs-write",
+        IamRolePolicy {
+            role_name: role.attr("name"),
+            name: "write-flow-logs".into(),
+            statements: vec![PolicyStatement {
+                actions: [
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ]
+                .map(String::from)
+                .to_vec(),
+                resources: vec![group.attr("arn"), streams.as_str().into()],
+            }],
+        },
+    );
+    stack.add(
+        "flow-log",
+        FlowLog {
+            vpc_id: vpc.attr("id"),
+            traffic_type: FlowLogTraffic::All,
+            log_group_name: group.attr("name"),
+            deliver_logs_permission_arn: role.attr("arn"),
+            max_aggregation_interval_seconds: 600,
+            tags: ctx.tags(&[("Name", &ctx.named("japancart-flow-log"))]),
+        },
+    );
+    Ok(())
 }
 
 /// The two subnet blocks of a tier: from config, or derived as /24s of the VPC block.
@@ -262,6 +385,11 @@ mod tests {
                 "public-subnet-cidrs",
                 "private-subnet-cidrs",
                 "kinesis-vpc-endpoint",
+                "vpc-flow-logs",
+                "default-security-group",
+                "log-retention-days",
+                "log-kms-key",
+                "kms-deletion-window-days",
                 "project",
             ]
         );
@@ -289,5 +417,55 @@ mod tests {
             ["10.0.1.0/24", "10.0.2.0/24", "10.0.11.0/24", "10.0.12.0/24"]
         );
         assert!(stack.get("kinesis-endpoint").is_some());
+    }
+
+    #[test]
+    fn hardened_by_default() {
+        let ctx = Context::new("japancart", "us-east-1", "dev");
+        let stack = Network::declare(&ctx).expect("declares");
+        let Some(ResourceSpec::DefaultSecurityGroup(sg)) = stack.get("default-sg") else {
+            panic!("no default security group");
+        };
+        assert!(sg.ingress.is_empty() && sg.egress.is_empty());
+        let Some(ResourceSpec::FlowLog(log)) = stack.get("flow-log") else {
+            panic!("no flow log");
+        };
+        assert!(matches!(log.traffic_type, FlowLogTraffic::All));
+        let Some(ResourceSpec::LogGroup(group)) = stack.get("flow-logs") else {
+            panic!("no log group");
+        };
+        assert_eq!(
+            (group.name.as_str(), group.retention_days),
+            ("/aws/vpc/flow-logs/japancart-dev", 365)
+        );
+        assert!(group.kms_key_id.is_some() && stack.get("logs-key").is_some());
+        let Some(ResourceSpec::IamRolePolicy(policy)) = stack.get("flow-logs-write") else {
+            panic!("no role policy");
+        };
+        // Never `*`: only the group and its streams.
+        let resources = &policy.statements[0].resources;
+        assert!(
+            resources
+                .iter()
+                .all(|r| !matches!(r, Text::Literal(l) if l == "*"))
+        );
+        let bare = Network::declare(
+            &ctx.clone()
+                .with_config("vpc-flow-logs", "false")
+                .with_config("default-security-group", "unmanaged")
+                .with_config("log-kms-key", "none"),
+        )
+        .expect("declares");
+        for gone in [
+            "default-sg",
+            "flow-log",
+            "flow-logs",
+            "flow-logs-role",
+            "logs-key",
+        ] {
+            assert!(bare.get(gone).is_none(), "{gone}");
+        }
+        let old = Network::declare(&ctx.with_config("log-retention-days", "366"));
+        assert!(old.is_err());
     }
 }

@@ -1,7 +1,11 @@
 //! A small stack with every kind of data store the baseline checks (plugin `shop`):
 //! a VPC with a public and two private subnets, a Kinesis stream and an SNS topic
 //! encrypted with a KMS key, a secret, a Redis replication group and a PostgreSQL
-//! instance on the private subnets behind VPC-only security groups.
+//! instance on the private subnets behind VPC-only security groups; hardened as the
+//! baseline's hardening rules ask: VPC flow logs to an encrypted log group kept a
+//! year, the default security group closed, a Redis AUTH token and customer-managed
+//! keys, and a database with IAM authentication, log exports, tags copied to
+//! snapshots, deletion protection and an RDS-managed (rotated) master password.
 //!
 //! With config `mode = ok` (the default) it passes the baseline with no violation;
 //! every other mode breaks exactly one rule, on one resource:
@@ -17,6 +21,17 @@
 //! | `single-az` | `multi-az` (Redis `multi-az` false) | `shop/redis` |
 //! | `big-db` | `allowed-instance-classes` (`db.m5.large`) | `shop/db` |
 //! | `nat-route` | `no-nat-gateway` (a default route to `nat-...`) | `shop/private-nat-route` |
+//! | `redis-without-auth` | `redis-auth` (no `auth-token`) | `shop/redis` |
+//! | `redis-aws-key` | `customer-managed-key` (no `kms-key-id`) | `shop/redis` |
+//! | `db-aws-key` | `customer-managed-key` (no `kms-key-id`) | `shop/db` |
+//! | `db-without-iam-auth` | `rds-iam-authentication` | `shop/db` |
+//! | `db-without-logs` | `rds-log-exports` (no `upgrade` log) | `shop/db` |
+//! | `db-without-tag-copy` | `rds-copy-tags-to-snapshot` | `shop/db` |
+//! | `db-unprotected` | `rds-deletion-protection` (outside `dev`) | `shop/db` |
+//! | `db-stack-secret` | `secret-rotation` (the password from `shop/secret`) | `shop/db` |
+//! | `no-flow-logs` | `vpc-flow-logs` | `shop/net` |
+//! | `open-default-sg` | `default-security-group-closed` (an ingress rule) | `shop/default-sg` |
+//! | `short-log-retention` | `log-retention` (30 days) | `shop/flow-logs` |
 
 use engine_sdk::*;
 
@@ -41,6 +56,17 @@ const MODES: &[&str] = &[
     "single-az",
     "big-db",
     "nat-route",
+    "redis-without-auth",
+    "redis-aws-key",
+    "db-aws-key",
+    "db-without-iam-auth",
+    "db-without-logs",
+    "db-without-tag-copy",
+    "db-unprotected",
+    "db-stack-secret",
+    "no-flow-logs",
+    "open-default-sg",
+    "short-log-retention",
 ];
 
 impl ComponentPlugin for Shop {
@@ -143,10 +169,70 @@ impl ComponentPlugin for Shop {
                 description: "shop data".into(),
                 enable_key_rotation: true,
                 deletion_window_days: 7,
-                service_principals: vec![],
+                service_principals: vec![format!("logs.{}.amazonaws.com", ctx.region)],
                 tags: vec![],
             },
         );
+        stack.add(
+            "default-sg",
+            DefaultSecurityGroup {
+                vpc_id: vpc.attr("id"),
+                ingress: if is("open-default-sg") {
+                    vec![SecurityGroupRule::tcp(
+                        22,
+                        vec![vpc.attr("cidr-block")],
+                        "SSH",
+                    )]
+                } else {
+                    vec![]
+                },
+                egress: vec![],
+                tags: vec![],
+            },
+        );
+        if !is("no-flow-logs") {
+            let logs = stack.add(
+                "flow-logs",
+                LogGroup {
+                    name: ctx.named("/shop/flow-logs"),
+                    retention_days: if is("short-log-retention") { 30 } else { 365 },
+                    kms_key_id: Some(key.attr("arn")),
+                    tags: vec![],
+                },
+            );
+            let role = stack.add(
+                "flow-logs-role",
+                IamRole {
+                    name: ctx.named("shop-flow-logs"),
+                    description: "flow logs".into(),
+                    assume_role_policy: service_trust_policy("vpc-flow-logs.amazonaws.com"),
+                    managed_policy_arns: vec![],
+                    tags: vec![],
+                },
+            );
+            stack.add(
+                "flow-logs-write",
+                IamRolePolicy {
+                    role_name: role.attr("name"),
+                    name: "write".into(),
+                    statements: vec![PolicyStatement {
+                        actions: vec!["logs:PutLogEvents".into()],
+                        resources: vec![logs.attr("arn")],
+                    }],
+                },
+            );
+            stack.add(
+                "flow-log",
+                FlowLog {
+                    vpc_id: vpc.attr("id"),
+                    traffic_type: FlowLogTraffic::All,
+                    log_group_name: logs.attr("name"),
+                    deliver_logs_permission_arn: role.attr("arn"),
+                    max_aggregation_interval_seconds: 600,
+                    tags: vec![],
+                },
+            );
+        }
         stack.add(
             "stream",
             KinesisStream {
@@ -176,6 +262,21 @@ impl ComponentPlugin for Shop {
                 password: PasswordPolicy {
                     length: 32,
                     exclude_characters: "/@\" ".into(),
+                },
+                recovery_window_days: 0,
+                tags: vec![],
+            },
+        );
+        let token = stack.add(
+            "redis-token",
+            Secret {
+                name: ctx.named("shop-redis-token"),
+                description: "shop cache AUTH token".into(),
+                kms_key_id: Some(key.attr("arn")),
+                username: "default".into(),
+                password: PasswordPolicy {
+                    length: 64,
+                    exclude_characters: " \"%'()*+,./:;=?@[\\]_`{|}~".into(),
                 },
                 recovery_window_days: 0,
                 tags: vec![],
@@ -224,7 +325,14 @@ impl ComponentPlugin for Shop {
                 multi_az: !is("single-az"),
                 at_rest_encryption: true,
                 transit_encryption: !is("redis-without-tls"),
-                kms_key_id: None,
+                kms_key_id: (!is("redis-aws-key")).then(|| key.attr("arn")),
+                // ElastiCache takes a token only with TLS.
+                auth_token: (!is("redis-without-auth") && !is("redis-without-tls")).then(|| {
+                    SecretValueRef {
+                        secret_id: token.attr("arn"),
+                        key: "password".into(),
+                    }
+                }),
                 snapshot_retention_days: 1,
                 tags: vec![],
             },
@@ -269,13 +377,22 @@ impl ComponentPlugin for Shop {
                 allocated_storage_gb: 20,
                 storage_type: "gp3".into(),
                 storage_encrypted: true,
-                kms_key_id: None,
+                kms_key_id: (!is("db-aws-key")).then(|| key.attr("arn")),
                 db_name: "shop".into(),
                 master_username: secret.attr("username"),
-                master_password: SecretValueRef {
+                master_password: is("db-stack-secret").then(|| SecretValueRef {
                     secret_id: secret.attr("arn"),
                     key: "password".into(),
+                }),
+                manage_master_user_password: !is("db-stack-secret"),
+                master_user_secret_kms_key_id: Some(key.attr("arn")),
+                iam_database_authentication: !is("db-without-iam-auth"),
+                cloudwatch_logs_exports: if is("db-without-logs") {
+                    vec!["postgresql".into()]
+                } else {
+                    vec!["postgresql".into(), "upgrade".into()]
                 },
+                copy_tags_to_snapshot: !is("db-without-tag-copy"),
                 port: 5432,
                 db_subnet_group_name: db_subnets.attr("name"),
                 vpc_security_group_ids: vec![db_sg.attr("id")],
@@ -284,7 +401,7 @@ impl ComponentPlugin for Shop {
                 backup_retention_days: if is("short-backups") { 1 } else { 7 },
                 monitoring_interval_seconds: 0,
                 monitoring_role_arn: None,
-                deletion_protection: false,
+                deletion_protection: !is("db-unprotected"),
                 skip_final_snapshot: true,
                 tags: vec![],
             },

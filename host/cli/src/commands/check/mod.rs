@@ -8,6 +8,10 @@
 //! fails in `check` (panic, deadline, memory cap) is a *failure*, which blocks like
 //! a mandatory violation and is never counted as a pass.
 //!
+//! The stack's `[[waivers]]` ([`Config::waivers`]) are applied to every outcome
+//! ([`run`]): a waived violation is reported with its reason but does not block; a
+//! waiver that matches nothing is a warning on stderr.
+//!
 //! # Layout
 //! - [`CheckArgs`] / [`check`]: the command; the report goes to stdout (it is the
 //!   command's data), plugin failures to stderr as diagnostics.
@@ -45,7 +49,8 @@ pub struct CheckArgs {
 
 /// `engine check`. The policies are `--policy` (global, see [`Globals`]) plus
 /// `policies` from engine.toml ([`Config::policies`]). Exits 1 on a mandatory
-/// violation or a failing policy plugin, 0 otherwise (advisories are shown).
+/// violation that is not waived or a failing policy plugin, 0 otherwise
+/// (advisories and waived violations are shown).
 pub fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
     // Offline: the plugins use their default zones (see `crate::facts`).
     let Some((d, _prior, plan)) = crate::commands::plan::make_plan(
@@ -88,9 +93,10 @@ pub fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// Runs `policies` over `plan` before an apply, printing the report (violations
-/// and failures) to stderr. Returns whether the apply may go on: no mandatory
-/// violation and no failing policy plugin.
+/// Runs `policies` over `plan` before an apply, printing the report (violations,
+/// waived ones with their reason, and failures) to stderr. Returns whether the
+/// apply may go on: no mandatory violation that is not waived and no failing
+/// policy plugin.
 pub fn enforce(
     g: &Globals,
     cfg: &Config,
@@ -107,17 +113,22 @@ pub fn enforce(
     Ok(outcome.passed())
 }
 
-/// Runs `policies` over `plan` in a runtime with the stack's limits.
+/// Runs `policies` over `plan` in a runtime with the stack's limits, then applies
+/// the stack's waivers; a waiver that matches no violation is a warning.
 fn run(cfg: &Config, no_cache: bool, policies: &[PathBuf], plan: &Plan) -> anyhow::Result<Outcome> {
     let runtime = load::runtime(cfg, no_cache)?;
     let ctx = &cfg.context;
-    Ok(engine_policy::run_policies(
-        &runtime,
-        &ctx.stack,
-        &ctx.region,
-        policies,
-        plan,
-    )?)
+    let mut outcome =
+        engine_policy::run_policies(&runtime, ctx, policies, plan)?;
+    outcome.waive(&cfg.waivers);
+    for w in outcome.unmatched_waivers() {
+        ui::warning(&format!(
+            "waiver for {} on {} ({}) matched nothing: remove it or check the rule and the \
+             address",
+            w.rule, w.address, w.source
+        ));
+    }
+    Ok(outcome)
 }
 
 /// The policy plugins to run: `--policy` flags first, then `policies` from the

@@ -4,6 +4,11 @@
 //! Violations are the policy plugins' text: the report for people escapes their
 //! control characters (`engine_core::printable`); JSON and SARIF carry them as
 //! data, which serde escapes (`\u001b`).
+//!
+//! A violation the stack waived (`[[waivers]]`, see `engine_policy::Waiver`) is in
+//! every report, with its reason: marked `waived` for people, with `suppressed` in
+//! JSON, and with an external suppression in SARIF. It is not counted among the
+//! mandatory violations or advisories, but beside them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -17,7 +22,8 @@ use serde_json::{Value, json};
 use crate::config::Config;
 
 /// The report for people: the policies run, then the violations grouped by
-/// resource (in address order, mandatory first), then a verdict.
+/// resource (in address order, mandatory first, waived ones last with their
+/// reason), then a verdict.
 pub fn human(cfg: &Config, o: &Outcome, color: bool) -> String {
     let paint = |code: &str, s: &str| engine_core::style::paint(color, code, s);
     let c = &cfg.context;
@@ -56,17 +62,19 @@ pub fn human(cfg: &Config, o: &Outcome, color: bool) -> String {
         by_address.entry(v.address.as_str()).or_default().push(v);
     }
     for (address, mut vs) in by_address {
-        vs.sort_by_key(|v| !v.mandatory);
+        vs.sort_by_key(|v| (o.waiver(v).is_some(), !v.mandatory));
         let kind = o
             .kinds
             .get(address)
             .map_or_else(|| "not in the plan".to_string(), Clone::clone);
         let _ = writeln!(s, "\n{} ({kind})", paint("1", &line(address)));
         for v in vs {
-            let level = if v.mandatory {
-                paint("1;31", "mandatory")
-            } else {
-                paint("1;33", "advisory")
+            let waiver = o.waiver(v);
+            let level = match (v.mandatory, waiver.is_some()) {
+                (true, false) => paint("1;31", "mandatory"),
+                (false, false) => paint("1;33", "advisory"),
+                (true, true) => paint("1;36", "mandatory, waived"),
+                (false, true) => paint("1;36", "advisory, waived"),
             };
             let _ = writeln!(s, "  {level}: {} ({})", line(&v.policy), line(&v.plugin));
             for l in lines(&v.message).lines() {
@@ -75,12 +83,23 @@ pub fn human(cfg: &Config, o: &Outcome, color: bool) -> String {
             if !v.remediation.is_empty() {
                 let _ = writeln!(s, "    hint: {}", line(&v.remediation));
             }
+            if let Some(w) = waiver {
+                let _ = writeln!(s, "    waived in {}: {}", line(&w.source), line(&w.reason));
+            }
         }
     }
     let (mandatory, advisory, failed) = (o.mandatory(), o.advisory(), o.failed());
+    let waived = |n: usize| {
+        if n > 0 {
+            format!(" ({n} waived)")
+        } else {
+            String::new()
+        }
+    };
     let mut counts = vec![
-        plural(mandatory, "mandatory violation", "mandatory violations"),
-        plural(advisory, "advisory", "advisories"),
+        plural(mandatory, "mandatory violation", "mandatory violations")
+            + &waived(o.waived_mandatory()),
+        plural(advisory, "advisory", "advisories") + &waived(o.waived_advisory()),
     ];
     if failed > 0 {
         counts.push(plural(
@@ -102,7 +121,9 @@ fn severity(v: &Violation) -> &'static str {
     if v.mandatory { "mandatory" } else { "advisory" }
 }
 
-/// The result as JSON: the verdict, each policy plugin's run, every violation.
+/// The result as JSON: the verdict, each policy plugin's run, every violation
+/// (`suppressed` with the reason when waived, else null), the stack's waivers and
+/// whether each matched.
 pub fn json(cfg: &Config, o: &Outcome) -> Value {
     json!({
         "passed": o.passed(),
@@ -126,10 +147,23 @@ pub fn json(cfg: &Config, o: &Outcome) -> Value {
             "kind": o.kinds.get(&v.address),
             "message": v.message,
             "remediation": v.remediation,
+            "suppressed": o.waiver(v).map(|w| json!({
+                "reason": w.reason,
+                "source": w.source,
+            })),
+        })).collect::<Vec<_>>(),
+        "waivers": o.waivers.iter().map(|w| json!({
+            "rule": w.rule,
+            "address": w.address,
+            "reason": w.reason,
+            "source": w.source,
+            "matched": o.violations.iter().any(|v| w.matches(v)),
         })).collect::<Vec<_>>(),
         "summary": {
             "mandatory": o.mandatory(),
             "advisory": o.advisory(),
+            "waived_mandatory": o.waived_mandatory(),
+            "waived_advisory": o.waived_advisory(),
             "failed_policies": o.failed(),
         },
     })
@@ -143,7 +177,10 @@ pub fn json(cfg: &Config, o: &Outcome) -> Value {
 /// - Each violation is a result: `level` `error` (mandatory) or `warning`
 ///   (advisory); the message, then the remediation; a logical location per
 ///   resource address (`kind` `resource`), plus the physical location of the plugin
-///   file that declares the resource (code-scanning services need one).
+///   file that declares the resource (code-scanning services need one). A waived
+///   one keeps its level and carries a suppression (SARIF §3.27.23, §3.35): `kind`
+///   `external` (declared in the stack's config, not in the plugin), `status`
+///   `accepted`, and the waiver's reason as `justification`.
 /// - A failing policy plugin makes `invocations[0].executionSuccessful` false, with
 ///   an error notification naming it.
 ///
@@ -183,7 +220,19 @@ pub fn sarif(o: &Outcome, sources: &BTreeMap<String, String>) -> Value {
             if !v.remediation.is_empty() {
                 text = format!("{text}\nRemediation: {}", v.remediation);
             }
-            json!({
+            let suppressions: Vec<Value> = o
+                .waiver(v)
+                .map(|w| {
+                    json!({
+                        "kind": "external",
+                        "status": "accepted",
+                        "justification": w.reason,
+                        "properties": { "source": w.source },
+                    })
+                })
+                .into_iter()
+                .collect();
+            let mut result = json!({
                 "ruleId": v.policy,
                 "ruleIndex": rule_index.get(v.policy.as_str()),
                 "level": if v.mandatory { "error" } else { "warning" },
@@ -197,7 +246,11 @@ pub fn sarif(o: &Outcome, sources: &BTreeMap<String, String>) -> Value {
                     "kind": o.kinds.get(&v.address),
                     "remediation": v.remediation,
                 },
-            })
+            });
+            if !suppressions.is_empty() {
+                result["suppressions"] = json!(suppressions);
+            }
+            result
         })
         .collect();
     let notifications: Vec<Value> = o
