@@ -1824,6 +1824,36 @@ async fn default_security_group() {
         .await
         .expect("delete again");
 
+    // Another group of the VPC is no default group.
+    let other: Attributes = [("id".to_string(), serde_json::json!(net.security_group))]
+        .into_iter()
+        .collect();
+    assert_eq!(
+        read(
+            &p,
+            &address,
+            &Spec::DefaultSecurityGroup(spec.clone()),
+            &other
+        )
+        .await,
+        ReadResult::Gone
+    );
+
+    // One gone with its VPC is deleted at once.
+    let start = std::time::Instant::now();
+    let none: Attributes = [("id".to_string(), serde_json::json!("sg-00000000000000000"))]
+        .into_iter()
+        .collect();
+    p.delete(
+        &addr("dsg-gone"),
+        &Spec::DefaultSecurityGroup(spec.clone()),
+        &none,
+        &cx(),
+    )
+    .await
+    .expect("gone is done");
+    assert!(start.elapsed() < Duration::from_secs(5));
+
     // The default group of a VPC this stack does not own is refused.
     let theirs = p
         .create(

@@ -173,8 +173,11 @@ impl Aws {
             ids(reqs),
             "DescribeSecurityGroups"
         );
+        // Only a VPC's default group is one (an import of another group's id finds
+        // nothing).
         let by_id: HashMap<&str, _> = groups
             .iter()
+            .filter(|v| v.group_name() == Some(DEFAULT))
             .filter_map(|v| Some((v.group_id()?, v)))
             .collect();
         reqs.iter()
@@ -223,6 +226,21 @@ impl Aws {
         a: &Attributes,
     ) -> Result<(), ProviderError> {
         let id = attr(a, "id", op.address)?;
+        // Gone with its VPC already: done (the revokes below would wait out EC2's
+        // eventual consistency on the unknown id first).
+        match self
+            .ec2
+            .describe_security_groups()
+            .group_ids(&id)
+            .send()
+            .await
+            .map_err(op.err("DescribeSecurityGroups"))
+        {
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(out) if out.security_groups().is_empty() => return Ok(()),
+            Ok(_) => {}
+        }
         let gone = |r: Result<(), ProviderError>| match r {
             Err(e) if e.is_not_found() => Ok(()),
             r => r,

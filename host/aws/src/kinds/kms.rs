@@ -34,9 +34,29 @@ fn kms_tags(tags: &[Tag]) -> Result<Vec<KmsTag>, ProviderError> {
         .collect()
 }
 
+/// What a service that writes through the key may do with it: decrypt and make
+/// data keys, which is what SNS needs for CloudWatch alarms to publish to a topic
+/// it encrypts
+/// (<https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services>).
+const SERVICE_ACTIONS: &[&str] = &["kms:Decrypt", "kms:GenerateDataKey*"];
+
+/// What CloudWatch Logs (`logs.REGION.amazonaws.com`) must be allowed to encrypt a
+/// log group with the key: AWS refuses `CreateLogGroup`/`AssociateKmsKey` otherwise
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html>,
+/// "Step 2: Set permissions on the KMS key").
+const LOGS_ACTIONS: &[&str] = &[
+    "kms:Encrypt*",
+    "kms:Decrypt*",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:Describe*",
+];
+
 /// The key policy the host writes for a key with `service_principals`: the key's
 /// own account keeps full access (so nobody is locked out), and each service may use
-/// the key to encrypt and decrypt. `arn` is the key's ARN, which names its account.
+/// the key to encrypt and decrypt, with the actions its documentation asks for
+/// ([`SERVICE_ACTIONS`], [`LOGS_ACTIONS`]). `arn` is the key's ARN, which names its
+/// account.
 fn key_policy(arn: &str, services: &[String]) -> String {
     let parts: Vec<&str> = arn.split(':').collect();
     let (partition, account) = (
@@ -50,14 +70,22 @@ fn key_policy(arn: &str, services: &[String]) -> String {
         "Action": "kms:*",
         "Resource": "*",
     })];
-    if !services.is_empty() {
-        statements.push(json!({
-            "Sid": "ServicesUseTheKey",
-            "Effect": "Allow",
-            "Principal": {"Service": services},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-            "Resource": "*",
-        }));
+    let (logs, others): (Vec<&String>, Vec<&String>) = services
+        .iter()
+        .partition(|s| s.starts_with("logs.") && s.ends_with(".amazonaws.com"));
+    for (sid, principals, actions) in [
+        ("ServicesUseTheKey", others, SERVICE_ACTIONS),
+        ("CloudWatchLogsUsesTheKey", logs, LOGS_ACTIONS),
+    ] {
+        if !principals.is_empty() {
+            statements.push(json!({
+                "Sid": sid,
+                "Effect": "Allow",
+                "Principal": {"Service": principals},
+                "Action": actions,
+                "Resource": "*",
+            }));
+        }
     }
     json!({"Version": "2012-10-17", "Id": "engine-key-policy", "Statement": statements}).to_string()
 }
@@ -585,5 +613,38 @@ impl AwsKind for KmsAlias {
 
     async fn delete(&self, aws: &Aws, op: &Op<'_>, _a: &Attributes) -> Result<(), ProviderError> {
         aws.kms_alias_delete(op, self).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cloudwatch_logs_gets_what_its_documentation_asks_and_others_less() {
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1234";
+        let services = ["cloudwatch.amazonaws.com", "logs.us-east-1.amazonaws.com"]
+            .map(String::from)
+            .to_vec();
+        let policy: serde_json::Value = serde_json::from_str(&key_policy(arn, &services)).unwrap();
+        let statements = policy["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 3, "{policy}");
+        assert_eq!(
+            statements[0]["Principal"]["AWS"],
+            "arn:aws:iam::123456789012:root"
+        );
+        assert_eq!(
+            statements[1]["Principal"]["Service"],
+            json!(["cloudwatch.amazonaws.com"])
+        );
+        assert_eq!(statements[1]["Action"], json!(SERVICE_ACTIONS));
+        assert_eq!(
+            statements[2]["Principal"]["Service"],
+            json!(["logs.us-east-1.amazonaws.com"])
+        );
+        assert_eq!(statements[2]["Action"], json!(LOGS_ACTIONS));
+        // No services, no statement for them.
+        let bare: serde_json::Value = serde_json::from_str(&key_policy(arn, &[])).unwrap();
+        assert_eq!(bare["Statement"].as_array().unwrap().len(), 1);
     }
 }
