@@ -1,6 +1,6 @@
 //! Golden files of the JapanCart plan, for people and for machines: against an empty
 //! state, and against the applied stack with one config value changed. Regenerate
-//! with `UPDATE_GOLDEN=1 cargo test -p engine-runtime --test japancart`.
+//! with `UPDATE_GOLDEN=1 cargo test -p engine-runtime --test japancart golden`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -49,9 +49,32 @@ fn hashes() -> BTreeMap<String, String> {
 fn plan_against_an_empty_state_and_a_changed_field() {
     let graph = build(&declare_ok(&context("dev", "us-east-1", &[])));
     let plan = engine_core::plan(&graph, &State::empty(), &hashes());
-    assert_eq!(plan.summary().create, 40);
-    golden("plan-empty.txt", &render::human(&plan, false));
+    assert_eq!(plan.summary().create, 53);
+    let text = render::human(&plan, false);
+    // The hardening shows in the plan, and a dev database says it is unprotected.
+    for line in [
+        "# vpc/flow-log will be created",
+        "# vpc/default-sg will be created",
+        "# secrets/redis-auth will be created",
+        "# rds/postgresql-logs will be created",
+        "# elasticache/key will be created",
+        "+ auth-token              = { key = \"password\", secret-id = (known after apply) }",
+        "+ redis_auth_secret_arn         = (known after apply)",
+        "# deletion protection is off; on delete: a final snapshot",
+    ] {
+        assert!(text.contains(line), "`{line}` not in the plan:\n{text}");
+    }
+    golden("plan-empty.txt", &text);
     golden("plan-empty.json", &render::json(&plan));
+    let prod = build(&declare_ok(&context("prod", "us-east-1", &[])));
+    let text = render::human(&engine_core::plan(&prod, &State::empty(), &hashes()), false);
+    assert!(
+        text.contains(
+            "# deletion protection is on: AWS refuses to delete japancart-postgres-prod until it \
+             is turned off"
+        ),
+        "{text}"
+    );
 
     let applied = samples::fake_apply(&plan, &State::empty());
     assert!(!engine_core::plan(&graph, &applied, &hashes()).has_changes());

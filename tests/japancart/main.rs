@@ -6,7 +6,13 @@
 //! encryption, Multi-AZ, node count, retention, engine version, ingress limited to
 //! the VPC CIDR and one port, data stores on private subnets, alarms with their
 //! dimensions and SNS actions, the stack outputs, names with the environment suffix
-//! and the common tags.
+//! and the common tags; and the hardening the stack adds by default
+//! (docs/japancart.md, "Hardened by default"): the Redis AUTH token read from a
+//! secret whose generated value ElastiCache accepts, customer-managed keys for Redis
+//! and the database, the database's IAM authentication, log exports, tags on
+//! snapshots, deletion protection outside `dev` and the master password kept by RDS,
+//! the log groups (names, retention, key), the VPC flow log and its least-privilege
+//! role, and the VPC's default security group emptied of rules.
 //!
 //! The checks live in one function, [`check_japancart`], that returns every failure
 //! it finds instead of panicking, so that `broken_copies_fail_the_checks` can run it
@@ -38,6 +44,8 @@ const PLUGINS: [&str; 6] = [
 
 /// The whole stack with the default config: address and kind, sorted by address.
 const EXPECTED_RESOURCES: &[(&str, &str)] = &[
+    ("elasticache/key", "kms-key"),
+    ("elasticache/key-alias", "kms-alias"),
     ("elasticache/redis", "cache-replication-group"),
     ("elasticache/sg", "security-group"),
     ("elasticache/subnet-group", "cache-subnet-group"),
@@ -56,16 +64,27 @@ const EXPECTED_RESOURCES: &[(&str, &str)] = &[
     ("monitoring/redis-cpu-002", "metric-alarm"),
     ("monitoring/redis-memory-001", "metric-alarm"),
     ("monitoring/redis-memory-002", "metric-alarm"),
+    ("rds/key", "kms-key"),
+    ("rds/key-alias", "kms-alias"),
     ("rds/monitoring-role", "iam-role"),
     ("rds/postgres", "db-instance"),
+    ("rds/postgresql-logs", "log-group"),
     ("rds/sg", "security-group"),
     ("rds/subnet-group", "db-subnet-group"),
-    ("secrets/db-credentials", "secret"),
+    ("rds/upgrade-logs", "log-group"),
     ("secrets/key", "kms-key"),
     ("secrets/key-alias", "kms-alias"),
+    ("secrets/redis-auth", "secret"),
+    ("vpc/default-sg", "default-security-group"),
     ("vpc/endpoint-sg", "security-group"),
+    ("vpc/flow-log", "flow-log"),
+    ("vpc/flow-logs", "log-group"),
+    ("vpc/flow-logs-role", "iam-role"),
+    ("vpc/flow-logs-write", "iam-role-policy"),
     ("vpc/igw", "internet-gateway"),
     ("vpc/kinesis-endpoint", "vpc-endpoint"),
+    ("vpc/logs-key", "kms-key"),
+    ("vpc/logs-key-alias", "kms-alias"),
     ("vpc/main", "vpc"),
     ("vpc/private-a", "subnet"),
     ("vpc/private-a-rta", "route-table-association"),
@@ -94,8 +113,32 @@ const REQUIRED_OUTPUTS: [&str; 10] = [
     "rds_security_group_id",
 ];
 
+/// The outputs the stack adds to the reference's.
+const EXTRA_OUTPUTS: [&str; 3] = [
+    "redis_ttl_seconds",
+    "alarm_topic_arn",
+    "redis_auth_secret_arn",
+];
+
 const ENHANCED_MONITORING_POLICY: &str =
     "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole";
+
+/// The database master user (config `db-username`).
+const DB_USERNAME: &str = "japancart_admin";
+
+/// Days the stack's log groups are kept (config `log-retention-days`).
+const LOG_RETENTION_DAYS: u32 = 365;
+
+/// The PostgreSQL logs RDS publishes to CloudWatch Logs (config `rds-log-exports`).
+const RDS_LOG_EXPORTS: [&str; 2] = ["postgresql", "upgrade"];
+
+/// The only punctuation ElastiCache accepts in an AUTH token, besides letters and
+/// digits (`AuthToken` in
+/// <https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html>).
+const AUTH_TOKEN_PUNCTUATION: &str = "!&#$^<>-";
+
+/// The service that delivers VPC flow logs, which the flow logs' role must trust.
+const FLOW_LOGS_SERVICE: &str = "vpc-flow-logs.amazonaws.com";
 
 // ---------------------------------------------------------------------------------
 // Running the plugins.
@@ -172,6 +215,11 @@ struct Expect {
     region: String,
     azs: [String; 2],
     vpc_cidr: String,
+    /// The database refuses deletion: off in `dev`, on elsewhere.
+    deletion_protection: bool,
+    /// `db-password = "stack-secret"`: the stack's secret holds the master
+    /// password, not RDS.
+    stack_secret: bool,
 }
 
 impl Expect {
@@ -182,6 +230,16 @@ impl Expect {
             region: region.into(),
             azs: [format!("{region}a"), format!("{region}b")],
             vpc_cidr: "10.0.0.0/16".into(),
+            deletion_protection: environment != "dev",
+            stack_secret: false,
+        }
+    }
+
+    /// The defaults with `db-password = "stack-secret"`.
+    fn stack_secret(environment: &str, region: &str) -> Expect {
+        Expect {
+            stack_secret: true,
+            ..Expect::new(environment, region)
         }
     }
 }
@@ -301,29 +359,56 @@ fn check_japancart(decls: &[Declaration], x: &Expect) -> Vec<String> {
     };
     check_names_and_tags(&view, x, &mut report);
     let network = check_network(&view, x, &mut report);
+    check_default_sg(&view, network.as_ref(), &mut report);
+    check_flow_log(&view, x, network.as_ref(), &mut report);
+    check_log_groups(&view, graph.as_ref(), x, &mut report);
     check_kinesis(&view, &mut report);
-    check_secret(&view, &mut report);
+    check_secrets(&view, x, &mut report);
     check_redis(&view, network.as_ref(), &mut report);
-    check_rds(&view, network.as_ref(), &mut report);
+    check_redis_auth(&view, &mut report);
+    check_rds(&view, x, network.as_ref(), &mut report);
+    check_db_password(&view, x, &mut report);
     check_alarms(&view, graph.as_ref(), &mut report);
-    check_outputs(&view, &mut report);
-    check_wiring(graph.as_ref(), &mut report);
+    check_outputs(&view, x, &mut report);
+    check_wiring(graph.as_ref(), x, &mut report);
     report.0
 }
 
-/// Every AWS name ends with the environment suffix; everything that takes tags
-/// has the common tags and a `Name` with the suffix.
+/// `name` carries the environment suffix: it ends with it, or, for a log group
+/// whose name AWS dictates (`/aws/rds/instance/ID/LOG`), one of its path segments
+/// does.
+fn carries_suffix(kind: Kind, name: &str, suffix: &str) -> bool {
+    name.ends_with(suffix)
+        || (kind == Kind::LogGroup && name.split('/').any(|part| part.ends_with(suffix)))
+}
+
+/// Every AWS name ends with the environment suffix (a log group's name whose form
+/// AWS dictates carries it in a path segment), and IAM role names carry the region;
+/// everything that takes tags has the common tags and a `Name` with the suffix.
 fn check_names_and_tags(view: &View, x: &Expect, report: &mut Report) {
     let suffix = format!("-{}", x.environment);
     for (address, r) in &view.resources {
         let props = r.spec.properties();
-        if let Some(prop) = r.spec.kind().schema().name_property {
+        let kind = r.spec.kind();
+        if let Some(prop) = kind.schema().name_property {
             let name = props[prop].as_str().unwrap_or_default();
-            report.check(name.ends_with(&suffix), || {
+            report.check(carries_suffix(kind, name, &suffix), || {
                 format!(
                     "{address}: name `{name}` does not end with the environment suffix `{suffix}`"
                 )
             });
+            // IAM names are global to the account: the same environment in two
+            // regions must not want the same role.
+            if kind == Kind::IamRole {
+                let region = format!("-{}-", x.region);
+                report.check(name.contains(&region), || {
+                    format!(
+                        "{address}: IAM role name `{name}` does not carry the region `{}` \
+                         (IAM names are global to the account)",
+                        x.region
+                    )
+                });
+            }
         }
         let Some(tags) = props.get("tags").and_then(|t| t.as_array()) else {
             continue;
@@ -346,12 +431,15 @@ fn check_names_and_tags(view: &View, x: &Expect, report: &mut Report) {
                 )
             });
         }
-        report.check(tag("Name").is_some_and(|n| n.ends_with(&suffix)), || {
-            format!(
-                "{address}: tag `Name` is {:?}, expected one ending with `{suffix}`",
-                tag("Name")
-            )
-        });
+        report.check(
+            tag("Name").is_some_and(|n| carries_suffix(kind, &n, &suffix)),
+            || {
+                format!(
+                    "{address}: tag `Name` is {:?}, expected one ending with `{suffix}`",
+                    tag("Name")
+                )
+            },
+        );
     }
 }
 
@@ -585,6 +673,283 @@ fn check_sg_only(
     });
 }
 
+/// The VPC's default security group is adopted and has no rules, so nothing put in
+/// it by mistake is reachable or reaches out (CKV2_AWS_12).
+fn check_default_sg(view: &View, net: Option<&Network>, report: &mut Report) {
+    let Some(r) = view.one(Kind::DefaultSecurityGroup, report) else {
+        return;
+    };
+    let Spec::DefaultSecurityGroup(g) = &r.spec else {
+        unreachable!()
+    };
+    if let Some(net) = net {
+        report.check(refers(&g.vpc_id, net.vpc, "id"), || {
+            format!(
+                "default security group: {} is not the VPC's",
+                show(&g.vpc_id)
+            )
+        });
+    }
+    for (direction, rules) in [("ingress", &g.ingress), ("egress", &g.egress)] {
+        report.check(rules.is_empty(), || {
+            format!(
+                "default security group: {} {direction} rules, expected none",
+                rules.len()
+            )
+        });
+    }
+}
+
+/// Whether a role's trust policy lets `service` assume the role, and whether it
+/// lets anyone else (another service, an account, `*`) do so.
+fn trust(policy: &str, service: &str) -> (bool, bool) {
+    let doc: serde_json::Value = serde_json::from_str(policy).unwrap_or_default();
+    let allows: Vec<&serde_json::Value> = doc["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["Effect"] == "Allow")
+        .collect();
+    let only_service = |s: &serde_json::Value| match s["Principal"].as_object() {
+        Some(p) if p.len() == 1 => match p.get("Service") {
+            Some(serde_json::Value::String(x)) => x == service,
+            Some(serde_json::Value::Array(a)) => a.len() == 1 && a[0] == service,
+            _ => false,
+        },
+        _ => false,
+    };
+    let trusted = allows
+        .iter()
+        .any(|s| s["Action"] == "sts:AssumeRole" && only_service(s));
+    let others = allows.iter().any(|s| !only_service(s));
+    (trusted, others)
+}
+
+/// `arn` names the log group `group` or its streams (`...:log-group:NAME:*`), in a
+/// partition and region: never `*`, nor another or every group.
+fn names_log_group(arn: &str, group: &str) -> bool {
+    arn.starts_with("arn:")
+        && arn.split_once(":log-group:").is_some_and(|(_, rest)| {
+            rest == group
+                || rest == format!("{group}:*")
+                || rest.starts_with(&format!("{group}:log-stream:"))
+        })
+}
+
+/// The VPC's flow log (CKV2_AWS_11): all traffic of the VPC, into the stack's log
+/// group, delivered through a role that only the flow logs service may assume and
+/// that may write only to that group.
+/// <https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html>
+fn check_flow_log(view: &View, x: &Expect, net: Option<&Network>, report: &mut Report) {
+    let Some(r) = view.one(Kind::FlowLog, report) else {
+        return;
+    };
+    let Spec::FlowLog(f) = &r.spec else {
+        unreachable!()
+    };
+    if let Some(net) = net {
+        report.check(refers(&f.vpc_id, net.vpc, "id"), || {
+            format!("flow log: records {}, not the VPC", show(&f.vpc_id))
+        });
+    }
+    report.check(f.traffic_type == FlowLogTraffic::All, || {
+        format!("flow log: records {} traffic, expected all", f.traffic_type)
+    });
+    report.check(f.max_aggregation_interval_seconds == 600, || {
+        format!(
+            "flow log: aggregation interval {} s, expected 600",
+            f.max_aggregation_interval_seconds
+        )
+    });
+
+    let group_name = format!("/aws/vpc/flow-logs/japancart-{}", x.environment);
+    let group = view
+        .target(&f.log_group_name)
+        .filter(|g| g.spec.kind() == Kind::LogGroup && refers(&f.log_group_name, g, "name"));
+    match group.map(|g| &g.spec) {
+        Some(Spec::LogGroup(g)) => report.check(g.name == group_name, || {
+            format!(
+                "flow log: writes to log group `{}`, expected `{group_name}`",
+                g.name
+            )
+        }),
+        _ => report.0.push(format!(
+            "flow log: log group {} is not a declared log group's name",
+            show(&f.log_group_name)
+        )),
+    }
+
+    let role = view
+        .target(&f.deliver_logs_permission_arn)
+        .filter(|t| refers(&f.deliver_logs_permission_arn, t, "arn"));
+    let Some((role_r, Spec::IamRole(role))) = role.map(|t| (t, &t.spec)) else {
+        report.0.push(format!(
+            "flow log: delivers through {}, not a declared IAM role's ARN",
+            show(&f.deliver_logs_permission_arn)
+        ));
+        return;
+    };
+    let (trusted, others) = trust(&role.assume_role_policy, FLOW_LOGS_SERVICE);
+    report.check(trusted, || {
+        format!("flow log: the role does not trust {FLOW_LOGS_SERVICE}")
+    });
+    report.check(!others, || {
+        format!("flow log: the role trusts more than {FLOW_LOGS_SERVICE}")
+    });
+    report.check(role.managed_policy_arns.is_empty(), || {
+        format!(
+            "flow log: the role has managed policies {:?}; it may write only to its log group",
+            role.managed_policy_arns
+        )
+    });
+
+    // Its permissions: the inline policies attached to it by name.
+    let policies: Vec<(&Resource, &IamRolePolicy)> = view
+        .of_kind(Kind::IamRolePolicy)
+        .into_iter()
+        .filter_map(|p| match &p.spec {
+            Spec::IamRolePolicy(policy) if refers(&policy.role_name, role_r, "name") => {
+                Some((p, policy))
+            }
+            _ => None,
+        })
+        .collect();
+    report.check(policies.len() == 1, || {
+        format!(
+            "flow log: the role has {} inline policies, expected one",
+            policies.len()
+        )
+    });
+    let mut actions = BTreeSet::new();
+    let mut names_group = false;
+    for (p, policy) in &policies {
+        for statement in &policy.statements {
+            for action in &statement.actions {
+                report.check(!action.contains('*'), || {
+                    format!("{}: allows `{action}`; expected named actions", p.address)
+                });
+                actions.insert(action.as_str());
+            }
+            for resource in &statement.resources {
+                let ok = match resource {
+                    Text::Ref(_) => group.is_some_and(|g| refers(resource, g, "arn")),
+                    Text::Literal(arn) => names_log_group(arn, &group_name),
+                };
+                names_group |= ok;
+                report.check(ok, || {
+                    format!(
+                        "{}: resource {} is not the flow logs' log group",
+                        p.address,
+                        show(resource)
+                    )
+                });
+            }
+        }
+    }
+    report.check(names_group, || {
+        "flow log: the role's policy does not name its log group".into()
+    });
+    for needed in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+        report.check(actions.contains(needed), || {
+            format!("flow log: the role may not {needed}")
+        });
+    }
+}
+
+/// Every log group: the expected names, kept a year, encrypted with the logs key
+/// `vpc/logs-key` (a customer-managed key that CloudWatch Logs in the region may
+/// use); and each log the database exports has its group, declared before the
+/// instance, since RDS would otherwise create it itself, never expiring and
+/// unencrypted (CKV_AWS_158, CKV_AWS_338).
+fn check_log_groups(view: &View, graph: Option<&Graph>, x: &Expect, report: &mut Report) {
+    let groups = view.of_kind(Kind::LogGroup);
+    let name_of = |r: &Resource| match &r.spec {
+        Spec::LogGroup(l) => l.name.clone(),
+        _ => unreachable!(),
+    };
+    let names: BTreeSet<String> = groups.iter().map(|g| name_of(g)).collect();
+    let instance = format!("japancart-postgres-{}", x.environment);
+    let want: BTreeSet<String> =
+        std::iter::once(format!("/aws/vpc/flow-logs/japancart-{}", x.environment))
+            .chain(
+                RDS_LOG_EXPORTS
+                    .iter()
+                    .map(|log| format!("/aws/rds/instance/{instance}/{log}")),
+            )
+            .collect();
+    report.check(names == want && names.len() == groups.len(), || {
+        format!("log groups are {names:?}, expected {want:?}")
+    });
+    let logs_service = format!("logs.{}.amazonaws.com", x.region);
+    for g in &groups {
+        let Spec::LogGroup(l) = &g.spec else {
+            unreachable!()
+        };
+        let what = g.address.to_string();
+        report.check(l.retention_days == LOG_RETENTION_DAYS, || {
+            format!(
+                "{what}: kept {} days, expected {LOG_RETENTION_DAYS}",
+                l.retention_days
+            )
+        });
+        let Some(key) = &l.kms_key_id else {
+            report.0.push(format!(
+                "{what}: not encrypted with a customer-managed KMS key (CloudWatch Logs' own)"
+            ));
+            continue;
+        };
+        check_cmk(view, key, &what, report);
+        // CloudWatch Logs takes the key's ARN (AssociateKmsKey), not its id.
+        report.check(
+            view.target(key)
+                .is_some_and(|k| refers(key, k, "arn") && k.address == addr("vpc/logs-key")),
+            || {
+                format!(
+                    "{what}: encrypted with {}, expected vpc/logs-key's ARN",
+                    show(key)
+                )
+            },
+        );
+        if let Some(Spec::KmsKey(k)) = view.target(key).map(|r| &r.spec) {
+            report.check(k.service_principals.contains(&logs_service), || {
+                format!("{what}: its KMS key does not let {logs_service} use it")
+            });
+        }
+    }
+
+    let Some(db_r) = view.of_kind(Kind::DbInstance).first().copied() else {
+        return;
+    };
+    let Spec::DbInstance(db) = &db_r.spec else {
+        unreachable!()
+    };
+    for log in &db.cloudwatch_logs_exports {
+        let name = format!("/aws/rds/instance/{}/{log}", db.identifier);
+        let Some(g) = groups.iter().find(|g| name_of(g) == name) else {
+            report.0.push(format!(
+                "{}: exports `{log}` logs, but no log group `{name}` is declared",
+                db_r.address
+            ));
+            continue;
+        };
+        if let Some(graph) = graph {
+            report.check(
+                graph
+                    .dependencies
+                    .get(&db_r.address)
+                    .is_some_and(|d| d.contains(&g.address)),
+                || {
+                    format!(
+                        "{}: not ordered after its log group {} (RDS would create it first, \
+                         kept for ever)",
+                        db_r.address, g.address
+                    )
+                },
+            );
+        }
+    }
+}
+
 /// A customer-managed key with rotation and an alias.
 fn check_cmk(view: &View, key: &Text, what: &str, report: &mut Report) {
     let Some(key_r) = view.target(key).filter(|r| r.spec.kind() == Kind::KmsKey) else {
@@ -647,35 +1012,123 @@ fn check_kinesis(view: &View, report: &mut Report) {
     }
 }
 
-fn check_secret(view: &View, report: &mut Report) {
-    let Some(r) = view.one(Kind::Secret, report) else {
-        return;
-    };
-    let Spec::Secret(s) = &r.spec else {
+/// The secret the Redis AUTH token is read from, if it is a declared secret's ARN.
+fn redis_auth_secret<'a>(view: &View<'a>) -> Option<&'a Resource> {
+    let r = view.of_kind(Kind::CacheReplicationGroup).first().copied()?;
+    let Spec::CacheReplicationGroup(g) = &r.spec else {
         unreachable!()
     };
-    report.check(!s.username.is_empty(), || "secret: no user name".into());
-    report.check(s.password.length >= 16, || {
-        format!(
-            "secret: password of {} characters is too short",
-            s.password.length
-        )
-    });
-    for c in ['/', '@', '"', ' '] {
-        report.check(s.password.exclude_characters.contains(c), || {
-            format!("secret: password may contain {c:?}, which RDS refuses")
+    let token = g.auth_token.as_ref()?;
+    view.target(&token.secret_id)
+        .filter(|s| s.spec.kind() == Kind::Secret && refers(&token.secret_id, s, "arn"))
+}
+
+/// The secret the database's master password is read from, if any.
+fn db_secret<'a>(view: &View<'a>) -> Option<&'a Resource> {
+    let r = view.of_kind(Kind::DbInstance).first().copied()?;
+    let Spec::DbInstance(db) = &r.spec else {
+        unreachable!()
+    };
+    let password = db.master_password.as_ref()?;
+    view.target(&password.secret_id)
+        .filter(|s| s.spec.kind() == Kind::Secret)
+}
+
+/// The stack's secrets are the ones something reads: the Redis AUTH token's, and
+/// the database credentials' only when the stack keeps them (by default RDS keeps
+/// the password in a secret of its own).
+fn check_secrets(view: &View, x: &Expect, report: &mut Report) {
+    let used: BTreeSet<&Address> = [redis_auth_secret(view), db_secret(view)]
+        .into_iter()
+        .flatten()
+        .map(|s| &s.address)
+        .collect();
+    let secrets = view.of_kind(Kind::Secret);
+    for s in &secrets {
+        report.check(used.contains(&s.address), || {
+            format!("{}: a secret nothing reads", s.address)
         });
     }
+    let want = 1 + usize::from(x.stack_secret);
+    report.check(secrets.len() == want, || {
+        format!(
+            "{} secrets, expected {want} (the Redis AUTH token{})",
+            secrets.len(),
+            if x.stack_secret {
+                " and the database credentials"
+            } else {
+                "; RDS keeps the database password"
+            }
+        )
+    });
+}
+
+/// What every secret of the stack needs: a customer-managed key, and a recovery
+/// window Secrets Manager accepts.
+fn check_secret_basics(view: &View, s: &Secret, what: &str, report: &mut Report) {
     match &s.kms_key_id {
-        Some(key) => check_cmk(view, key, "secret", report),
-        None => report
-            .0
-            .push("secret: not encrypted with a customer-managed KMS key".into()),
+        Some(key) => check_cmk(view, key, what, report),
+        None => report.0.push(format!(
+            "{what}: not encrypted with a customer-managed KMS key"
+        )),
     }
     report.check(
         s.recovery_window_days == 0 || (7..=30).contains(&s.recovery_window_days),
-        || "secret: recovery window must be 0 or 7 to 30 days".into(),
+        || format!("{what}: recovery window must be 0 or 7 to 30 days"),
     );
+}
+
+/// Redis requires an AUTH token (CKV_AWS_31), which the host reads at apply time
+/// from the stack's secret (key `password`); the value it generates there is one
+/// ElastiCache accepts: 16 to 128 characters of letters, digits and only
+/// `!&#$^<>-` as punctuation.
+fn check_redis_auth(view: &View, report: &mut Report) {
+    let Some(r) = view.of_kind(Kind::CacheReplicationGroup).first().copied() else {
+        return;
+    };
+    let Spec::CacheReplicationGroup(g) = &r.spec else {
+        unreachable!()
+    };
+    let Some(token) = &g.auth_token else {
+        report
+            .0
+            .push("redis: no AUTH token: any client in the VPC may connect".into());
+        return;
+    };
+    report.check(token.key == "password", || {
+        format!(
+            "redis: AUTH token is the secret's `{}`, expected its `password`",
+            token.key
+        )
+    });
+    let Some(Spec::Secret(s)) = redis_auth_secret(view).map(|s| &s.spec) else {
+        report.0.push(format!(
+            "redis: AUTH token is read from {}, not a stack secret's ARN",
+            show(&token.secret_id)
+        ));
+        return;
+    };
+    let what = "redis auth secret";
+    report.check((16..=128).contains(&s.password.length), || {
+        format!(
+            "{what}: token of {} characters; ElastiCache takes 16 to 128",
+            s.password.length
+        )
+    });
+    let excluded = &s.password.exclude_characters;
+    for c in (b' '..=b'~').map(char::from) {
+        if c.is_ascii_alphanumeric() {
+            report.check(!excluded.contains(c), || {
+                format!("{what}: excludes {c:?}; letters and digits make the token's strength")
+            });
+        } else {
+            report.check(
+                excluded.contains(c) || AUTH_TOKEN_PUNCTUATION.contains(c),
+                || format!("{what}: token may contain {c:?}, which ElastiCache refuses"),
+            );
+        }
+    }
+    check_secret_basics(view, s, what, report);
 }
 
 /// The subnets `ids` are exactly the private subnets.
@@ -716,6 +1169,13 @@ fn check_redis(view: &View, net: Option<&Network>, report: &mut Report) {
     report.check(g.transit_encryption, || {
         "redis: not encrypted in transit".into()
     });
+    // At rest with a customer-managed key (CKV_AWS_191), not ElastiCache's own.
+    match &g.kms_key_id {
+        Some(key) => check_cmk(view, key, "redis", report),
+        None => report.0.push(
+            "redis: not encrypted with a customer-managed KMS key (ElastiCache's own)".into(),
+        ),
+    }
     report.check(g.port == 6379, || format!("redis: port {}", g.port));
     let Some(net) = net else { return };
     match view.target(&g.subnet_group_name).map(|t| (t, &t.spec)) {
@@ -734,7 +1194,11 @@ fn check_redis(view: &View, net: Option<&Network>, report: &mut Report) {
     }
 }
 
-fn check_rds(view: &View, net: Option<&Network>, report: &mut Report) {
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
+fn check_rds(view: &View, x: &Expect, net: Option<&Network>, report: &mut Report) {
     let Some(r) = view.one(Kind::DbInstance, report) else {
         return;
     };
@@ -752,6 +1216,47 @@ fn check_rds(view: &View, net: Option<&Network>, report: &mut Report) {
     });
     report.check(db.multi_az, || "rds: not multi-az".into());
     report.check(db.storage_encrypted, || "rds: storage not encrypted".into());
+    match &db.kms_key_id {
+        Some(key) => check_cmk(view, key, "rds storage", report),
+        None => report
+            .0
+            .push("rds storage: not encrypted with a customer-managed KMS key (aws/rds)".into()),
+    }
+    // The hardening (docs/japancart.md, "Hardened by default"): IAM authentication
+    // (CKV_AWS_161), log exports (CKV_AWS_129), tags on snapshots (CKV2_AWS_60),
+    // deletion protection outside `dev` (CKV_AWS_293).
+    report.check(db.iam_database_authentication, || {
+        "rds: IAM database authentication is off".into()
+    });
+    let exports: BTreeSet<&str> = db
+        .cloudwatch_logs_exports
+        .iter()
+        .map(String::as_str)
+        .collect();
+    report.check(
+        exports == BTreeSet::from(RDS_LOG_EXPORTS)
+            && exports.len() == db.cloudwatch_logs_exports.len(),
+        || {
+            format!(
+                "rds: exports logs {:?}, expected {RDS_LOG_EXPORTS:?}",
+                db.cloudwatch_logs_exports
+            )
+        },
+    );
+    report.check(db.copy_tags_to_snapshot, || {
+        "rds: tags are not copied to snapshots".into()
+    });
+    report.check(db.deletion_protection == x.deletion_protection, || {
+        format!(
+            "rds: deletion protection is {}, expected {} in `{}`",
+            on_off(db.deletion_protection),
+            on_off(x.deletion_protection),
+            x.environment
+        )
+    });
+    report.check(!db.skip_final_snapshot, || {
+        "rds: destroy skips the final snapshot".into()
+    });
     report.check(!db.publicly_accessible, || {
         "rds: publicly accessible".into()
     });
@@ -775,17 +1280,7 @@ fn check_rds(view: &View, net: Option<&Network>, report: &mut Report) {
     {
         Some((t, role_r)) if refers(t, role_r, "arn") => {
             if let Spec::IamRole(role) = &role_r.spec {
-                let trust: serde_json::Value =
-                    serde_json::from_str(&role.assume_role_policy).unwrap_or_default();
-                let trusted = trust["Statement"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|s| {
-                        s["Effect"] == "Allow"
-                            && s["Action"] == "sts:AssumeRole"
-                            && s["Principal"]["Service"] == "monitoring.rds.amazonaws.com"
-                    });
+                let (trusted, _) = trust(&role.assume_role_policy, "monitoring.rds.amazonaws.com");
                 report.check(trusted, || {
                     "rds: the monitoring role does not trust monitoring.rds.amazonaws.com".into()
                 });
@@ -808,24 +1303,6 @@ fn check_rds(view: &View, net: Option<&Network>, report: &mut Report) {
             .0
             .push("rds: enhanced monitoring has no role declared in the stack".into()),
     }
-    match view.one(Kind::Secret, &mut Report::default()) {
-        Some(secret) => {
-            report.check(refers(&db.master_username, secret, "username"), || {
-                format!(
-                    "rds: master user name is {}, not the secret's `username`",
-                    show(&db.master_username)
-                )
-            });
-            report.check(
-                refers(&db.master_password.secret_id, secret, "arn")
-                    && db.master_password.key == "password",
-                || "rds: master password is not the secret's `password`".into(),
-            );
-        }
-        None => report
-            .0
-            .push("rds: no secret holds the master credentials".into()),
-    }
     let Some(net) = net else { return };
     match view.target(&db.db_subnet_group_name).map(|t| (t, &t.spec)) {
         Some((t, Spec::DbSubnetGroup(sg))) if refers(&db.db_subnet_group_name, t, "name") => {
@@ -841,6 +1318,115 @@ fn check_rds(view: &View, net: Option<&Network>, report: &mut Report) {
     for sg in &db.vpc_security_group_ids {
         check_sg_only(view, sg, net.vpc, 5432, "rds", report);
     }
+}
+
+/// Who keeps the database master password. By default RDS (CKV2_AWS_57): it
+/// generates and rotates the password in a secret of its own, encrypted with the
+/// stack's secrets key, and the master user is the literal `japancart_admin`. With
+/// `db-password = "stack-secret"` the stack's secret holds both, read by reference,
+/// and its generated password is one RDS accepts.
+fn check_db_password(view: &View, x: &Expect, report: &mut Report) {
+    let Some(db_r) = view.of_kind(Kind::DbInstance).first().copied() else {
+        return;
+    };
+    let Spec::DbInstance(db) = &db_r.spec else {
+        unreachable!()
+    };
+    if !x.stack_secret {
+        report.check(db.manage_master_user_password, || {
+            "rds: master password is not managed by RDS".into()
+        });
+        if let Some(p) = &db.master_password {
+            report.0.push(format!(
+                "rds: master password is read from {}; RDS should keep it",
+                show(&p.secret_id)
+            ));
+        }
+        report.check(
+            db.master_username == Text::Literal(DB_USERNAME.into()),
+            || {
+                format!(
+                    "rds: master user name is {}, expected `{DB_USERNAME}`",
+                    show(&db.master_username)
+                )
+            },
+        );
+        let what = "rds managed secret";
+        match &db.master_user_secret_kms_key_id {
+            Some(key) => {
+                check_cmk(view, key, what, report);
+                // The key of the stack's other secrets, whose alias says what it is for.
+                let secrets_key = redis_auth_secret(view).and_then(|s| match &s.spec {
+                    Spec::Secret(s) => s.kms_key_id.as_ref().and_then(|k| view.target(k)),
+                    _ => None,
+                });
+                if let Some(secrets_key) = secrets_key {
+                    report.check(
+                        view.target(key)
+                            .is_some_and(|k| k.address == secrets_key.address),
+                        || {
+                            format!(
+                                "{what}: encrypted with {}, not the secrets' key {}",
+                                show(key),
+                                secrets_key.address
+                            )
+                        },
+                    );
+                }
+            }
+            None => report.0.push(format!(
+                "{what}: not encrypted with a customer-managed KMS key (aws/secretsmanager)"
+            )),
+        }
+        return;
+    }
+
+    report.check(!db.manage_master_user_password, || {
+        "rds: RDS manages the master password, but the stack's secret should hold it".into()
+    });
+    if let Some(key) = &db.master_user_secret_kms_key_id {
+        report.0.push(format!(
+            "rds: master-user-secret-kms-key-id is {}, but RDS keeps no secret",
+            show(key)
+        ));
+    }
+    let (Some(secret_r), Some(password)) = (db_secret(view), &db.master_password) else {
+        report
+            .0
+            .push("rds: no secret holds the master credentials".into());
+        return;
+    };
+    report.check(refers(&db.master_username, secret_r, "username"), || {
+        format!(
+            "rds: master user name is {}, not the secret's `username`",
+            show(&db.master_username)
+        )
+    });
+    report.check(
+        refers(&password.secret_id, secret_r, "arn") && password.key == "password",
+        || "rds: master password is not the secret's `password`".into(),
+    );
+    let Spec::Secret(s) = &secret_r.spec else {
+        unreachable!()
+    };
+    report.check(s.username == DB_USERNAME, || {
+        format!(
+            "secret: user name `{}`, expected `{DB_USERNAME}`",
+            s.username
+        )
+    });
+    report.check(s.password.length >= 16, || {
+        format!(
+            "secret: password of {} characters is too short",
+            s.password.length
+        )
+    });
+    for c in ['/', '@', '"', ' '] {
+        report.check(s.password.exclude_characters.contains(c), || {
+            format!("secret: password may contain {c:?}, which RDS refuses")
+        });
+    }
+    check_secret_basics(view, s, "secret", report);
 }
 
 /// One alarm the stack must have.
@@ -1042,8 +1628,11 @@ fn check_alarms(view: &View, graph: Option<&Graph>, report: &mut Report) {
     }
 }
 
-fn check_outputs(view: &View, report: &mut Report) {
-    for name in REQUIRED_OUTPUTS {
+fn check_outputs(view: &View, x: &Expect, report: &mut Report) {
+    for name in REQUIRED_OUTPUTS
+        .into_iter()
+        .chain(["redis_auth_secret_arn"])
+    {
         report.check(view.outputs.contains_key(name), || {
             format!("output `{name}` is missing")
         });
@@ -1084,7 +1673,13 @@ fn check_outputs(view: &View, report: &mut Report) {
     expect("redis_port", redis, "port");
     expect("rds_endpoint", db, "endpoint");
     expect("rds_port", db, "port");
-    expect("db_secret_arn", first(Kind::Secret), "arn");
+    // The database credentials: RDS's secret by default, else the stack's.
+    if x.stack_secret {
+        expect("db_secret_arn", db_secret(view), "arn");
+    } else {
+        expect("db_secret_arn", db, "master-user-secret-arn");
+    }
+    expect("redis_auth_secret_arn", redis_auth_secret(view), "arn");
     expect("elasticache_security_group_id", redis_sg, "id");
     expect("rds_security_group_id", db_sg, "id");
     expect("alarm_topic_arn", first(Kind::SnsTopic), "arn");
@@ -1113,10 +1708,32 @@ fn check_outputs(view: &View, report: &mut Report) {
 }
 
 /// Cross-plugin wiring is by reference, so the host derives the order.
-fn check_wiring(graph: Option<&Graph>, report: &mut Report) {
+fn check_wiring(graph: Option<&Graph>, x: &Expect, report: &mut Report) {
     let Some(g) = graph else { return };
+    // The database's password: RDS's secret is encrypted with the secrets' key, the
+    // stack's secret is read at apply time.
+    let password = if x.stack_secret {
+        ("rds/postgres", "secrets/db-credentials")
+    } else {
+        ("rds/postgres", "secrets/key")
+    };
     for (from, to) in [
-        ("rds/postgres", "secrets/db-credentials"),
+        password,
+        ("rds/postgres", "rds/key"),
+        ("rds/postgres", "rds/postgresql-logs"),
+        ("rds/postgres", "rds/upgrade-logs"),
+        ("rds/postgresql-logs", "vpc/logs-key"),
+        ("rds/upgrade-logs", "vpc/logs-key"),
+        ("elasticache/redis", "secrets/redis-auth"),
+        ("elasticache/redis", "elasticache/key"),
+        ("secrets/redis-auth", "secrets/key"),
+        ("vpc/flow-logs", "vpc/logs-key"),
+        ("vpc/flow-log", "vpc/main"),
+        ("vpc/flow-log", "vpc/flow-logs"),
+        ("vpc/flow-log", "vpc/flow-logs-role"),
+        ("vpc/flow-logs-write", "vpc/flow-logs-role"),
+        ("vpc/flow-logs-write", "vpc/flow-logs"),
+        ("vpc/default-sg", "vpc/main"),
         ("rds/subnet-group", "vpc/private-a"),
         ("rds/subnet-group", "vpc/private-b"),
         ("rds/sg", "vpc/main"),
@@ -1174,10 +1791,18 @@ fn declares_the_japancart_stack() {
     let mut expected: Vec<&str> = REQUIRED_OUTPUTS
         .iter()
         .copied()
-        .chain(["redis_ttl_seconds", "alarm_topic_arn"])
+        .chain(EXTRA_OUTPUTS)
         .collect();
     expected.sort();
     assert_eq!(outputs, expected, "the stack outputs");
+    // RDS keeps the password, so the rds plugin, not the secrets plugin, publishes
+    // its secret.
+    let publishers: Vec<&str> = decls
+        .iter()
+        .filter(|d| d.outputs.iter().any(|o| o.name == "db_secret_arn"))
+        .map(|d| d.plugin.as_str())
+        .collect();
+    assert_eq!(publishers, ["rds"]);
 
     // Stable: the same declarations and order every time.
     let again = declare_ok(&ctx);
@@ -1195,9 +1820,18 @@ fn declares_the_japancart_stack() {
     assert!(
         pos("vpc/main") < pos("vpc/private-a") && pos("vpc/private-a") < pos("rds/subnet-group")
     );
-    assert!(pos("secrets/db-credentials") < pos("rds/postgres"));
+    assert!(pos("secrets/key") < pos("rds/postgres"));
+    assert!(pos("rds/key") < pos("rds/postgres"));
+    assert!(pos("vpc/logs-key") < pos("rds/postgresql-logs"));
+    assert!(pos("rds/postgresql-logs") < pos("rds/postgres"));
+    assert!(pos("rds/upgrade-logs") < pos("rds/postgres"));
     assert!(pos("rds/postgres") < pos("monitoring/rds-cpu"));
+    assert!(pos("secrets/redis-auth") < pos("elasticache/redis"));
+    assert!(pos("elasticache/key") < pos("elasticache/redis"));
     assert!(pos("elasticache/redis") < pos("monitoring/redis-cpu-001"));
+    assert!(pos("vpc/flow-logs") < pos("vpc/flow-log"));
+    assert!(pos("vpc/flow-logs-role") < pos("vpc/flow-log"));
+    assert!(pos("vpc/main") < pos("vpc/default-sg"));
 }
 
 #[test]
@@ -1247,6 +1881,32 @@ fn environment_and_region_change_names_and_azs() {
     assert!(
         failures.contains("expected com.amazonaws.us-east-1.kinesis-streams"),
         "{failures}"
+    );
+    // Deletion protection: off in dev, on in prod, and the checks tell them apart.
+    assert!(!get::<DbInstance>(&dev, "rds/postgres").deletion_protection);
+    assert!(get::<DbInstance>(&prod, "rds/postgres").deletion_protection);
+    assert!(
+        failures.contains("rds: deletion protection is on, expected off in `dev`"),
+        "{failures}"
+    );
+    let failures = check_japancart(&dev, &Expect::new("prod", "us-east-1")).join("\n");
+    assert!(
+        failures.contains("rds: deletion protection is off, expected on in `prod`"),
+        "{failures}"
+    );
+    // The log groups and the logs key follow the environment and the region.
+    let group = get::<LogGroup>(&prod, "rds/postgresql-logs");
+    assert_eq!(
+        group.name,
+        "/aws/rds/instance/japancart-postgres-prod/postgresql"
+    );
+    assert_eq!(
+        get::<KmsKey>(&prod, "vpc/logs-key").service_principals,
+        ["logs.eu-west-1.amazonaws.com"]
+    );
+    assert_eq!(
+        get::<IamRole>(&prod, "vpc/flow-logs-role").name,
+        "japancart-flow-logs-eu-west-1-prod"
     );
 
     // AZs and CIDRs can be overridden by config.
@@ -1307,6 +1967,23 @@ fn r(s: &str) -> Text {
     Text::Ref(parse_ref(s).expect("a valid reference"))
 }
 
+fn resource_mut<'a>(decls: &'a mut [Declaration], address: &str) -> &'a mut Resource {
+    decls
+        .iter_mut()
+        .flat_map(|d| d.resources.iter_mut())
+        .find(|r| r.address.to_string() == address)
+        .unwrap_or_else(|| panic!("no resource {address}"))
+}
+
+/// Removes the resource at `address`.
+fn remove(address: &'static str) -> impl Fn(&mut Vec<Declaration>) {
+    move |d: &mut Vec<Declaration>| {
+        for decl in d.iter_mut() {
+            decl.resources.retain(|r| r.address.to_string() != address);
+        }
+    }
+}
+
 /// Adds a route through the internet gateway to the private route table.
 fn add_private_route(destination: &'static str) -> impl Fn(&mut Vec<Declaration>) {
     move |d: &mut Vec<Declaration>| {
@@ -1359,7 +2036,11 @@ kind_spec!(
     DbSubnetGroup,
     DbInstance,
     SnsTopic,
-    MetricAlarm
+    MetricAlarm,
+    LogGroup,
+    FlowLog,
+    DefaultSecurityGroup,
+    IamRolePolicy
 );
 
 /// The spec of kind `T` at `address` in a copy of the declarations.
@@ -1388,6 +2069,26 @@ fn role(d: &mut [Declaration]) -> &mut IamRole {
     at(d, "rds/monitoring-role")
 }
 
+fn token(d: &mut [Declaration]) -> &mut Secret {
+    at(d, "secrets/redis-auth")
+}
+
+fn flow_log(d: &mut [Declaration]) -> &mut FlowLog {
+    at(d, "vpc/flow-log")
+}
+
+fn flow_logs_role(d: &mut [Declaration]) -> &mut IamRole {
+    at(d, "vpc/flow-logs-role")
+}
+
+fn flow_logs_write(d: &mut [Declaration]) -> &mut IamRolePolicy {
+    at(d, "vpc/flow-logs-write")
+}
+
+fn default_sg(d: &mut [Declaration]) -> &mut DefaultSecurityGroup {
+    at(d, "vpc/default-sg")
+}
+
 /// A copy of the spec of kind `T` at `address`.
 fn get<T: KindSpec + Clone>(decls: &[Declaration], address: &str) -> T {
     at::<T>(&mut decls.to_vec(), address).clone()
@@ -1401,6 +2102,22 @@ fn case(
     mutate: impl Fn(&mut Vec<Declaration>) + 'static,
 ) -> (&'static str, Mutation) {
     (expected, Box::new(mutate))
+}
+
+/// The broken copies of `decls` that `cases` make and that pass the checks
+/// anyway, each with what the checks reported instead.
+fn failing_copies(decls: &[Declaration], x: &Expect, cases: &[(&str, Mutation)]) -> Vec<String> {
+    let mut missed = Vec::new();
+    for (expected, mutate) in cases {
+        let mut copy = decls.to_vec();
+        mutate(&mut copy);
+        assert_ne!(copy, decls, "the mutation for `{expected}` changed nothing");
+        let failures = check_japancart(&copy, x);
+        if !failures.iter().any(|f| f.contains(expected)) {
+            missed.push(format!("`{expected}` not reported; got: {failures:#?}"));
+        }
+    }
+    missed
 }
 
 #[test]
@@ -1438,10 +2155,6 @@ fn broken_copies_fail_the_checks() {
         case("rds: storage not encrypted", |d| {
             db(d).storage_encrypted = false
         }),
-        case(
-            "secret: not encrypted with a customer-managed KMS key",
-            |d| secret(d).kms_key_id = None,
-        ),
         case("alarm topic: not encrypted", |d| {
             at::<SnsTopic>(d, "monitoring/alarms").kms_key_id = None
         }),
@@ -1496,20 +2209,274 @@ fn broken_copies_fail_the_checks() {
             "kinesis: enhanced shard-level metric IteratorAgeMilliseconds is off",
             |d| stream(d).shard_level_metrics.clear(),
         ),
-        // Credentials.
-        case("secret: password may contain '@'", |d| {
-            secret(d).password.exclude_characters = "/\" ".into()
-        }),
-        case("secret: password of 8 characters is too short", |d| {
-            secret(d).password.length = 8
+        // Credentials: RDS keeps the database password.
+        case("rds: master password is not managed by RDS", |d| {
+            db(d).manage_master_user_password = false
         }),
         case(
-            "rds: master user name is `admin`, not the secret's `username`",
+            "rds: master password is read from (secrets/redis-auth.arn)",
+            |d| {
+                db(d).master_password = Some(SecretValueRef {
+                    secret_id: r("secrets/redis-auth.arn"),
+                    key: "password".into(),
+                })
+            },
+        ),
+        case(
+            "rds: master user name is `admin`, expected `japancart_admin`",
             |d| db(d).master_username = lit("admin"),
         ),
-        case("rds: master password is not the secret's `password`", |d| {
-            db(d).master_password.key = "username".into()
+        case(
+            "rds managed secret: not encrypted with a customer-managed KMS key",
+            |d| db(d).master_user_secret_kms_key_id = None,
+        ),
+        case(
+            "rds managed secret: encrypted with (rds/key.arn), not the secrets' key secrets/key",
+            |d| db(d).master_user_secret_kms_key_id = Some(r("rds/key.arn")),
+        ),
+        case("secrets/stray: a secret nothing reads", |d| {
+            let mut stray = resource_mut(d, "secrets/redis-auth").clone();
+            stray.address = addr("secrets/stray");
+            if let Spec::Secret(s) = &mut stray.spec {
+                s.name = "japancart-stray-dev".into();
+            }
+            let secrets = d.iter_mut().find(|d| d.plugin == "secrets").unwrap();
+            secrets.resources.push(stray);
         }),
+        // The Redis AUTH token.
+        case("redis: no AUTH token", |d| redis(d).auth_token = None),
+        case(
+            "redis: AUTH token is read from `arn:aws:secretsmanager:us-east-1:123456789012:\
+             secret:other`, not a stack secret's ARN",
+            |d| {
+                redis(d).auth_token.as_mut().unwrap().secret_id =
+                    lit("arn:aws:secretsmanager:us-east-1:123456789012:secret:other")
+            },
+        ),
+        case(
+            "redis: AUTH token is the secret's `username`, expected its `password`",
+            |d| redis(d).auth_token.as_mut().unwrap().key = "username".into(),
+        ),
+        case(
+            "redis auth secret: token of 8 characters; ElastiCache takes 16 to 128",
+            |d| token(d).password.length = 8,
+        ),
+        case(
+            "redis auth secret: token of 256 characters; ElastiCache takes 16 to 128",
+            |d| token(d).password.length = 256,
+        ),
+        case(
+            "redis auth secret: token may contain '%', which ElastiCache refuses",
+            // RDS's policy, which lets through what ElastiCache refuses.
+            |d| token(d).password.exclude_characters = "/@\" ".into(),
+        ),
+        case(
+            "redis auth secret: token may contain ' ', which ElastiCache refuses",
+            |d| token(d).password.exclude_characters.retain(|c| c != ' '),
+        ),
+        case("redis auth secret: excludes 'x'", |d| {
+            token(d).password.exclude_characters.push('x')
+        }),
+        case(
+            "redis auth secret: not encrypted with a customer-managed KMS key",
+            |d| token(d).kms_key_id = None,
+        ),
+        case(
+            "redis auth secret: recovery window must be 0 or 7 to 30 days",
+            |d| token(d).recovery_window_days = 3,
+        ),
+        // Customer-managed keys for Redis and the database.
+        case(
+            "redis: not encrypted with a customer-managed KMS key",
+            |d| redis(d).kms_key_id = None,
+        ),
+        case("redis: the KMS key elasticache/key has no alias", |d| {
+            at::<KmsAlias>(d, "elasticache/key-alias").target_key_id = r("rds/key.id")
+        }),
+        case(
+            "rds storage: not encrypted with a customer-managed KMS key",
+            |d| db(d).kms_key_id = Some(lit("alias/aws/rds")),
+        ),
+        case("rds storage: KMS key rotation is off", |d| {
+            at::<KmsKey>(d, "rds/key").enable_key_rotation = false
+        }),
+        // The database's hardening.
+        case("rds: IAM database authentication is off", |d| {
+            db(d).iam_database_authentication = false
+        }),
+        case(
+            "rds: exports logs [\"postgresql\"], expected [\"postgresql\", \"upgrade\"]",
+            |d| {
+                db(d).cloudwatch_logs_exports.pop();
+            },
+        ),
+        case("rds: tags are not copied to snapshots", |d| {
+            db(d).copy_tags_to_snapshot = false
+        }),
+        case(
+            "rds: deletion protection is on, expected off in `dev`",
+            |d| db(d).deletion_protection = true,
+        ),
+        case("rds: destroy skips the final snapshot", |d| {
+            db(d).skip_final_snapshot = true
+        }),
+        // Log groups.
+        case("vpc/flow-logs: kept 30 days, expected 365", |d| {
+            at::<LogGroup>(d, "vpc/flow-logs").retention_days = 30
+        }),
+        case("rds/upgrade-logs: kept 0 days, expected 365", |d| {
+            at::<LogGroup>(d, "rds/upgrade-logs").retention_days = 0
+        }),
+        case(
+            "rds/postgresql-logs: not encrypted with a customer-managed KMS key",
+            |d| at::<LogGroup>(d, "rds/postgresql-logs").kms_key_id = None,
+        ),
+        case(
+            "rds/upgrade-logs: encrypted with (rds/key.arn), expected vpc/logs-key's ARN",
+            |d| at::<LogGroup>(d, "rds/upgrade-logs").kms_key_id = Some(r("rds/key.arn")),
+        ),
+        case(
+            "vpc/flow-logs: encrypted with (vpc/logs-key.id), expected vpc/logs-key's ARN",
+            |d| at::<LogGroup>(d, "vpc/flow-logs").kms_key_id = Some(r("vpc/logs-key.id")),
+        ),
+        case(
+            "vpc/flow-logs: its KMS key does not let logs.us-east-1.amazonaws.com use it",
+            |d| {
+                at::<KmsKey>(d, "vpc/logs-key").service_principals =
+                    vec!["logs.us-west-2.amazonaws.com".into()]
+            },
+        ),
+        case("log groups are", |d| {
+            at::<LogGroup>(d, "rds/postgresql-logs").name =
+                "/aws/rds/instance/japancart-postgres-dev/postgres".into()
+        }),
+        case(
+            "rds/postgres: exports `postgresql` logs, but no log group \
+             `/aws/rds/instance/japancart-postgres-dev/postgresql` is declared",
+            remove("rds/postgresql-logs"),
+        ),
+        case(
+            "rds/postgres: not ordered after its log group rds/upgrade-logs",
+            |d| resource_mut(d, "rds/postgres").depends_on.clear(),
+        ),
+        // The flow log and its role.
+        case(
+            "expected exactly one flow-log, found 0",
+            remove("vpc/flow-log"),
+        ),
+        case(
+            "flow log: records `vpc-0123456789abcdef0`, not the VPC",
+            |d| flow_log(d).vpc_id = lit("vpc-0123456789abcdef0"),
+        ),
+        case("flow log: records reject traffic, expected all", |d| {
+            flow_log(d).traffic_type = FlowLogTraffic::Reject
+        }),
+        case("flow log: aggregation interval 60 s, expected 600", |d| {
+            flow_log(d).max_aggregation_interval_seconds = 60
+        }),
+        case(
+            "flow log: log group `/aws/vpc/flow-logs/other` is not a declared log group's name",
+            |d| flow_log(d).log_group_name = lit("/aws/vpc/flow-logs/other"),
+        ),
+        case(
+            "flow log: writes to log group `/aws/vpc/flow-logs/japancart`, expected \
+             `/aws/vpc/flow-logs/japancart-dev`",
+            |d| at::<LogGroup>(d, "vpc/flow-logs").name = "/aws/vpc/flow-logs/japancart".into(),
+        ),
+        case(
+            "flow log: delivers through `arn:aws:iam::123456789012:role/other`, not a declared \
+             IAM role's ARN",
+            |d| {
+                flow_log(d).deliver_logs_permission_arn =
+                    lit("arn:aws:iam::123456789012:role/other")
+            },
+        ),
+        case(
+            "flow log: the role does not trust vpc-flow-logs.amazonaws.com",
+            |d| {
+                let role = flow_logs_role(d);
+                role.assume_role_policy = role.assume_role_policy.replace("vpc-flow-logs", "ec2");
+            },
+        ),
+        case(
+            "flow log: the role trusts more than vpc-flow-logs.amazonaws.com",
+            |d| {
+                let role = flow_logs_role(d);
+                let mut policy: serde_json::Value =
+                    serde_json::from_str(&role.assume_role_policy).unwrap();
+                policy["Statement"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(serde_json::json!({
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Action": "sts:AssumeRole"
+                    }));
+                role.assume_role_policy = policy.to_string();
+            },
+        ),
+        case("flow log: the role has managed policies", |d| {
+            flow_logs_role(d)
+                .managed_policy_arns
+                .push("arn:aws:iam::aws:policy/CloudWatchLogsFullAccess".into())
+        }),
+        case(
+            "flow log: the role has 0 inline policies, expected one",
+            |d| flow_logs_write(d).role_name = r("rds/monitoring-role.name"),
+        ),
+        case(
+            "vpc/flow-logs-write: resource `*` is not the flow logs' log group",
+            |d| flow_logs_write(d).statements[0].resources.push(lit("*")),
+        ),
+        case(
+            "flow log: the role's policy does not name its log group",
+            |d| {
+                flow_logs_write(d).statements[0].resources =
+                    vec![lit("arn:aws:logs:us-east-1:*:log-group:*")]
+            },
+        ),
+        case(
+            "vpc/flow-logs-write: resource (kinesis/transactions.arn) is not the flow logs' \
+             log group",
+            |d| flow_logs_write(d).statements[0].resources[0] = r("kinesis/transactions.arn"),
+        ),
+        case(
+            "vpc/flow-logs-write: allows `logs:*`; expected named actions",
+            |d| flow_logs_write(d).statements[0].actions = vec!["logs:*".into()],
+        ),
+        case("flow log: the role may not logs:PutLogEvents", |d| {
+            flow_logs_write(d).statements[0]
+                .actions
+                .retain(|a| a != "logs:PutLogEvents")
+        }),
+        // The default security group.
+        case(
+            "expected exactly one default-security-group, found 0",
+            remove("vpc/default-sg"),
+        ),
+        case(
+            "default security group: `sg-0123456789abcdef0` is not the VPC's",
+            |d| default_sg(d).vpc_id = lit("sg-0123456789abcdef0"),
+        ),
+        case(
+            "default security group: 1 ingress rules, expected none",
+            |d| {
+                let rule = at::<SecurityGroup>(d, "rds/sg").ingress[0].clone();
+                default_sg(d).ingress.push(rule);
+            },
+        ),
+        case(
+            "default security group: 1 egress rules, expected none",
+            |d| {
+                default_sg(d).egress.push(SecurityGroupRule {
+                    protocol: IpProtocol::All,
+                    from_port: 0,
+                    to_port: 0,
+                    cidr_blocks: vec![lit("0.0.0.0/0")],
+                    description: "everything out".into(),
+                })
+            },
+        ),
         // Network isolation.
         case(
             "redis: ingress is from [\"`0.0.0.0/0`\"], expected the VPC CIDR only",
@@ -1643,7 +2610,98 @@ fn broken_copies_fail_the_checks() {
         case("output `redis_ttl_seconds` is not the number 86400", |d| {
             output_mut(d, "redis_ttl_seconds").value = OutputValue::Str("86400".into())
         }),
+        case(
+            "vpc/flow-logs-role: IAM role name `japancart-flow-logs-dev` does not carry the \
+             region `us-east-1`",
+            |d| flow_logs_role(d).name = "japancart-flow-logs-dev".into(),
+        ),
+        case(
+            "rds/upgrade-logs: name `/aws/rds/instance/japancart-postgres/upgrade` does not \
+             end with the environment suffix `-dev`",
+            |d| {
+                at::<LogGroup>(d, "rds/upgrade-logs").name =
+                    "/aws/rds/instance/japancart-postgres/upgrade".into()
+            },
+        ),
+        case("output `db_secret_arn` is", |d| {
+            output_mut(d, "db_secret_arn").value =
+                OutputValue::Ref(parse_ref("secrets/redis-auth.arn").expect("a reference"))
+        }),
+        case("output `redis_auth_secret_arn` is missing", |d| {
+            output_mut(d, "redis_auth_secret_arn").name = "redis_auth_secret".into()
+        }),
+        case("output `redis_auth_secret_arn` is", |d| {
+            output_mut(d, "redis_auth_secret_arn").value =
+                OutputValue::Ref(parse_ref("secrets/key.arn").expect("a reference"))
+        }),
         // References the host would refuse, or that lose the ordering.
+        case("the stack does not validate", |d| {
+            redis(d).auth_token.as_mut().unwrap().key = "token".into()
+        }),
+        case("rds/postgres does not depend on secrets/key", |d| {
+            db(d).master_user_secret_kms_key_id =
+                Some(lit("arn:aws:kms:us-east-1:123456789012:key/other"))
+        }),
+        case(
+            "elasticache/redis does not depend on secrets/redis-auth",
+            |d| {
+                redis(d).auth_token.as_mut().unwrap().secret_id =
+                    lit("arn:aws:secretsmanager:us-east-1:123456789012:secret:other")
+            },
+        ),
+        case("vpc/flow-log does not depend on vpc/flow-logs-role", |d| {
+            flow_log(d).deliver_logs_permission_arn =
+                lit("arn:aws:iam::123456789012:role/japancart-flow-logs-us-east-1-dev")
+        }),
+    ];
+    let mut missed = failing_copies(&decls, &x, &cases);
+
+    // With `db-password = "stack-secret"`: the stack's secret holds the password.
+    let decls = declare_ok(&context(
+        "dev",
+        "us-east-1",
+        &[("db-password", "stack-secret")],
+    ));
+    let x = Expect::stack_secret("dev", "us-east-1");
+    assert_passes(&decls, &x);
+    let cases: Vec<(&str, Mutation)> = vec![
+        case(
+            "secret: not encrypted with a customer-managed KMS key",
+            |d| secret(d).kms_key_id = None,
+        ),
+        case("secret: password may contain '@'", |d| {
+            secret(d).password.exclude_characters = "/\" ".into()
+        }),
+        case("secret: password of 8 characters is too short", |d| {
+            secret(d).password.length = 8
+        }),
+        case(
+            "secret: user name `admin`, expected `japancart_admin`",
+            |d| secret(d).username = "admin".into(),
+        ),
+        case(
+            "rds: master user name is `admin`, not the secret's `username`",
+            |d| db(d).master_username = lit("admin"),
+        ),
+        case("rds: master password is not the secret's `password`", |d| {
+            db(d).master_password.as_mut().unwrap().key = "username".into()
+        }),
+        case("rds: no secret holds the master credentials", |d| {
+            db(d).master_password = None
+        }),
+        case(
+            "rds: RDS manages the master password, but the stack's secret should hold it",
+            |d| db(d).manage_master_user_password = true,
+        ),
+        case(
+            "rds: master-user-secret-kms-key-id is (secrets/key.arn), but RDS keeps no secret",
+            |d| db(d).master_user_secret_kms_key_id = Some(r("secrets/key.arn")),
+        ),
+        case("output `db_secret_arn` is", |d| {
+            output_mut(d, "db_secret_arn").value = OutputValue::Ref(
+                parse_ref("rds/postgres.master-user-secret-arn").expect("a reference"),
+            )
+        }),
         case("the stack does not validate", |d| {
             db(d).master_username = r("secrets/db-credentials.password")
         }),
@@ -1652,22 +2710,23 @@ fn broken_copies_fail_the_checks() {
             |d| {
                 let db = db(d);
                 db.master_username = lit("japancart_admin");
-                db.master_password.secret_id =
+                db.master_password.as_mut().unwrap().secret_id =
                     lit("arn:aws:secretsmanager:us-east-1:123456789012:secret:x");
             },
         ),
     ];
+    missed.extend(failing_copies(&decls, &x, &cases));
 
-    let mut missed = Vec::new();
-    for (expected, mutate) in &cases {
-        let mut copy = decls.clone();
-        mutate(&mut copy);
-        assert_ne!(copy, decls, "the mutation for `{expected}` changed nothing");
-        let failures = check_japancart(&copy, &x);
-        if !failures.iter().any(|f| f.contains(expected)) {
-            missed.push(format!("`{expected}` not reported; got: {failures:#?}"));
-        }
-    }
+    // Outside `dev` the database refuses deletion.
+    let decls = declare_ok(&context("prod", "eu-west-1", &[]));
+    let x = Expect::new("prod", "eu-west-1");
+    assert_passes(&decls, &x);
+    let cases: Vec<(&str, Mutation)> = vec![case(
+        "rds: deletion protection is off, expected on in `prod`",
+        |d| db(d).deletion_protection = false,
+    )];
+    missed.extend(failing_copies(&decls, &x, &cases));
+
     assert!(
         missed.is_empty(),
         "{} broken copies passed:\n{}",
@@ -1678,16 +2737,18 @@ fn broken_copies_fail_the_checks() {
 
 #[test]
 fn key_choices_change_encryption() {
+    let secrets_key = "arn:aws:kms:us-east-1:123456789012:key/existing";
+    let rds_key = "arn:aws:kms:us-east-1:123456789012:key/rds";
     let decls = declare_ok(&context(
         "dev",
         "us-east-1",
         &[
             ("kinesis-kms-key", "aws-managed"),
-            (
-                "db-secret-kms-key",
-                "arn:aws:kms:us-east-1:123456789012:key/existing",
-            ),
+            ("db-secret-kms-key", secrets_key),
             ("alarm-topic-kms-key", "none"),
+            ("redis-kms-key", "aws-managed"),
+            ("rds-kms-key", rds_key),
+            ("log-kms-key", "none"),
         ],
     ));
     build(&decls);
@@ -1697,18 +2758,167 @@ fn key_choices_change_encryption() {
     );
     let stream = get::<KinesisStream>(&decls, "kinesis/transactions");
     assert_eq!(stream.kms_key_id, Some(lit("alias/aws/kinesis")));
-    let secret = get::<Secret>(&decls, "secrets/db-credentials");
-    let existing = "arn:aws:kms:us-east-1:123456789012:key/existing";
-    assert_eq!(secret.kms_key_id, Some(lit(existing)));
+    // The secrets' key is RDS's secret's key too.
+    let token = get::<Secret>(&decls, "secrets/redis-auth");
+    assert_eq!(token.kms_key_id, Some(lit(secrets_key)));
+    let db = get::<DbInstance>(&decls, "rds/postgres");
+    assert_eq!(db.master_user_secret_kms_key_id, Some(lit(secrets_key)));
+    assert_eq!(db.kms_key_id, Some(lit(rds_key)));
+    assert!(db.storage_encrypted);
+    let redis = get::<CacheReplicationGroup>(&decls, "elasticache/redis");
+    assert!(redis.at_rest_encryption && redis.kms_key_id.is_none());
     assert_eq!(
         get::<SnsTopic>(&decls, "monitoring/alarms").kms_key_id,
         None
     );
+    for group in ["vpc/flow-logs", "rds/postgresql-logs", "rds/upgrade-logs"] {
+        assert_eq!(get::<LogGroup>(&decls, group).kms_key_id, None, "{group}");
+    }
     // The checks flag what the defaults do not allow.
     let failures = check_japancart(&decls, &Expect::new("dev", "us-east-1")).join("\n");
     for f in [
         "kinesis stream: not encrypted with a customer-managed KMS key",
         "alarm topic: not encrypted",
+        "redis: not encrypted with a customer-managed KMS key",
+        "rds storage: not encrypted with a customer-managed KMS key",
+        "redis auth secret: not encrypted with a customer-managed KMS key",
+        "rds managed secret: not encrypted with a customer-managed KMS key",
+        "vpc/flow-logs: not encrypted with a customer-managed KMS key",
+        "rds/postgresql-logs: not encrypted with a customer-managed KMS key",
+    ] {
+        assert!(failures.contains(f), "`{f}` not in:\n{failures}");
+    }
+}
+
+/// `db-password = "stack-secret"` gives the wiring the stack had before RDS kept
+/// the password: the stack's secret, its `username` and `password` read by
+/// reference, and `db_secret_arn` naming it.
+#[test]
+fn a_stack_secret_gives_the_old_wiring() {
+    let decls = declare_ok(&context(
+        "dev",
+        "us-east-1",
+        &[("db-password", "stack-secret")],
+    ));
+    let x = Expect::stack_secret("dev", "us-east-1");
+    assert_passes(&decls, &x);
+    let graph = build(&decls);
+
+    let secret = get::<Secret>(&decls, "secrets/db-credentials");
+    assert_eq!(secret.username, DB_USERNAME);
+    assert_eq!(secret.kms_key_id, Some(r("secrets/key.arn")));
+    let db = get::<DbInstance>(&decls, "rds/postgres");
+    assert!(!db.manage_master_user_password);
+    assert_eq!(db.master_user_secret_kms_key_id, None);
+    assert_eq!(db.master_username, r("secrets/db-credentials.username"));
+    assert_eq!(
+        db.master_password,
+        Some(SecretValueRef {
+            secret_id: r("secrets/db-credentials.arn"),
+            key: "password".into(),
+        })
+    );
+    assert_eq!(
+        graph.outputs["db_secret_arn"].value,
+        OutputValue::Ref(parse_ref("secrets/db-credentials.arn").unwrap())
+    );
+    let publishers: Vec<&str> = decls
+        .iter()
+        .filter(|d| d.outputs.iter().any(|o| o.name == "db_secret_arn"))
+        .map(|d| d.plugin.as_str())
+        .collect();
+    assert_eq!(publishers, ["secrets"]);
+    assert!(graph.dependencies[&addr("rds/postgres")].contains(&addr("secrets/db-credentials")));
+    let order: Vec<String> = graph.order().iter().map(ToString::to_string).collect();
+    let pos = |a: &str| order.iter().position(|x| x == a).unwrap();
+    assert!(pos("secrets/db-credentials") < pos("rds/postgres"));
+
+    // The default stack and one resource more: the secret.
+    let default = declare_ok(&context("dev", "us-east-1", &[]));
+    let default_graph = build(&default);
+    let extra: Vec<String> = graph
+        .resources
+        .keys()
+        .filter(|a| !default_graph.resources.contains_key(*a))
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(extra, ["secrets/db-credentials"]);
+    assert_eq!(graph.resources.len(), default_graph.resources.len() + 1);
+
+    // Each stack fails the other's expectations.
+    let failures = check_japancart(&decls, &Expect::new("dev", "us-east-1")).join("\n");
+    for f in [
+        "rds: master password is not managed by RDS",
+        "rds: master password is read from (secrets/db-credentials.arn)",
+        "2 secrets, expected 1",
+        "output `db_secret_arn` is",
+    ] {
+        assert!(failures.contains(f), "`{f}` not in:\n{failures}");
+    }
+    let failures = check_japancart(&default, &x).join("\n");
+    for f in [
+        "rds: RDS manages the master password",
+        "rds: no secret holds the master credentials",
+        "1 secrets, expected 2",
+        "rds/postgres does not depend on secrets/db-credentials",
+    ] {
+        assert!(failures.contains(f), "`{f}` not in:\n{failures}");
+    }
+}
+
+/// Each hardening is a config key; turned off, it is gone from the stack, and the
+/// checks say so.
+#[test]
+fn hardening_turned_off_is_seen_by_the_checks() {
+    let decls = declare_ok(&context(
+        "dev",
+        "us-east-1",
+        &[
+            ("redis-auth", "false"),
+            ("rds-iam-auth", "false"),
+            ("rds-log-exports", ""),
+            ("rds-copy-tags-to-snapshot", "false"),
+            ("rds-deletion-protection", "true"),
+            ("vpc-flow-logs", "false"),
+            ("default-security-group", "unmanaged"),
+        ],
+    ));
+    let graph = build(&decls);
+    for gone in [
+        "secrets/redis-auth",
+        "rds/postgresql-logs",
+        "rds/upgrade-logs",
+        "vpc/flow-log",
+        "vpc/flow-logs",
+        "vpc/flow-logs-role",
+        "vpc/flow-logs-write",
+        "vpc/default-sg",
+    ] {
+        assert!(!graph.resources.contains_key(&addr(gone)), "{gone}");
+    }
+    assert!(!graph.outputs.contains_key("redis_auth_secret_arn"));
+    let redis = get::<CacheReplicationGroup>(&decls, "elasticache/redis");
+    assert!(redis.auth_token.is_none() && redis.transit_encryption);
+    let db = get::<DbInstance>(&decls, "rds/postgres");
+    assert!(db.cloudwatch_logs_exports.is_empty());
+    // No log group to wait for.
+    assert!(
+        resource_mut(&mut decls.clone(), "rds/postgres")
+            .depends_on
+            .is_empty()
+    );
+    let failures = check_japancart(&decls, &Expect::new("dev", "us-east-1")).join("\n");
+    for f in [
+        "redis: no AUTH token",
+        "output `redis_auth_secret_arn` is missing",
+        "rds: IAM database authentication is off",
+        "rds: exports logs [], expected",
+        "rds: tags are not copied to snapshots",
+        "rds: deletion protection is on, expected off in `dev`",
+        "expected exactly one flow-log, found 0",
+        "expected exactly one default-security-group, found 0",
+        "log groups are {}, expected",
+        "0 secrets, expected 1",
     ] {
         assert!(failures.contains(f), "`{f}` not in:\n{failures}");
     }
@@ -1843,6 +3053,32 @@ fn bad_config_is_refused_naming_the_key() {
             "must be 10, 20, 30 or a multiple of 60",
         ),
         (
+            ("rds-log-exports", "postgresql,audit"),
+            "dev",
+            "config `rds-log-exports`: `audit` is not a PostgreSQL log",
+        ),
+        (
+            ("log-retention-days", "366"),
+            "dev",
+            "`log-retention-days` = `366`",
+        ),
+        (
+            ("log-kms-key", "aws-managed"),
+            "dev",
+            "CloudWatch Logs has no AWS managed key",
+        ),
+        (
+            ("redis-kms-key", "none"),
+            "dev",
+            "config `redis-kms-key` = `none`: Redis is always encrypted at rest",
+        ),
+        (
+            ("rds-kms-key", "none"),
+            "dev",
+            "config `rds-kms-key` = `none`: the database is always encrypted",
+        ),
+        (("db-password", "plain"), "dev", "`db-password`"),
+        (
             ("project", "japancart"),
             "Prod",
             "Redis replication group id `japancart-redis-Prod` is not valid",
@@ -1874,20 +3110,24 @@ fn arns_the_plugins_write_use_the_regions_partition() {
         ("us-gov-west-1", "aws-us-gov"),
     ] {
         let decls = declare_ok(&context("dev", region, &[]));
-        let role = decls
-            .iter()
-            .flat_map(|d| &d.resources)
-            .find_map(|r| match &r.spec {
-                engine_core::Spec::IamRole(role) => Some(role.clone()),
-                _ => None,
-            })
-            .expect("the monitoring role");
+        let role = get::<IamRole>(&decls, "rds/monitoring-role");
         assert_eq!(
             role.managed_policy_arns,
             [format!(
                 "arn:{partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
             )],
             "{region}"
+        );
+        // The flow logs' role may write to its group's streams, in this partition
+        // and region.
+        let policy = get::<IamRolePolicy>(&decls, "vpc/flow-logs-write");
+        let streams = lit(&format!(
+            "arn:{partition}:logs:{region}:*:log-group:/aws/vpc/flow-logs/japancart-dev:*"
+        ));
+        assert!(
+            policy.statements[0].resources.contains(&streams),
+            "{region}: {:?}",
+            policy.statements[0].resources
         );
     }
 }
