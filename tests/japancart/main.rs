@@ -1731,6 +1731,8 @@ fn check_wiring(graph: Option<&Graph>, x: &Expect, report: &mut Report) {
         ("vpc/flow-log", "vpc/main"),
         ("vpc/flow-log", "vpc/flow-logs"),
         ("vpc/flow-log", "vpc/flow-logs-role"),
+        // Delivery needs the role allowed to write first.
+        ("vpc/flow-log", "vpc/flow-logs-write"),
         ("vpc/flow-logs-write", "vpc/flow-logs-role"),
         ("vpc/flow-logs-write", "vpc/flow-logs"),
         ("vpc/default-sg", "vpc/main"),

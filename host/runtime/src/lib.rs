@@ -859,7 +859,7 @@ enum Instance {
 /// their serde form, with the value that keeps an older plugin's meaning: no
 /// Redis AUTH token, and a DB master password read from the stack's secret, as
 /// before, with none of the DB's new settings on.
-const ADDED_SINCE_0_3: &[(&str, &str, fn() -> serde_json::Value)] = &[
+const ADDED_SINCE_0_3: &[AddedField] = &[
     ("CacheReplicationGroup", "auth_token", || serde_json::Value::Null),
     ("DbInstance", "manage_master_user_password", || false.into()),
     ("DbInstance", "master_user_secret_kms_key_id", || serde_json::Value::Null),
@@ -867,6 +867,10 @@ const ADDED_SINCE_0_3: &[(&str, &str, fn() -> serde_json::Value)] = &[
     ("DbInstance", "cloudwatch_logs_exports", || serde_json::json!([])),
     ("DbInstance", "copy_tags_to_snapshot", || false.into()),
 ];
+
+/// A field added to a kind's record: the kind's and the field's serde names, and
+/// the value an older plugin meant by leaving it out.
+type AddedField = (&'static str, &'static str, fn() -> serde_json::Value);
 
 /// An older contract's declaration as a current one: the same shapes, fewer
 /// kinds, and the fields added since filled in ([`ADDED_SINCE_0_3`]).

@@ -299,7 +299,7 @@ fn flow_logs(ctx: &Context, stack: &mut Stack, vpc: &Handle) -> Result<(), Strin
         ctx.partition(),
         ctx.region
     );
-    stack.add(
+    let policy = stack.add(
         "flow-logs-write",
         IamRolePolicy {
             role_name: role.attr("name"),
@@ -316,7 +316,9 @@ fn flow_logs(ctx: &Context, stack: &mut Stack, vpc: &Handle) -> Result<(), Strin
             }],
         },
     );
-    stack.add(
+    // After the role may write (and deleted before it may not): the flow logs
+    // service would otherwise fail to deliver in between.
+    stack.add_after(
         "flow-log",
         FlowLog {
             vpc_id: vpc.attr("id"),
@@ -326,6 +328,7 @@ fn flow_logs(ctx: &Context, stack: &mut Stack, vpc: &Handle) -> Result<(), Strin
             max_aggregation_interval_seconds: 600,
             tags: ctx.tags(&[("Name", &ctx.named("japancart-flow-log"))]),
         },
+        &[&policy],
     );
     Ok(())
 }
