@@ -118,8 +118,7 @@ pub fn enforce(
 fn run(cfg: &Config, no_cache: bool, policies: &[PathBuf], plan: &Plan) -> anyhow::Result<Outcome> {
     let runtime = load::runtime(cfg, no_cache)?;
     let ctx = &cfg.context;
-    let mut outcome =
-        engine_policy::run_policies(&runtime, ctx, policies, plan)?;
+    let mut outcome = engine_policy::run_policies(&runtime, ctx, policies, plan)?;
     outcome.waive(&cfg.waivers);
     for w in outcome.unmatched_waivers() {
         ui::warning(&format!(
