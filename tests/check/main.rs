@@ -121,7 +121,7 @@ fn japancart_passes_the_baseline() {
     let (code, stdout, stderr) = check(dir.path(), &args);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("40 resources, 1 policy plugin\n  baseline 0.1.0 ("),
+        stdout.contains("53 resources, 1 policy plugin\n  baseline 0.1.0 ("),
         "{stdout}"
     );
     assert!(stdout.contains("): 0 violations\n"), "{stdout}");
@@ -133,7 +133,7 @@ fn japancart_passes_the_baseline() {
     let (code, report, stderr) = check_json(dir.path(), &args);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(report["passed"], true);
-    assert_eq!(report["resources"], 40);
+    assert_eq!(report["resources"], 53);
     assert_eq!(violations(&report), vec![]);
     assert_eq!(report["policies"][0]["name"], "baseline");
     assert_eq!(report["policies"][0]["passed"], true);
@@ -243,8 +243,12 @@ fn each_broken_stack_breaks_exactly_its_rule() {
             args.extend(jc.iter().map(String::as_str));
         }
         let (code, report, stderr) = check_json(dir.path(), &args);
+        // A Redis group without TLS cannot keep its AUTH token either (AWS refuses
+        // AUTH without encryption in transit), so it breaks `redis-auth` too.
+        let also = (*config == "mode=redis-without-tls").then_some(("redis-auth", "shop/redis"));
         let want: Vec<(String, String, String)> = expected
             .iter()
+            .chain(also.iter())
             .map(|(p, a)| (p.to_string(), a.to_string(), "mandatory".to_string()))
             .collect();
         let got = violations(&report);
@@ -289,7 +293,7 @@ fn the_report_groups_violations_by_resource() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stdout.starts_with("Policy check of stack "), "{stdout}");
     assert!(
-        stdout.contains("in us-east-1 (environment `dev`): 21 resources, 2 policy plugins\n"),
+        stdout.contains("in us-east-1 (environment `dev`): 27 resources, 2 policy plugins\n"),
         "{stdout}"
     );
     assert!(
@@ -511,7 +515,7 @@ fn policies_see_every_resource_of_the_plan() {
                     "description": "shop data",
                     "enable-key-rotation": true,
                     "deletion-window-days": 7,
-                    "service-principals": [],
+                    "service-principals": ["logs.us-east-1.amazonaws.com"],
                     "tags": []
                 },
                 "attributes": { "id": "key-1", "arn": "arn:aws:kms:us-east-1:1:key/key-1" },
@@ -552,7 +556,7 @@ fn policies_see_every_resource_of_the_plan() {
             )
         })
         .collect();
-    assert_eq!(seen.len(), 22, "every resource once: {seen:#?}");
+    assert_eq!(seen.len(), 28, "every resource once: {seen:#?}");
     assert_eq!(seen["shop/key"], "no-op KmsKey unknown=[]");
     assert_eq!(seen["legacy/stream"], "delete KinesisStream unknown=[]");
     // The key exists, so the stream's key ARN is known; the subnets' ids are not.
@@ -563,7 +567,11 @@ fn policies_see_every_resource_of_the_plan() {
     );
     assert_eq!(
         seen["shop/db"],
-        "create DbInstance unknown=[master-password.secret-id,vpc-security-group-ids.0]"
+        "create DbInstance unknown=[vpc-security-group-ids.0]"
+    );
+    assert_eq!(
+        seen["shop/redis"],
+        "create CacheReplicationGroup unknown=[auth-token.secret-id,security-group-ids.0]"
     );
 
     // The baseline ignores the unencrypted stream being deleted.
