@@ -231,12 +231,147 @@ fn each_broken_stack_breaks_exactly_its_rule() {
             Some(("no-nat-gateway", "shop/private-nat-route")),
             "goes to `nat-0a1b2c3d4e5f60718` (`gateway-id`), which is not an internet gateway",
         ),
+        // The hardening rules (docs/policies.md, "Hardening rules and the
+        // benchmark"): each broken by the shop stack's mode, and where JapanCart has
+        // a key for it, by JapanCart's config too.
+        (
+            "shop",
+            "mode=redis-without-auth",
+            Some(("redis-auth", "shop/redis")),
+            "(Checkov CKV_AWS_31)",
+        ),
+        (
+            "japancart",
+            "redis-auth=false",
+            Some(("redis-auth", "elasticache/redis")),
+            "(Checkov CKV_AWS_31)",
+        ),
+        (
+            "shop",
+            "mode=redis-aws-key",
+            Some(("customer-managed-key", "shop/redis")),
+            "(Checkov CKV_AWS_191)",
+        ),
+        (
+            "japancart",
+            "redis-kms-key=aws-managed",
+            Some(("customer-managed-key", "elasticache/redis")),
+            "(Checkov CKV_AWS_191)",
+        ),
+        (
+            "shop",
+            "mode=db-aws-key",
+            Some(("customer-managed-key", "shop/db")),
+            "`kms-key-id`",
+        ),
+        (
+            "japancart",
+            "rds-kms-key=aws-managed",
+            Some(("customer-managed-key", "rds/postgres")),
+            "`kms-key-id`",
+        ),
+        (
+            "shop",
+            "mode=db-without-iam-auth",
+            Some(("rds-iam-authentication", "shop/db")),
+            "(Checkov CKV_AWS_161)",
+        ),
+        (
+            "japancart",
+            "rds-iam-auth=false",
+            Some(("rds-iam-authentication", "rds/postgres")),
+            "(Checkov CKV_AWS_161)",
+        ),
+        (
+            "shop",
+            "mode=db-without-logs",
+            Some(("rds-log-exports", "shop/db")),
+            "`upgrade`",
+        ),
+        (
+            "japancart",
+            "rds-log-exports=postgresql",
+            Some(("rds-log-exports", "rds/postgres")),
+            "(Checkov CKV_AWS_129)",
+        ),
+        (
+            "shop",
+            "mode=db-without-tag-copy",
+            Some(("rds-copy-tags-to-snapshot", "shop/db")),
+            "(Checkov CKV2_AWS_60)",
+        ),
+        (
+            "japancart",
+            "rds-copy-tags-to-snapshot=false",
+            Some(("rds-copy-tags-to-snapshot", "rds/postgres")),
+            "(Checkov CKV2_AWS_60)",
+        ),
+        // Outside `dev` only: the shop stack in `prod`.
+        (
+            "shop",
+            "mode=db-unprotected environment=prod",
+            Some(("rds-deletion-protection", "shop/db")),
+            "(Checkov CKV_AWS_293)",
+        ),
+        ("shop", "mode=db-unprotected", None, ""),
+        (
+            "japancart",
+            "environment=prod rds-deletion-protection=false",
+            Some(("rds-deletion-protection", "rds/postgres")),
+            "(Checkov CKV_AWS_293)",
+        ),
+        ("japancart", "environment=prod", None, ""),
+        (
+            "shop",
+            "mode=db-stack-secret",
+            Some(("secret-rotation", "shop/db")),
+            "(Checkov CKV2_AWS_57)",
+        ),
+        (
+            "japancart",
+            "db-password=stack-secret",
+            Some(("secret-rotation", "rds/postgres")),
+            "(Checkov CKV2_AWS_57)",
+        ),
+        (
+            "shop",
+            "mode=no-flow-logs",
+            Some(("vpc-flow-logs", "shop/net")),
+            "(Checkov CKV2_AWS_11)",
+        ),
+        (
+            "japancart",
+            "vpc-flow-logs=false",
+            Some(("vpc-flow-logs", "vpc/main")),
+            "(Checkov CKV2_AWS_11)",
+        ),
+        (
+            "shop",
+            "mode=open-default-sg",
+            Some(("default-security-group-closed", "shop/default-sg")),
+            "(Checkov CKV2_AWS_12)",
+        ),
+        (
+            "japancart",
+            "default-security-group=unmanaged",
+            Some(("default-security-group-closed", "vpc/main")),
+            "(Checkov CKV2_AWS_12)",
+        ),
+        (
+            "shop",
+            "mode=short-log-retention",
+            Some(("log-retention", "shop/flow-logs")),
+            "(Checkov CKV_AWS_338)",
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     let base = baseline();
     let mut failures = Vec::new();
     for (stack, config, expected, words) in cases {
-        let mut args = vec!["--policy", base.as_str(), "--config", config];
+        let mut args = vec!["--policy", base.as_str()];
+        for setting in config.split(' ') {
+            args.extend(["--config", setting]);
+        }
         if *stack == "shop" {
             args.push(&shop);
         } else {
