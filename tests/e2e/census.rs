@@ -119,7 +119,13 @@ pub(crate) async fn census(sdk: &aws_config::SdkConfig, stack: &str) -> Census {
     }
 
     let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
-    for g in logs.describe_log_groups().send().await.unwrap().log_groups() {
+    for g in logs
+        .describe_log_groups()
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+    {
         let name = g.log_group_name().unwrap();
         // The group's ARN as the tagging API takes it: without the `:*` that
         // DescribeLogGroups' `arn` carries.

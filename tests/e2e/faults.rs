@@ -6,10 +6,13 @@
 //! re-plan and destroy converge with no duplicate and no orphan, counted through the
 //! SDK by the ownership tags; the proxy reports what it injected.
 //!
-//! The same run proves secret hygiene: the generated database password (read back
-//! from Secrets Manager) appears in no state file, saved plan, JSON event, log line
-//! at `-vvv`, error message, or request the engine sent, except the Secrets Manager
-//! and RDS calls that must carry it.
+//! The same run proves secret hygiene for both values the host generates: the
+//! database password (`db-password = "stack-secret"`: the host generates it into
+//! `secrets/db-credentials`) and the Redis AUTH token (`secrets/redis-auth`), read
+//! back from Secrets Manager, appear in no state file, saved plan, JSON event, log
+//! line at `-vvv`, error message, or request the engine sent, except the calls that
+//! must carry them: the secret's value, and the database's master password or the
+//! replication group's AUTH token.
 
 use std::time::Instant;
 
@@ -26,20 +29,41 @@ environment = "faults"
 
 [config]
 rds-skip-final-snapshot = "true"
+# The host generates the database password (the default leaves it to RDS).
+db-password = "stack-secret"
+# On outside `dev`: off, so that destroy can delete the database.
+rds-deletion-protection = "false"
 "#;
+
+/// What the stack declares with this config: the 53 of the defaults and
+/// `secrets/db-credentials`.
+const RESOURCES: usize = 54;
+/// Of those, the ones that carry the ownership tags (not the six KMS aliases, the
+/// four route table associations, the route or the flow-logs role's inline
+/// policy), and the aliases.
+const TAGGED_AND_ALIASES: (usize, usize) = (42, 6);
 
 /// The calls that must carry the password: its secret's value, and the database's
 /// master password.
-const CARRIERS: [(&str, &str); 4] = [
+const PASSWORD_CARRIERS: [(&str, &str); 4] = [
     ("secretsmanager", "CreateSecret"),
     ("secretsmanager", "PutSecretValue"),
     ("rds", "CreateDBInstance"),
     ("rds", "ModifyDBInstance"),
 ];
 
+/// The calls that must carry the Redis AUTH token: its secret's value, and the
+/// replication group's token.
+const TOKEN_CARRIERS: [(&str, &str); 4] = [
+    ("secretsmanager", "CreateSecret"),
+    ("secretsmanager", "PutSecretValue"),
+    ("elasticache", "CreateReplicationGroup"),
+    ("elasticache", "ModifyReplicationGroup"),
+];
+
 /// The forms the password takes on the wire: as is (JSON bodies), and
 /// percent-encoded (query bodies), with either case of hex digits.
-fn spellings(password: &str) -> Vec<String> {
+pub(crate) fn spellings(password: &str) -> Vec<String> {
     let encode = |upper: bool| {
         password
             .bytes()
@@ -64,18 +88,19 @@ fn spellings(password: &str) -> Vec<String> {
 }
 
 /// Where in `haystack` any spelling of the password is, if anywhere.
-fn leaks(haystack: &str, spellings: &[String]) -> bool {
+pub(crate) fn leaks(haystack: &str, spellings: &[String]) -> bool {
     spellings.iter().any(|s| haystack.contains(s.as_str()))
 }
 
-async fn password(sdk: &aws_config::SdkConfig) -> String {
+/// The `password` key of the secret named `name`.
+async fn password(sdk: &aws_config::SdkConfig, name: &str) -> String {
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
     let value = secrets
         .get_secret_value()
-        .secret_id("japancart-db-credentials-faults")
+        .secret_id(name)
         .send()
         .await
-        .expect("the database secret");
+        .unwrap_or_else(|e| panic!("the secret {name}: {e:?}"));
     let value: Value = serde_json::from_str(value.secret_string().unwrap()).unwrap();
     value["password"].as_str().expect("a password").to_string()
 }
@@ -137,7 +162,7 @@ fn japancart_converges_with_a_fifth_of_calls_failing_and_never_leaks_its_passwor
         .keys()
         .cloned()
         .collect();
-    assert_eq!(addresses.len(), 40);
+    assert_eq!(addresses.len(), RESOURCES, "{addresses:?}");
     let c = rt.block_on(census(&sdk, "japancart"));
     assert!(c.duplicates().is_empty(), "{:?}", c.duplicates());
     assert!(
@@ -145,21 +170,35 @@ fn japancart_converges_with_a_fifth_of_calls_failing_and_never_leaks_its_passwor
         "{:?}",
         c.orphans(&addresses)
     );
-    assert_eq!((c.tagged.len(), c.aliases.len()), (32, 3), "{c:?}");
+    assert_eq!(
+        (c.tagged.len(), c.aliases.len()),
+        TAGGED_AND_ALIASES,
+        "{c:?}"
+    );
 
     // Re-planned through the same faults: nothing to do; and a saved plan.
     let (stdout, _) = run(&["plan", "--detailed-exitcode", "--out", "tonight.plan"], 0);
     assert!(stdout.contains("No changes."), "{stdout}");
 
-    let secret = rt.block_on(password(&sdk));
+    let secret = rt.block_on(password(&sdk, "japancart-db-credentials-faults"));
     assert!(secret.len() >= 16, "a generated password");
-    let spellings = spellings(&secret);
+    let token = rt.block_on(password(&sdk, "japancart-redis-auth-faults"));
+    assert_eq!(token.len(), 64, "a generated token");
+    assert_ne!(secret, token);
+    let password_spellings = spellings(&secret);
+    let token_spellings = spellings(&token);
+    // Both secrets: what must appear nowhere but on the wire.
+    let spellings: Vec<String> = password_spellings
+        .iter()
+        .chain(&token_spellings)
+        .cloned()
+        .collect();
 
     let start = Instant::now();
     let (events, _) = run(&["destroy", "--yes", "--json", "-vvv"], 0);
     let destroyed = start.elapsed();
     let summary = super::summary(&events);
-    assert_eq!(summary["deleted"], 40, "{summary}");
+    assert_eq!(summary["deleted"], RESOURCES, "{summary}");
     let c = rt.block_on(census(&sdk, "japancart"));
     assert_eq!(c.total(), 0, "left behind: {c:?}");
 
@@ -179,17 +218,21 @@ fn japancart_converges_with_a_fifth_of_calls_failing_and_never_leaks_its_passwor
     );
     eprintln!(
         "faults: {requests} requests, {failed} failed ({:.1}%): {injected}; by service {}; \
-         apply {:.1}s, destroy {:.1}s; 40 resources, 0 duplicates, 0 orphans",
+         apply {:.1}s, destroy {:.1}s; {RESOURCES} resources, 0 duplicates, 0 orphans",
         failed as f64 * 100.0 / requests as f64,
         stats["by_service"],
         applied.as_secs_f64(),
         destroyed.as_secs_f64()
     );
 
-    // Secret hygiene: the password is nowhere but where it must be.
+    // Secret hygiene: the password and the token are nowhere but where they must be.
     assert!(
-        !leaks(&printed, &spellings),
+        !leaks(&printed, &password_spellings),
         "the password reached the engine's output"
+    );
+    assert!(
+        !leaks(&printed, &token_spellings),
+        "the Redis AUTH token reached the engine's output"
     );
     let dir = stack.dir.path();
     for file in [
@@ -198,34 +241,58 @@ fn japancart_converges_with_a_fifth_of_calls_failing_and_never_leaks_its_passwor
         "tonight.plan",
     ] {
         let bytes = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let text = String::from_utf8_lossy(&bytes);
         assert!(
-            !leaks(&String::from_utf8_lossy(&bytes), &spellings),
+            !leaks(&text, &password_spellings),
             "the password is in {file}"
+        );
+        assert!(
+            !leaks(&text, &token_spellings),
+            "the Redis AUTH token is in {file}"
         );
     }
     let log = std::fs::read_to_string(proxy.requests()).unwrap();
-    let mut carried = 0;
+    let (mut password_carriers, mut token_carriers) = (0, 0);
     for line in log.lines() {
         let request: Value = serde_json::from_str(line).unwrap();
         let body = request["body"].as_str().unwrap_or_default();
-        if !leaks(body, &spellings) && !leaks(line, &spellings) {
+        let found = |spellings: &[String]| leaks(body, spellings) || leaks(line, spellings);
+        if !found(&spellings) {
             continue;
         }
         let call = (
             request["service"].as_str().unwrap_or_default(),
             request["action"].as_str().unwrap_or_default(),
         );
-        assert!(
-            CARRIERS.contains(&call),
-            "the password was sent in {call:?}: {line}"
-        );
-        carried += 1;
+        if found(&password_spellings) {
+            assert!(
+                PASSWORD_CARRIERS.contains(&call),
+                "the password was sent in {call:?}: {line}"
+            );
+            password_carriers += 1;
+        }
+        if found(&token_spellings) {
+            assert!(
+                TOKEN_CARRIERS.contains(&call),
+                "the Redis AUTH token was sent in {call:?}: {line}"
+            );
+            token_carriers += 1;
+        }
     }
-    assert!(carried >= 2, "the secret and the database carried it");
+    assert!(
+        password_carriers >= 2,
+        "the secret and the database carried the password"
+    );
+    assert!(
+        token_carriers >= 2,
+        "the secret and the replication group carried the token"
+    );
     eprintln!(
-        "secret hygiene: {} requests searched, {carried} carried the password (all \
-         CreateSecret/PutSecretValue/CreateDBInstance/ModifyDBInstance); state, backup, \
-         saved plan and {} bytes of output clean",
+        "secret hygiene: {} requests searched, {password_carriers} carried the password \
+         (all CreateSecret/PutSecretValue/CreateDBInstance/ModifyDBInstance), \
+         {token_carriers} the Redis AUTH token (all CreateSecret/PutSecretValue/\
+         CreateReplicationGroup/ModifyReplicationGroup); state, backup, saved plan and {} \
+         bytes of output clean",
         log.lines().count(),
         printed.len()
     );
@@ -260,7 +327,11 @@ fn a_lost_answer_to_a_create_makes_no_second_resource() {
     let sdk = rt.block_on(stack.moto.sdk_config());
     let c = rt.block_on(census(&sdk, "japancart"));
     assert!(c.duplicates().is_empty(), "{:?}", c.duplicates());
-    assert_eq!((c.tagged.len(), c.aliases.len()), (32, 3), "{c:?}");
+    assert_eq!(
+        (c.tagged.len(), c.aliases.len()),
+        TAGGED_AND_ALIASES,
+        "{c:?}"
+    );
 
     // Each create was sent once: the engine looked before trying again.
     let proxy = stack.proxy.as_ref().unwrap();
@@ -271,7 +342,9 @@ fn a_lost_answer_to_a_create_makes_no_second_resource() {
             .count()
     };
     let counts: Vec<usize> = tokenless.iter().map(|a| sent(a)).collect();
-    assert_eq!(counts, [1, 4, 1, 3], "{tokenless:?}");
+    // One VPC, four subnets, one gateway, six keys (kinesis, secrets, monitoring,
+    // logs, Redis, RDS).
+    assert_eq!(counts, [1, 4, 1, 6], "{tokenless:?}");
 
     let out = stack.engine(&["destroy", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", super::text(&out.stderr));

@@ -5,6 +5,9 @@
 //! exists twice. Then `state rm` and `import` of the stream give an empty plan again.
 //! Every refusal writes nothing: an id that does not exist, an address no plugin
 //! declares, a resource already in the state, another stack's (unless `--force`).
+//!
+//! The stack keeps the database password in a secret of its own (`db-password =
+//! "stack-secret"`), so that there is a `secrets/db-credentials` to import.
 
 use std::collections::BTreeMap;
 
@@ -12,6 +15,13 @@ use engine_aws::moto::MotoServer;
 use serde_json::Value;
 
 use super::{STACK_FILE, Stack};
+
+/// The end-to-end stack, with the database password in `secrets/db-credentials`.
+fn stack_file() -> String {
+    let file = STACK_FILE.replace("[config]\n", "[config]\ndb-password = \"stack-secret\"\n");
+    assert_ne!(file, STACK_FILE);
+    file
+}
 
 const STREAM: &str = "japancart-transactions-e2e";
 const SECRET: &str = "japancart-db-credentials-e2e";
@@ -48,7 +58,7 @@ fn state_bytes(stack: &Stack) -> Option<Vec<u8>> {
 #[test]
 fn import_adopts_what_was_made_outside_and_refuses_what_it_must() {
     let moto = MotoServer::start().expect("moto starts (run `./dev setup`)");
-    let stack = Stack::japancart(moto, STACK_FILE);
+    let stack = Stack::japancart(moto, &stack_file());
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sdk = rt.block_on(stack.moto.sdk_config());
     let ec2 = aws_sdk_ec2::Client::new(&sdk);

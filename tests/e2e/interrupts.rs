@@ -25,6 +25,8 @@ environment = "stop"
 
 [config]
 rds-skip-final-snapshot = "true"
+# On outside `dev`: off, so that destroy can delete the database.
+rds-deletion-protection = "false"
 "#;
 
 /// How the running apply is stopped once the database create is in flight.

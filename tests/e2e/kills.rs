@@ -38,6 +38,8 @@ environment = "kill"
 
 [config]
 rds-skip-final-snapshot = "true"
+# On outside `dev`: off, so that destroy can delete the database.
+rds-deletion-protection = "false"
 "#;
 
 /// Durations of the realistic profile, scaled (1.0: RDS creates in about 6 s).
@@ -308,11 +310,12 @@ impl Run {
         assert!(orphans.is_empty(), "orphans: {orphans:?}");
         match command {
             Command::Apply => {
-                assert_eq!(state.len(), 40, "{state:?}");
+                assert_eq!(state.len(), 53, "{state:?}");
                 // Every tagged kind of the state lives (aliases, route table
-                // associations and the route take no tags).
-                assert_eq!(c.tagged.len(), 32, "{:?}", c.tagged.keys());
-                assert_eq!(c.aliases.len(), 3, "{:?}", c.aliases);
+                // associations, the route and the flow-logs role's inline policy take no
+                // tags).
+                assert_eq!(c.tagged.len(), 41, "{:?}", c.tagged.keys());
+                assert_eq!(c.aliases.len(), 6, "{:?}", c.aliases);
             }
             Command::Destroy => {
                 assert!(state.is_empty(), "{state:?}");

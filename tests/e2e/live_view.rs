@@ -118,7 +118,7 @@ fn shell_script(command: &Command) -> String {
 /// A line of the live view: the header, or an operation in flight.
 #[derive(Debug)]
 enum Live {
-    /// `Applying  12/40 done, 3 in flight  [4.2s]`: (done, total, elapsed).
+    /// `Applying  12/53 done, 3 in flight  [4.2s]`: (done, total, elapsed).
     Header(usize, usize, String),
     /// `  ⠋ rds/postgres: creating... [2.1s] status creating, ...`: (spinner,
     /// address, elapsed, the rest).
@@ -229,7 +229,7 @@ fn a_slow_apply_redraws_a_live_view_in_a_terminal_and_prints_plain_lines_piped()
         let Some(Live::Header(d, total, elapsed)) = view.first() else {
             panic!("the header heads the view: {view:?}\n{}", shown());
         };
-        assert_eq!(*total, 40, "{view:?}");
+        assert_eq!(*total, 53, "{view:?}");
         done.insert(*d);
         header_times.insert(elapsed.clone());
         for line in &view[1..] {
@@ -263,7 +263,7 @@ fn a_slow_apply_redraws_a_live_view_in_a_terminal_and_prints_plain_lines_piped()
     // the view left on the screen or in the scrollback.
     assert!(last.contains("engine exited with 0"), "{last}");
     assert!(
-        last.contains("Apply complete in") && last.contains("40 created"),
+        last.contains("Apply complete in") && last.contains("53 created"),
         "{last}"
     );
     assert!(last.contains("rds_port"), "the outputs follow: {last}");
@@ -296,7 +296,7 @@ fn a_slow_apply_redraws_a_live_view_in_a_terminal_and_prints_plain_lines_piped()
         "no live view when piped: {stderr}"
     );
     let facts = created(&stderr);
-    assert_eq!(facts.len(), 40, "{stderr}");
+    assert_eq!(facts.len(), 53, "{stderr}");
     assert_eq!(created(&scrollback), facts, "{scrollback}");
 
     // For `--nocapture`: two screens of the view, then the last.

@@ -1,8 +1,16 @@
 //! The JapanCart stack live, end to end: the real `engine` binary applies the six
 //! plugins to a real moto server started here; every property the reference README
-//! lists is checked through the AWS SDK (not through the engine's own state); a
-//! re-plan finds nothing, a refreshed re-apply makes no mutating call, an in-place
-//! change and a replacement take effect, and destroy leaves nothing behind.
+//! lists is checked through the AWS SDK (not through the engine's own state), and
+//! so is the hardening (docs/japancart.md, "Hardened by default"): Redis requires
+//! its AUTH token and is encrypted with the stack's key, the database has IAM auth,
+//! its logs exported, tags copied to snapshots, storage under the stack's key and a
+//! password RDS keeps in the secret `db_secret_arn` names; the VPC's flow logs go to
+//! their log group (a year, the logs key) through a role that may write only there,
+//! and its default security group has no rule. Neither the token nor the password
+//! appears in the state, its backup, a saved or JSON plan, or anything the engine
+//! printed (at `-vvv` too). A re-plan finds nothing, a refreshed re-apply makes no
+//! mutating call, an in-place change and a replacement take effect, and destroy
+//! leaves nothing behind.
 //!
 //! moto differences from AWS, followed as AWS documents it: RDS and ElastiCache come
 //! back `available` at once (AWS takes minutes; the provider polls either way), and
@@ -41,6 +49,8 @@ environment = "e2e"
 # So that destroy can be checked to leave nothing behind.
 rds-skip-final-snapshot = "true"
 db-secret-recovery-days = "0"
+# Deletion protection is on outside `dev`; stacks.rs proves it refuses a destroy.
+rds-deletion-protection = "false"
 "#;
 
 struct Stack {
@@ -177,18 +187,29 @@ fn japancart_lives_end_to_end() {
     let stack = Stack::japancart(moto, STACK_FILE);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let sdk = rt.block_on(stack.moto.sdk_config());
+    // Everything the engine printed (stdout and stderr of every command), searched
+    // for the secrets at the end.
+    let printed = std::cell::RefCell::new(String::new());
+    let keep = |(stdout, stderr): (String, String)| {
+        let mut p = printed.borrow_mut();
+        p.push_str(&stdout);
+        p.push_str(&stderr);
+        (stdout, stderr)
+    };
+    let run = |args: &[&str], code: i32| keep(stack.run(args, code));
+    let bare = |args: &[&str], code: i32| keep(stack.bare(args, code));
 
-    // Apply from nothing.
-    let (_, stderr) = stack.run(&["apply", "--yes"], 0);
+    // Apply from nothing, with every log line the engine has.
+    let (_, stderr) = run(&["apply", "--yes", "-vvv"], 0);
     assert!(stderr.contains("Apply complete"), "{stderr}");
     assert!(
-        stderr.contains("40 created, 0 updated, 0 deleted"),
+        stderr.contains("53 created, 0 updated, 0 deleted"),
         "{stderr}"
     );
 
-    // The ten outputs of the reference (plus two of ours), ports as numbers.
-    let out = stack.engine(&["output", "--json"]);
-    let outputs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The ten outputs of the reference (plus three of ours), ports as numbers.
+    let (stdout, _) = bare(&["output", "--json"], 0);
+    let outputs: Value = serde_json::from_str(&stdout).unwrap();
     for name in [
         "vpc_id",
         "kinesis_stream_name",
@@ -200,6 +221,9 @@ fn japancart_lives_end_to_end() {
         "db_secret_arn",
         "elasticache_security_group_id",
         "rds_security_group_id",
+        "redis_ttl_seconds",
+        "alarm_topic_arn",
+        "redis_auth_secret_arn",
     ] {
         assert!(!outputs[name].is_null(), "output {name} missing: {outputs}");
     }
@@ -209,11 +233,20 @@ fn japancart_lives_end_to_end() {
 
     rt.block_on(check_live(&sdk, &outputs));
 
+    // The Redis AUTH token and the password RDS generated, read back from Secrets
+    // Manager: what must appear nowhere the engine writes or prints. (moto's RDS
+    // writes the same fixed password into every secret of its own; the host's
+    // generated one is faults.rs's.)
+    let mut secrets = vec![
+        rt.block_on(secret_password(&sdk, &s("redis_auth_secret_arn"))),
+        rt.block_on(secret_password(&sdk, &s("db_secret_arn"))),
+    ];
+
     // Nothing to do right after.
-    let (stdout, _) = stack.run(&["plan", "--detailed-exitcode"], 0);
+    let (stdout, _) = run(&["plan", "--detailed-exitcode"], 0);
     assert!(stdout.contains("No changes."), "{stdout}");
     // A refreshed re-apply reads everything and changes nothing.
-    let (stdout, _) = stack.run(&["apply", "--yes", "--refresh", "--json"], 0);
+    let (stdout, _) = run(&["apply", "--yes", "--refresh", "--json"], 0);
     let sum = summary(&stdout);
     assert_eq!(sum["aws_mutating_calls"], 0, "{sum}");
     assert!(
@@ -226,11 +259,11 @@ fn japancart_lives_end_to_end() {
     );
 
     // An in-place update (an alarm threshold, the stream's retention) and a
-    // replacement (the database's name forces a new instance).
+    // replacement (the database's name forces a new instance), planned and saved.
     stack.set_config("alarm-rds-cpu-percent", "90");
     stack.set_config("kinesis-retention-hours", "48");
     stack.set_config("db-name", "ledger");
-    let (stdout, _) = stack.run(&["plan", "--detailed-exitcode"], 2);
+    let (stdout, _) = run(&["plan", "--detailed-exitcode", "--out", "change.plan"], 2);
     assert!(
         stdout.contains("monitoring/rds-cpu will be updated in place"),
         "{stdout}"
@@ -240,7 +273,9 @@ fn japancart_lives_end_to_end() {
         "{stdout}"
     );
     assert!(stdout.contains("rds/postgres must be replaced"), "{stdout}");
-    let (_, stderr) = stack.run(&["apply", "--yes"], 0);
+    let (json_plan, _) = run(&["plan", "--json"], 0);
+    assert!(json_plan.contains("rds/postgres"), "{json_plan}");
+    let (_, stderr) = run(&["apply", "--yes"], 0);
     assert!(stderr.contains("Apply complete"), "{stderr}");
     rt.block_on(async {
         let cw = aws_sdk_cloudwatch::Client::new(&sdk);
@@ -269,19 +304,117 @@ fn japancart_lives_end_to_end() {
         assert_eq!(dbs.db_instances().len(), 1, "the old instance is gone");
         assert_eq!(dbs.db_instances()[0].db_name(), Some("ledger"));
     });
-    let (_, _) = stack.run(&["plan", "--detailed-exitcode"], 0);
+    let (_, _) = run(&["plan", "--detailed-exitcode"], 0);
+    // The new instance's password is in a new secret of RDS's, the output follows.
+    let (stdout, _) = bare(&["output", "--json"], 0);
+    let after: Value = serde_json::from_str(&stdout).unwrap();
+    let db_secret = after["db_secret_arn"].as_str().unwrap().to_string();
+    secrets.push(rt.block_on(secret_password(&sdk, &db_secret)));
+
+    // Secret hygiene: neither the token nor a password is in the state, its backup,
+    // the saved plan, the JSON plan or anything printed.
+    let spellings: Vec<String> = secrets.iter().flat_map(|s| faults::spellings(s)).collect();
+    let clean = |what: &str, text: &str| {
+        let names = [
+            "the Redis AUTH token",
+            "the database password",
+            "the new database password",
+        ];
+        for (secret, name) in secrets.iter().zip(names) {
+            assert!(
+                !faults::leaks(text, &faults::spellings(secret)),
+                "{name} is in {what}"
+            );
+        }
+    };
+    let files = |when: &str| {
+        for file in [
+            ".engine/state.json",
+            ".engine/state.json.backup",
+            "change.plan",
+        ] {
+            let bytes = std::fs::read(stack.dir.path().join(file))
+                .unwrap_or_else(|e| panic!("{when}: {file}: {e}"));
+            clean(
+                &format!("{file} ({when})"),
+                &String::from_utf8_lossy(&bytes),
+            );
+        }
+    };
+    files("applied");
+    clean("plan --json", &json_plan);
+    assert!(!spellings.is_empty());
 
     // Destroy leaves nothing behind.
-    let out = stack.engine(&["destroy", "--yes"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("40 deleted"),
-        "{}",
-        text(&out.stderr)
-    );
+    let (_, stderr) = bare(&["destroy", "--yes"], 0);
+    assert!(stderr.contains("53 deleted"), "{stderr}");
     rt.block_on(check_gone(&sdk, false));
-    let out = stack.engine(&["state", "list"]);
-    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let (stdout, _) = bare(&["state", "list"], 0);
+    assert!(stdout.is_empty(), "{stdout}");
+    files("destroyed");
+    let printed = printed.into_inner();
+    clean("the engine's output", &printed);
+    eprintln!(
+        "secret hygiene: the Redis AUTH token and RDS's password (before and after the \
+         replacement) in no state, backup, saved plan, JSON plan or {} bytes of output",
+        printed.len()
+    );
+}
+
+/// The `password` key of the secret `arn`'s JSON value.
+async fn secret_password(sdk: &aws_config::SdkConfig, arn: &str) -> String {
+    let value = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{arn}: {e:?}"));
+    let value: Value = serde_json::from_str(value.secret_string().unwrap()).unwrap();
+    let password = value["password"].as_str().expect("a password").to_string();
+    assert!(!password.is_empty(), "{arn}: a password");
+    password
+}
+
+/// The ARN of the KMS key `id` (an alias name, key id or ARN).
+async fn key_arn(kms: &aws_sdk_kms::Client, id: &str) -> String {
+    kms.describe_key()
+        .key_id(id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("key {id}: {e:?}"))
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string()
+}
+
+/// A policy document as IAM returns it: URL-encoded JSON (moto may send it plain).
+fn policy_document(raw: &str) -> Value {
+    if let Ok(v) = serde_json::from_str(raw) {
+        return v;
+    }
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    serde_json::from_slice(&out).unwrap_or_else(|e| panic!("policy {raw}: {e}"))
 }
 
 /// Every property the reference README names, read from "AWS".
@@ -423,26 +556,64 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
     assert!(metrics.len() >= 7, "{metrics:?}");
     assert_eq!(d.stream_arn(), s("kinesis_stream_arn"));
 
-    // Secrets Manager: the credentials, KMS-encrypted.
+    // The stack's customer-managed keys, by their aliases.
+    let kms = aws_sdk_kms::Client::new(sdk);
+    let secrets_key = key_arn(&kms, "alias/japancart-db-secret-e2e").await;
+    let redis_key = key_arn(&kms, "alias/japancart-redis-e2e").await;
+    let rds_key = key_arn(&kms, "alias/japancart-postgres-e2e").await;
+    let logs_key = key_arn(&kms, "alias/japancart-logs-e2e").await;
+
+    // Secrets Manager: the credentials (RDS's own secret) and the Redis AUTH token,
+    // both encrypted with secrets/key.
     let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-    let secret = secrets
-        .describe_secret()
-        .secret_id(s("db_secret_arn"))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        secret.kms_key_id().is_some(),
-        "secret encrypted with its own key"
-    );
+    for output in ["db_secret_arn", "redis_auth_secret_arn"] {
+        let secret = secrets
+            .describe_secret()
+            .secret_id(s(output))
+            .send()
+            .await
+            .unwrap();
+        let key = secret
+            .kms_key_id()
+            .expect("secret encrypted with its own key");
+        assert_eq!(key_arn(&kms, key).await, secrets_key, "{output}");
+    }
     let value = secrets
         .get_secret_value()
         .secret_id(s("db_secret_arn"))
         .send()
         .await
         .unwrap();
+    // RDS's secret holds a user and a password. (moto writes fixed ones,
+    // `admin`/`P@55w0rd!`, where RDS writes the master user and a generated
+    // password; the master user is checked on the instance below.)
     let creds: Value = serde_json::from_str(value.secret_string().unwrap()).unwrap();
-    assert!(creds["password"].as_str().unwrap().len() >= 32);
+    assert!(
+        creds["username"].is_string() && creds["password"].is_string(),
+        "{}",
+        creds
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>().join(","))
+            .unwrap_or_default()
+    );
+    // The Redis AUTH token: 64 characters the host generated.
+    let token = secrets
+        .get_secret_value()
+        .secret_id(s("redis_auth_secret_arn"))
+        .send()
+        .await
+        .unwrap();
+    let token: Value = serde_json::from_str(token.secret_string().unwrap()).unwrap();
+    let token = token["password"]
+        .as_str()
+        .expect("the token under `password`");
+    assert_eq!(token.chars().count(), 64, "a generated token");
+    assert!(
+        token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!&#$^<>-".contains(c)),
+        "only characters ElastiCache takes"
+    );
 
     // ElastiCache: Redis, 2 nodes, Multi-AZ with failover, encrypted both ways, t3.micro.
     let ec = aws_sdk_elasticache::Client::new(sdk);
@@ -458,6 +629,10 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
     );
     assert_eq!(g.at_rest_encryption_enabled(), Some(true));
     assert_eq!(g.transit_encryption_enabled(), Some(true));
+    // Hardened: the AUTH token is required, and the key at rest is the stack's
+    // (its ARN), not the AWS managed key.
+    assert_eq!(g.auth_token_enabled(), Some(true), "Redis requires AUTH");
+    assert_eq!(g.kms_key_id(), Some(redis_key.as_str()), "elasticache/key");
     assert_eq!(g.cache_node_type(), Some("cache.t3.micro"));
     assert_eq!(g.member_clusters().len(), 2, "one primary, one replica");
     let endpoint = g.node_groups()[0].primary_endpoint().unwrap();
@@ -516,10 +691,152 @@ async fn check_live(sdk: &aws_config::SdkConfig, outputs: &Value) {
         sorted(private),
         "database in the private subnets"
     );
+    assert_eq!(db.master_username(), Some("japancart_admin"));
+    // Hardened: IAM authentication, both logs exported, tags copied to snapshots,
+    // storage under rds/key, the master password kept by RDS in the secret the
+    // `db_secret_arn` output names, encrypted with secrets/key.
+    assert_eq!(db.iam_database_authentication_enabled(), Some(true));
     assert_eq!(
-        db.master_username(),
-        creds["username"].as_str(),
-        "user from the secret"
+        sorted(db.enabled_cloudwatch_logs_exports().to_vec()),
+        ["postgresql", "upgrade"]
+    );
+    assert_eq!(db.copy_tags_to_snapshot(), Some(true));
+    assert_eq!(db.kms_key_id(), Some(rds_key.as_str()), "rds/key");
+    assert_eq!(
+        db.deletion_protection(),
+        Some(false),
+        "off, as the test's config says"
+    );
+    let managed = db.master_user_secret().expect("RDS keeps the password");
+    assert_eq!(managed.secret_arn(), Some(s("db_secret_arn").as_str()));
+    let key = managed.kms_key_id().expect("the managed secret's key");
+    assert_eq!(key_arn(&kms, key).await, secrets_key, "secrets/key");
+
+    // VPC flow logs: all traffic of the VPC, into its log group, through its role.
+    let flow_logs = ec2
+        .describe_flow_logs()
+        .filter(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("resource-id")
+                .values(&vpc_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(flow_logs.flow_logs().len(), 1, "{flow_logs:?}");
+    let flow_log = &flow_logs.flow_logs()[0];
+    assert_eq!(
+        flow_log.traffic_type(),
+        Some(&aws_sdk_ec2::types::TrafficType::All)
+    );
+    assert_eq!(
+        flow_log.log_group_name(),
+        Some("/aws/vpc/flow-logs/japancart-e2e")
+    );
+    let role_arn = flow_log
+        .deliver_logs_permission_arn()
+        .expect("the flow log's role");
+    let role = role_arn.rsplit('/').next().unwrap();
+    assert!(role.starts_with("japancart-flow-logs-"), "{role_arn}");
+
+    // The log groups: a year's retention, encrypted with vpc/logs-key.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let mut flow_group_arn = String::new();
+    for name in [
+        "/aws/vpc/flow-logs/japancart-e2e",
+        "/aws/rds/instance/japancart-postgres-e2e/postgresql",
+        "/aws/rds/instance/japancart-postgres-e2e/upgrade",
+    ] {
+        let found = logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .send()
+            .await
+            .unwrap();
+        let group = found
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+            .unwrap_or_else(|| panic!("log group {name}: {found:?}"));
+        assert_eq!(group.retention_in_days(), Some(365), "{name}");
+        let key = group
+            .kms_key_id()
+            .unwrap_or_else(|| panic!("{name}: a key"));
+        assert_eq!(key_arn(&kms, key).await, logs_key, "{name}");
+        if name.starts_with("/aws/vpc/") {
+            flow_group_arn = group.arn().unwrap().trim_end_matches(":*").to_string();
+        }
+    }
+
+    // The flow-logs role may write to that group only: no `*` resource.
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let names = iam
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(names.policy_names().len(), 1, "{names:?}");
+    let policy = iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(&names.policy_names()[0])
+        .send()
+        .await
+        .unwrap();
+    let policy = policy_document(policy.policy_document());
+    let resources: Vec<String> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|st| match &st["Resource"] {
+            Value::Array(a) => a.clone(),
+            one => vec![one.clone()],
+        })
+        .map(|r| r.as_str().unwrap().to_string())
+        .collect();
+    assert!(!resources.is_empty(), "{policy}");
+    assert!(
+        resources.contains(&flow_group_arn),
+        "names {flow_group_arn}: {policy}"
+    );
+    // Each resource is the group or its streams (`...:log-group:NAME:*`; the
+    // plugin writes the streams' ARN with any account, as it cannot know the
+    // account when it declares); none is `*` or another group.
+    let group_or_streams = |r: &str| {
+        let parts: Vec<&str> = r.splitn(6, ':').collect();
+        let group = "log-group:/aws/vpc/flow-logs/japancart-e2e";
+        parts.len() == 6
+            && parts[..4] == ["arn", "aws", "logs", "us-east-1"]
+            && (parts[4] == "123456789012" || parts[4] == "*")
+            && (parts[5] == group || parts[5] == format!("{group}:*"))
+    };
+    assert!(
+        resources.iter().all(|r| group_or_streams(r)),
+        "only {flow_group_arn} and its streams: {policy}"
+    );
+    assert!(!resources.iter().any(|r| r == "*"), "{policy}");
+
+    // The VPC's default security group: no rule either way.
+    let default_sg = ec2
+        .describe_security_groups()
+        .filters(vpc_filter.clone())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(default_sg.security_groups().len(), 1, "{default_sg:?}");
+    let default_sg = &default_sg.security_groups()[0];
+    assert!(default_sg.ip_permissions().is_empty(), "{default_sg:?}");
+    assert!(
+        default_sg.ip_permissions_egress().is_empty(),
+        "{default_sg:?}"
     );
 
     // CloudWatch: the alarms of the reference, each notifying the SNS topic.
@@ -632,7 +949,7 @@ pub(crate) async fn check_gone(sdk: &aws_config::SdkConfig, final_snapshots: boo
     // AWS (and moto) keep a deleted endpoint visible for a while in state `deleted`.
     let endpoints = ec2
         .describe_vpc_endpoints()
-        .filters(ours)
+        .filters(ours.clone())
         .send()
         .await
         .unwrap();
@@ -700,6 +1017,22 @@ pub(crate) async fn check_gone(sdk: &aws_config::SdkConfig, final_snapshots: boo
             .unwrap()
             .secret_list()
             .is_empty()
+    );
+    let flow_logs = ec2
+        .describe_flow_logs()
+        .filter(ours.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(flow_logs.flow_logs().is_empty(), "{flow_logs:?}");
+    let logs = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let groups = logs.describe_log_groups().send().await.unwrap();
+    assert!(
+        !groups
+            .log_groups()
+            .iter()
+            .any(|g| g.log_group_name().is_some_and(|n| n.contains("japancart"))),
+        "{groups:?}"
     );
     let sns = aws_sdk_sns::Client::new(sdk);
     assert!(sns.list_topics().send().await.unwrap().topics().is_empty());

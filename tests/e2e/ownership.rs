@@ -8,7 +8,7 @@
 //! and environment in the same region (another directory, say) wants the same role
 //! name, and must be told it is another stack's. Every kind is covered by handing
 //! the stack's own records to a state with another identity: as recorded resources
-//! (destroy must refuse all 40) and as pending creates (apply must adopt none,
+//! (destroy must refuse all 53) and as pending creates (apply must adopt none,
 //! destroy must delete none).
 
 use std::path::Path;
@@ -144,7 +144,7 @@ fn two_stacks_of_one_name_never_touch_each_other() {
         .values()
         .map(|r| r["kind"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(kinds.len(), 19, "JapanCart uses every kind: {kinds:?}");
+    assert_eq!(kinds.len(), 23, "JapanCart uses every kind: {kinds:?}");
     write_foreign(
         &root.join("c"),
         a_state.clone(),
@@ -154,7 +154,7 @@ fn two_stacks_of_one_name_never_touch_each_other() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let refused = stderr.matches("refusing to delete").count();
-    assert_eq!(refused, 40, "every resource is refused:\n{stderr}");
+    assert_eq!(refused, 53, "every resource is refused:\n{stderr}");
     assert!(!stderr.contains("deleted ["), "{stderr}");
     assert_intact(&stack, "a");
 

@@ -5,7 +5,8 @@
 //! tests/moto/launcher.py, R1-R10), at 1.5 times the profile's durations so that
 //! the database takes long enough to show its progress lines.
 //!
-//! With the default config (a 7-day secret recovery window, a final DB snapshot):
+//! With the default config (a 7-day secret recovery window, a final DB snapshot)
+//! but for deletion protection, which is off:
 //! apply, re-plan (no changes), destroy, apply again at once under the same names,
 //! destroy; in us-east-1 and, for the same stack name and environment in the same
 //! account, in ap-northeast-1 (zones 1a, 1c, 1d: no `b`). Neither stack disturbs
@@ -19,6 +20,11 @@ const DEFAULTS: &str = r#"[stack]
 name = "japancart"
 region = "us-east-1"
 environment = "e2e"
+
+[config]
+# On outside `dev`: off, so that destroy can delete the database (stacks.rs
+# proves a protected one refuses).
+rds-deletion-protection = "false"
 "#;
 
 const TOKYO: &str = "ap-northeast-1";
@@ -57,7 +63,7 @@ fn japancart_deploys_twice_in_two_regions_under_realistic_aws() {
 
     // 1. Apply, with the slow steps' status at least every 10 s.
     let (stdout, stderr) = run(&home, &["apply", "--yes"], 0);
-    assert!(stderr.contains("40 created"), "{stdout}\n{stderr}");
+    assert!(stderr.contains("53 created"), "{stdout}\n{stderr}");
     assert!(
         stderr.contains("rds/postgres: still creating... [") && stderr.contains("] status "),
         "progress lines with the AWS status: {stderr}"
@@ -71,7 +77,7 @@ fn japancart_deploys_twice_in_two_regions_under_realistic_aws() {
 
     // 2. The same stack name and environment in a second region of the account.
     let (_, stderr) = run(&tokyo, &["apply", "--yes"], 0);
-    assert!(stderr.contains("40 created"), "{stderr}");
+    assert!(stderr.contains("53 created"), "{stderr}");
     let (stdout, _) = run(&tokyo, &["plan", "--detailed-exitcode"], 0);
     assert!(stdout.contains("No changes."), "{stdout}");
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -106,10 +112,10 @@ fn japancart_deploys_twice_in_two_regions_under_realistic_aws() {
     //    are free again; the other stack is untouched throughout.
     for (base, other) in [(&tokyo[..], &home[..]), (&home[..], &tokyo[..])] {
         let stderr = destroy(base);
-        assert!(stderr.contains("40 deleted"), "{stderr}");
+        assert!(stderr.contains("53 deleted"), "{stderr}");
         intact(other);
         let (stdout, stderr) = run(base, &["apply", "--yes", "--json"], 0);
-        assert_eq!(super::summary(&stdout)["created"], 40, "{stderr}");
+        assert_eq!(super::summary(&stdout)["created"], 53, "{stderr}");
         assert!(
             stdout.contains("restored this stack's secret"),
             "the secret in its recovery window was restored: {stdout}"
@@ -121,7 +127,7 @@ fn japancart_deploys_twice_in_two_regions_under_realistic_aws() {
     // 4. Both destroyed: nothing left in either region but final snapshots.
     for base in [&tokyo[..], &home[..]] {
         let stderr = destroy(base);
-        assert!(stderr.contains("40 deleted"), "{stderr}");
+        assert!(stderr.contains("53 deleted"), "{stderr}");
     }
     rt.block_on(check_gone(&sdk, true));
     rt.block_on(check_gone(&tokyo_sdk, true));

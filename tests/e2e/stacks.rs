@@ -1,6 +1,7 @@
 //! Named stacks, operated as the reference README operates JapanCart: a stack of
 //! its own per environment, with its own config and state, in one account and
-//! region.
+//! region. `prod`'s database has deletion protection (on outside `dev`): its
+//! destroy is refused until the user turns it off.
 
 use engine_aws::moto::MotoServer;
 use serde_json::Value;
@@ -25,7 +26,7 @@ fn dev_and_prod_live_side_by_side_as_stacks_the_reference_way() {
     stack.bare(&["config", "set", "aws:region", "us-east-1"], 0);
     stack.bare(&["config", "set", "environmentSuffix", "dev"], 0);
     let (stdout, _) = stack.run(&["preview"], 0);
-    assert!(stdout.contains("40 to create"), "{stdout}");
+    assert!(stdout.contains("53 to create"), "{stdout}");
     let (_, stderr) = stack.run(&["up", "--yes"], 0);
     assert!(stderr.contains("Apply complete"), "{stderr}");
     let (stdout, _) = stack.bare(&["stack", "output", "--json"], 0);
@@ -74,11 +75,11 @@ fn dev_and_prod_live_side_by_side_as_stacks_the_reference_way() {
             .to_string()
     };
     assert!(
-        line("prod").starts_with('*') && line("prod").contains("40"),
+        line("prod").starts_with('*') && line("prod").contains("53"),
         "{stdout}"
     );
     assert!(
-        !line("dev").starts_with('*') && line("dev").contains("40"),
+        !line("dev").starts_with('*') && line("dev").contains("53"),
         "{stdout}"
     );
 
@@ -89,7 +90,7 @@ fn dev_and_prod_live_side_by_side_as_stacks_the_reference_way() {
     assert!(stderr.contains("made for stack `dev`"), "{stderr}");
     let (_, stderr) = stack.run(&["apply", "--stack", "dev", "-e", "prod", "--yes"], 1);
     assert!(
-        stderr.contains("holds 40 resources of environment `dev`")
+        stderr.contains("holds 53 resources of environment `dev`")
             && stderr.contains("would replace every one of them"),
         "{stderr}"
     );
@@ -99,8 +100,52 @@ fn dev_and_prod_live_side_by_side_as_stacks_the_reference_way() {
         "{stderr}"
     );
 
+    // Deletion protection: on in prod by default, off in dev.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sdk = rt.block_on(stack.moto.sdk_config());
+    let protected = |env: &str| {
+        let rds = aws_sdk_rds::Client::new(&sdk);
+        let db = rt
+            .block_on(
+                rds.describe_db_instances()
+                    .db_instance_identifier(format!("japancart-postgres-{env}"))
+                    .send(),
+            )
+            .unwrap();
+        db.db_instances()[0].deletion_protection()
+    };
+    assert_eq!(protected("prod"), Some(true), "on outside dev");
+    assert_eq!(protected("dev"), Some(false), "off in dev");
+
+    // So destroying prod is refused, as a user meets it: AWS refuses the
+    // database, and the error names it and says how to turn the protection off.
+    let (_, stderr) = stack.bare(&["destroy", "--stack", "prod", "--yes"], 1);
+    assert!(
+        stderr.contains("rds/postgres")
+            && stderr.contains("japancart-postgres-prod has deletion protection on")
+            && stderr.contains("set `deletion-protection` to false and apply first"),
+        "{stderr}"
+    );
+    assert_eq!(protected("prod"), Some(true), "the database is still there");
+    // Turned off in prod's config and applied: then prod destroys.
+    stack.bare(
+        &[
+            "config",
+            "set",
+            "--stack",
+            "prod",
+            "rds-deletion-protection",
+            "false",
+        ],
+        0,
+    );
+    let (_, stderr) = stack.run(&["apply", "--stack", "prod", "--yes"], 0);
+    assert!(stderr.contains("Apply complete"), "{stderr}");
+    assert_eq!(protected("prod"), Some(false), "turned off by the apply");
+
     // Destroying prod leaves dev whole.
-    stack.bare(&["destroy", "--stack", "prod", "--yes"], 0);
+    let (_, stderr) = stack.bare(&["destroy", "--stack", "prod", "--yes"], 0);
+    assert!(stderr.contains("53 deleted"), "{stderr}");
     let (stdout, _) = stack.run(&["plan", "--stack", "dev", "--detailed-exitcode"], 0);
     assert!(stdout.contains("No changes."), "{stdout}");
     let (stdout, _) = stack.run(
@@ -112,7 +157,7 @@ fn dev_and_prod_live_side_by_side_as_stacks_the_reference_way() {
 
     // A stack with resources is not removed by mistake.
     let (_, stderr) = stack.bare(&["stack", "rm", "dev"], 1);
-    assert!(stderr.contains("still has 40 resources"), "{stderr}");
+    assert!(stderr.contains("still has 53 resources"), "{stderr}");
     stack.bare(&["stack", "rm", "prod"], 0);
     stack.bare(&["stack", "select", "dev"], 0);
     stack.bare(&["destroy", "--yes"], 0);
@@ -136,6 +181,9 @@ fn a_stack_can_target_the_emulator_by_its_config() {
     let moto = MotoServer::start().expect("moto starts (run `./dev setup`)");
     let stack = Stack::japancart(moto, PROJECT);
     stack.bare(&["stack", "init", "local"], 0);
+    // As `./dev up` makes it (scripts/aws-target): environment `dev`, whose
+    // database has no deletion protection, so that destroy deletes it.
+    stack.bare(&["config", "set", "environment", "dev"], 0);
     stack.bare(&["config", "set", "endpoint", &stack.moto.endpoint()], 0);
     let plain = |args: &[&str], with_plugins: bool| {
         let mut all: Vec<&str> = args.to_vec();

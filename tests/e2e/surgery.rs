@@ -28,7 +28,7 @@ fn state_rm_forgets_without_deleting_and_keeps_a_backup() {
     );
     let out = stack.engine(&["state", "list"]);
     let listed = text(&out.stdout);
-    assert_eq!(listed.lines().count(), 38, "{listed}");
+    assert_eq!(listed.lines().count(), 51, "{listed}");
     assert!(!listed.contains("monitoring/rds-cpu\n"), "{listed}");
 
     // The backup is the state before, whole.
@@ -39,7 +39,7 @@ fn state_rm_forgets_without_deleting_and_keeps_a_backup() {
     assert_eq!(backups.len(), 1);
     let before: Value =
         serde_json::from_str(&std::fs::read_to_string(backups[0].path()).unwrap()).unwrap();
-    assert_eq!(before["resources"].as_object().unwrap().len(), 40);
+    assert_eq!(before["resources"].as_object().unwrap().len(), 53);
 
     // Still in AWS.
     let rt = tokio::runtime::Runtime::new().unwrap();

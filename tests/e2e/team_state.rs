@@ -11,7 +11,7 @@
 //! - `state migrate` local -> S3 -> local keeps the resources, outputs, lineage and
 //!   serial exactly; `state history` and `state rollback`.
 //!
-//! The stacks are the `vpc` and `kinesis` plugins of JapanCart (18 resources), so
+//! The stacks are the `vpc` and `kinesis` plugins of JapanCart (25 resources), so
 //! that each case runs in seconds. moto's S3 evaluates conditional writes as AWS
 //! documents them, made atomic by `tests/moto/launcher.py` (patch 13):
 //! <https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html>.
@@ -200,7 +200,7 @@ fn two_applies_at_once_one_proceeds_and_no_write_is_lost() {
         "the refused one did nothing: {refused}"
     );
     let all = resources(&stack);
-    assert_eq!(all.len(), 18, "{all:?}");
+    assert_eq!(all.len(), 25, "{all:?}");
     let after_first = serial(&stack);
     assert_eq!(
         versions(&stack, "japancart/dev/state.json") as u64,
@@ -347,7 +347,7 @@ fn a_lock_left_by_a_killed_apply_is_reported_and_cleared_with_unlock() {
     // The stack completes from where the killed apply stopped.
     let (_, stderr) = stack.run(&["apply", "--yes"], 0);
     assert!(stderr.contains("Apply complete"), "{stderr}");
-    assert_eq!(resources(&stack).len(), 18);
+    assert_eq!(resources(&stack).len(), 25);
     let (stdout, _) = stack.run(&["plan", "--detailed-exitcode"], 0);
     assert!(stdout.contains("No changes."), "{stdout}");
     assert_eq!(
@@ -536,7 +536,7 @@ fn state_migrates_to_s3_and_back_exactly_and_rolls_back() {
         )),
         "{stderr}"
     );
-    assert_eq!(resources(&stack).len(), 17);
+    assert_eq!(resources(&stack).len(), 24);
     stack.bare(&["state", "rollback", &before_rm.to_string(), "--yes"], 0);
     same_state_after(&stack, &listed);
 
