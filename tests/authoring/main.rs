@@ -198,7 +198,7 @@ fn scaffolded_plugins_build_plan_and_check_with_the_japancart_plugins() {
         "+ sns-topic \"demo-comp/topic\" {",
         "+ name       = \"demo-comp-dev\"",
         "# monitoring/alarms will be created",
-        "Plan: 43 to create, 0 to update, 0 to replace, 0 to delete.",
+        "Plan: 56 to create, 0 to update, 0 to replace, 0 to delete.",
     ] {
         assert!(stdout.contains(line), "no `{line}` in:\n{stdout}");
     }

@@ -599,7 +599,8 @@
 //!
 //! ## `flow-log`: [`FlowLog`]
 //!
-//! Attributes: `id`. Every change replaces it.
+//! Attributes: `id`. Replaces: every field but `tags` (AWS cannot modify a flow
+//! log).
 //!
 //! ```
 //! # use engine_sdk::*;

@@ -78,6 +78,7 @@ mod tests {
         let plan = PlanView {
             stack: "test".into(),
             region: "us-east-1".into(),
+            environment: "dev".into(),
             resources: vec![
                 topic("app/plain", Action::Create, None),
                 topic("app/encrypted", Action::Create, Some("alias/orders".into())),
