@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::address::Address;
 use crate::diag::Diagnostic;
 use crate::model::{
-    Declaration, Kind, Output, OutputValue, Reference, Resource, SECRET_KEYS, SecretValueRef, Spec, Text,
+    Declaration, Kind, Output, OutputValue, Reference, Resource, SECRET_KEYS, SecretValueRef, Spec,
+    Text,
 };
 use crate::printable::short;
 
@@ -567,7 +568,8 @@ mod tests {
         neither.manage_master_user_password = true;
         assert!(credentials_conflict(&Spec::DbInstance(neither)).is_none());
 
-        let Spec::CacheReplicationGroup(mut redis) = crate::samples::spec(Kind::CacheReplicationGroup)
+        let Spec::CacheReplicationGroup(mut redis) =
+            crate::samples::spec(Kind::CacheReplicationGroup)
         else {
             unreachable!()
         };

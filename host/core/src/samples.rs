@@ -324,37 +324,40 @@ pub fn stack() -> Vec<Declaration> {
         ),
         decl(
             "secrets",
-            vec![res(
-                "secrets",
-                "redis-auth",
-                Spec::Secret(Secret {
-                    name: "japancart-redis-auth-dev".into(),
-                    description: "AUTH token of the japancart Redis".into(),
-                    kms_key_id: None,
-                    username: "default".into(),
-                    password: PasswordPolicy {
-                        length: 64,
-                        exclude_characters: "\"%'()*+,./:;=?@[\\]_`{|}~ ".into(),
-                    },
-                    recovery_window_days: 7,
-                    tags: tags("japancart-redis-auth-dev"),
-                }),
-            ), res(
-                "secrets",
-                "db",
-                Spec::Secret(Secret {
-                    name: "japancart-db-credentials-dev".into(),
-                    description: "Master credentials of the japancart database".into(),
-                    kms_key_id: None,
-                    username: "japancart_admin".into(),
-                    password: PasswordPolicy {
-                        length: 32,
-                        exclude_characters: "/@\" ".into(),
-                    },
-                    recovery_window_days: 7,
-                    tags: tags("japancart-db-credentials-dev"),
-                }),
-            )],
+            vec![
+                res(
+                    "secrets",
+                    "redis-auth",
+                    Spec::Secret(Secret {
+                        name: "japancart-redis-auth-dev".into(),
+                        description: "AUTH token of the japancart Redis".into(),
+                        kms_key_id: None,
+                        username: "default".into(),
+                        password: PasswordPolicy {
+                            length: 64,
+                            exclude_characters: "\"%'()*+,./:;=?@[\\]_`{|}~ ".into(),
+                        },
+                        recovery_window_days: 7,
+                        tags: tags("japancart-redis-auth-dev"),
+                    }),
+                ),
+                res(
+                    "secrets",
+                    "db",
+                    Spec::Secret(Secret {
+                        name: "japancart-db-credentials-dev".into(),
+                        description: "Master credentials of the japancart database".into(),
+                        kms_key_id: None,
+                        username: "japancart_admin".into(),
+                        password: PasswordPolicy {
+                            length: 32,
+                            exclude_characters: "/@\" ".into(),
+                        },
+                        recovery_window_days: 7,
+                        tags: tags("japancart-db-credentials-dev"),
+                    }),
+                ),
+            ],
             vec![("db_secret_arn", out_ref("secrets/db.arn"))],
         ),
         decl(

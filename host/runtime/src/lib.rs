@@ -860,11 +860,17 @@ enum Instance {
 /// Redis AUTH token, and a DB master password read from the stack's secret, as
 /// before, with none of the DB's new settings on.
 const ADDED_SINCE_0_3: &[AddedField] = &[
-    ("CacheReplicationGroup", "auth_token", || serde_json::Value::Null),
+    ("CacheReplicationGroup", "auth_token", || {
+        serde_json::Value::Null
+    }),
     ("DbInstance", "manage_master_user_password", || false.into()),
-    ("DbInstance", "master_user_secret_kms_key_id", || serde_json::Value::Null),
+    ("DbInstance", "master_user_secret_kms_key_id", || {
+        serde_json::Value::Null
+    }),
     ("DbInstance", "iam_database_authentication", || false.into()),
-    ("DbInstance", "cloudwatch_logs_exports", || serde_json::json!([])),
+    ("DbInstance", "cloudwatch_logs_exports", || {
+        serde_json::json!([])
+    }),
     ("DbInstance", "copy_tags_to_snapshot", || false.into()),
 ];
 

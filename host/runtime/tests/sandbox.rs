@@ -152,7 +152,8 @@ fn a_component_of_another_wit_version() {
     );
     let e = load_err(&path);
     assert!(
-        e.contains("was built for `engine:plugin@0.9.0`") && e.contains("0.4.0, 0.3.0, 0.2.0 and 0.1.0"),
+        e.contains("was built for `engine:plugin@0.9.0`")
+            && e.contains("0.4.0, 0.3.0, 0.2.0 and 0.1.0"),
         "{e}"
     );
 }
