@@ -35,6 +35,7 @@ test: setup
     cd policies && cargo test
     cd tests/guests && cargo test -p generator
     python3 -m unittest discover -s tests/moto -p 'test_*.py' -v
+    python3 -m unittest discover -s tests/schema -p 'test_*.py' -v
 
 # Guest SDK API docs (warnings are errors).
 doc:
