@@ -920,6 +920,11 @@ fn batching(kind: &str, service: &str, action: &str) -> &'static str {
             "no: one key per call \
              (https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html)"
         }
+        ("kms", "GetKeyPolicy") => {
+            "no: one key per call; read so that a key whose policy was never written (an \
+             interrupted create) or was changed is seen to differ \
+             (https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html)"
+        }
         ("kms", "ListResourceTags")
         | ("monitoring", "ListTagsForResource")
         | ("sns", "ListTagsForResource") => {

@@ -47,7 +47,8 @@
 //! | KMS alias | one `ListAliases` per page of the account's aliases + one `ListResourceTags` per alias (its owner is its key's) |
 //! | metric alarm | one `DescribeAlarms` per 100 names + one tag listing per alarm |
 //! | DB / cache subnet group, replication group | one listing per page + one tag listing per resource |
-//! | KMS key, Kinesis stream, IAM role, SNS topic | 2-3 calls per resource (no batch API) |
+//! | KMS key | 4 calls per key: `DescribeKey`, `GetKeyRotationStatus`, `ListResourceTags`, `GetKeyPolicy` (no batch API) |
+//! | Kinesis stream, IAM role, SNS topic | 2-3 calls per resource (no batch API) |
 //! | IAM role policy | one `GetRolePolicy` per policy + one `GetRole` per role (its owner is its role's) |
 //! | log group | one `DescribeLogGroups` per name (by prefix) + one `ListTagsForResource` per group |
 

@@ -90,6 +90,43 @@ fn key_policy(arn: &str, services: &[String]) -> String {
     json!({"Version": "2012-10-17", "Id": "engine-key-policy", "Statement": statements}).to_string()
 }
 
+/// The services that the statements the host writes ([`key_policy`]) grant in
+/// `policy`: none when the policy is not the host's (AWS's default, say).
+fn granted_services(policy: &str) -> Vec<String> {
+    let Ok(policy) = serde_json::from_str::<serde_json::Value>(policy) else {
+        return Vec::new();
+    };
+    let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
+    statements
+        .iter()
+        .filter(|st| {
+            st["Effect"] == "Allow"
+                && matches!(
+                    st["Sid"].as_str(),
+                    Some("ServicesUseTheKey" | "CloudWatchLogsUsesTheKey")
+                )
+        })
+        .flat_map(|st| match &st["Principal"]["Service"] {
+            serde_json::Value::String(one) => vec![one.clone()],
+            serde_json::Value::Array(many) => many
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// `live` in `declared`'s order when both name the same services (the policy
+/// groups them by statement), else `live` as read.
+fn same_services(live: Vec<String>, declared: &[String]) -> Vec<String> {
+    let mut a = live.clone();
+    let mut b = declared.to_vec();
+    a.sort();
+    b.sort();
+    if a == b { declared.to_vec() } else { live }
+}
+
 impl Aws {
     async fn kms_put_policy(
         &self,
@@ -192,15 +229,25 @@ impl Aws {
                 .map_err(sdk_err("GetKeyRotationStatus", Some(&r.address)))?
                 .key_rotation_enabled;
             let (tags, owner) = tags::split(self.kms_key_tags(&r.address, &id).await?, &prior.tags);
+            let policy = self
+                .kms
+                .get_key_policy()
+                .key_id(&id)
+                .policy_name("default")
+                .send()
+                .await
+                .map_err(sdk_err("GetKeyPolicy", Some(&r.address)))?;
+            let granted = granted_services(policy.policy().unwrap_or_default());
             out.push(Some(Found {
                 spec: Spec::KmsKey(KmsKey {
                     description: meta.description().unwrap_or_default().to_string(),
                     enable_key_rotation: rotation,
                     // Write-only: used when the key is deleted.
                     deletion_window_days: prior.deletion_window_days,
-                    // The host owns the key policy it writes from these; they are
-                    // not read back out of the policy document.
-                    service_principals: prior.service_principals.clone(),
+                    // The services the host's statements grant, read back, so a key
+                    // whose policy was never written (an interrupted create,
+                    // adopted) or was changed differs, and an update writes it.
+                    service_principals: same_services(granted, &prior.service_principals),
                     tags,
                 }),
                 attributes: attrs([
@@ -643,6 +690,17 @@ mod tests {
             json!(["logs.us-east-1.amazonaws.com"])
         );
         assert_eq!(statements[2]["Action"], json!(LOGS_ACTIONS));
+        // Read back: the services, in the declared order.
+        assert_eq!(
+            same_services(
+                granted_services(&key_policy(arn, &services)),
+                &[services[1].clone(), services[0].clone()]
+            ),
+            [services[1].clone(), services[0].clone()]
+        );
+        // AWS's default policy (an interrupted create left it) grants none.
+        let default = r#"{"Version":"2012-10-17","Id":"key-default-1","Statement":[{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"}]}"#;
+        assert!(granted_services(default).is_empty());
         // No services, no statement for them.
         let bare: serde_json::Value = serde_json::from_str(&key_policy(arn, &[])).unwrap();
         assert_eq!(bare["Statement"].as_array().unwrap().len(), 1);
