@@ -8,6 +8,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod languages;
 mod reference;
 mod tutorial;
 
