@@ -14,7 +14,8 @@ export ENGINE_GUEST_TARGET_DIR := env("ENGINE_GUEST_TARGET_DIR", home_directory(
 default:
     @just --list
 
-# Install what builds and tests need (idempotent): the wasm32 toolchain, moto.
+# Install what builds and tests need (idempotent): the wasm32 toolchain, moto, tmux,
+# and (optional) componentize-py and ComponentizeJS for the other-language examples.
 setup:
     scripts/setup
 
