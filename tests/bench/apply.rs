@@ -920,6 +920,19 @@ fn batching(kind: &str, service: &str, action: &str) -> &'static str {
             "no: one key per call \
              (https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyRotationStatus.html)"
         }
+        ("iam", "GetRole") | ("iam", "ListAttachedRolePolicies") => {
+            "no: one role per call; `ListRoles` returns neither a role's tags nor its \
+             attached policies (https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRoles.html)"
+        }
+        ("logs", "DescribeLogGroups") => {
+            "yes on AWS: `logGroupIdentifiers` names up to 50 groups per call \
+             (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_DescribeLogGroups.html); \
+             moto 5.2.5 ignores it, so the provider reads each group by its name as a prefix"
+        }
+        ("logs", "ListTagsForResource") => {
+            "no: one resource per call \
+             (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_ListTagsForResource.html)"
+        }
         ("kms", "GetKeyPolicy") => {
             "no: one key per call; read so that a key whose policy was never written (an \
              interrupted create) or was changed is seen to differ \
