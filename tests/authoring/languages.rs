@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use super::tutorial::{Block, blocks, line_matches};
+
 /// A line the test harness does not capture: skips and timings show in every run.
 fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "authoring/languages: {line}");
@@ -39,37 +41,6 @@ fn subsection(doc: &str, heading: &str) -> String {
     let sub = &section[at + 1..];
     let end = sub.find("\n### ").unwrap_or(sub.len());
     sub[..end].to_string()
-}
-
-/// A fenced block: its language, its text, the prose before it, and whether it
-/// directly follows the previous block (an output).
-struct Block {
-    lang: String,
-    text: String,
-    before: String,
-    follows: bool,
-}
-
-fn blocks(section: &str) -> Vec<Block> {
-    let mut out = Vec::new();
-    let mut rest = section;
-    while let Some(open) = rest.find("\n```") {
-        let before = rest[..open].to_string();
-        let after = &rest[open + 4..];
-        let lang_end = after.find('\n').expect("a fence line");
-        let lang = after[..lang_end].trim().to_string();
-        let body = &after[lang_end + 1..];
-        let close = body.find("\n```").expect("a closing fence");
-        out.push(Block {
-            lang,
-            text: body[..close].to_string(),
-            follows: !out.is_empty() && before.trim().is_empty(),
-            before,
-        });
-        rest = &body[close + 4..];
-        rest = rest.find('\n').map_or("", |n| &rest[n..]);
-    }
-    out
 }
 
 /// The file a code block is: named on its first line (`// build.mjs`), else the
@@ -91,30 +62,6 @@ fn file_name(block: &Block) -> Option<String> {
         .filter(|w| !w.contains(' ') && [".py", ".js", ".mjs"].iter().any(|ext| w.ends_with(ext)))
         .last()
         .map(str::to_string)
-}
-
-/// Whether `actual` is the line `expected`, where `...` in `expected` stands for
-/// any text.
-fn line_matches(expected: &str, actual: &str) -> bool {
-    let parts: Vec<&str> = expected.split("...").collect();
-    if parts.len() == 1 {
-        return expected == actual;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !actual.starts_with(first)
-        || !actual.ends_with(last)
-        || actual.len() < first.len() + last.len()
-    {
-        return false;
-    }
-    let mut rest = &actual[first.len()..actual.len() - last.len()];
-    for p in &parts[1..parts.len() - 1] {
-        match rest.find(p) {
-            Some(at) => rest = &rest[at + p.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 /// Checks `actual` against the documented output: its non-blank lines (trimmed)

@@ -23,13 +23,15 @@ const EXPECTED_FAILURES: &[&str] = &[
     "-c alarm-topic-kms-key=none",
 ];
 
-/// A fenced block of the tutorial: its language, its text, and whether it follows
-/// the previous block with nothing but blank lines between (an output).
+/// A fenced block of a section of the docs: its language, its text, the prose
+/// before it, and whether it follows the previous block with nothing but blank
+/// lines between (an output). `languages.rs` reads its sections with these too.
 #[derive(Debug)]
-struct Block {
-    lang: String,
-    text: String,
-    follows: bool,
+pub(super) struct Block {
+    pub(super) lang: String,
+    pub(super) text: String,
+    pub(super) before: String,
+    pub(super) follows: bool,
 }
 
 /// Section 1 of docs/authoring.md.
@@ -43,12 +45,12 @@ fn tutorial(doc: &str) -> &str {
     &doc[start..end]
 }
 
-fn blocks(section: &str) -> Vec<Block> {
+/// The fenced blocks of `section`, in order.
+pub(super) fn blocks(section: &str) -> Vec<Block> {
     let mut out = Vec::new();
     let mut rest = section;
-    let mut between = String::new();
     while let Some(open) = rest.find("\n```") {
-        between.push_str(&rest[..open]);
+        let before = rest[..open].to_string();
         let after = &rest[open + 4..];
         let lang_end = after.find('\n').expect("a fence line");
         let lang = after[..lang_end].trim().to_string();
@@ -57,9 +59,9 @@ fn blocks(section: &str) -> Vec<Block> {
         out.push(Block {
             lang,
             text: body[..close].to_string(),
-            follows: !out.is_empty() && between.trim().is_empty(),
+            follows: !out.is_empty() && before.trim().is_empty(),
+            before,
         });
-        between.clear();
         rest = &body[close + 4..];
         rest = rest.find('\n').map_or("", |n| &rest[n..]);
     }
@@ -143,7 +145,7 @@ fn normalize(line: &str) -> String {
 
 /// Whether `actual` is the line `expected`, where `...` in `expected` stands for
 /// any text.
-fn line_matches(expected: &str, actual: &str) -> bool {
+pub(super) fn line_matches(expected: &str, actual: &str) -> bool {
     let parts: Vec<&str> = expected.split("...").collect();
     if parts.len() == 1 {
         return expected == actual;
