@@ -49,6 +49,7 @@ lint:
     cd policies && cargo fmt --all -- --check
     cd tests/guests && cargo fmt --all -- --check
     cd tests/policy-guests && cargo fmt --all -- --check
+    cd host/runtime/guests && cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
 # The main job: build everything and deploy JapanCart (to the local AWS emulator

@@ -50,6 +50,8 @@ fn guest(name: &str) -> String {
 
 use common::japancart;
 
+mod rego;
+
 /// Runs `engine` in `dir` with a private code cache and no colour.
 fn engine(dir: &Path, args: &[&str]) -> Output {
     engine_with(dir, args, &[])
@@ -139,244 +141,254 @@ fn japancart_passes_the_baseline() {
     assert_eq!(report["policies"][0]["passed"], true);
 }
 
+/// (stack, config, expected policy and address or none, words the message has)
+type Case<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>, &'a str);
+
+/// One broken stack per rule of the baseline, and the violation it must produce.
+/// Where the JapanCart plugins have a config key for the breakage, the real stack
+/// is used; otherwise the `shop` test stack with a `mode`.
+const BROKEN_STACKS: &[Case] = &[
+    ("shop", "mode=ok", None, ""),
+    (
+        "shop",
+        "mode=plaintext-stream",
+        Some(("encryption-at-rest", "shop/stream")),
+        "`kms-key-id` is not set",
+    ),
+    (
+        "japancart",
+        "alarm-topic-kms-key=none",
+        Some(("encryption-at-rest", "monitoring/alarms")),
+        "`kms-key-id` is not set",
+    ),
+    (
+        "shop",
+        "mode=redis-without-tls",
+        Some(("redis-transit-encryption", "shop/redis")),
+        "`transit-encryption` is false",
+    ),
+    (
+        "shop",
+        "mode=public-db",
+        Some(("private-data-stores", "shop/db")),
+        "`publicly-accessible` is true",
+    ),
+    (
+        "shop",
+        "mode=public-subnet",
+        Some(("private-data-stores", "shop/cache-subnets")),
+        "`shop/public-a` (gives instances public IP addresses (`map-public-ip-on-launch`); \
+         its route table `shop/public-rt` sends 0.0.0.0/0 to the internet gateway `shop/igw`)",
+    ),
+    (
+        "shop",
+        "mode=open-ingress",
+        Some(("ingress-restricted", "shop/db-sg")),
+        "allows traffic from `0.0.0.0/0` (anywhere), outside the VPC's block 10.20.0.0/16: \
+         PostgreSQL, a data port",
+    ),
+    (
+        "japancart",
+        "rds-backup-retention-days=1",
+        Some(("backup-retention", "rds/postgres")),
+        "keeps automated backups for 1 day (`backup-retention-days`)",
+    ),
+    (
+        "shop",
+        "mode=short-backups",
+        Some(("backup-retention", "shop/db")),
+        "`backup-retention-days`",
+    ),
+    (
+        "shop",
+        "mode=single-az",
+        Some(("multi-az", "shop/redis")),
+        "is not Multi-AZ: `multi-az` is false.",
+    ),
+    (
+        "japancart",
+        "rds-instance-class=db.m5.large",
+        Some(("allowed-instance-classes", "rds/postgres")),
+        "uses `instance-class` `db.m5.large`, which is not on the baseline's allowed list \
+         (db.t3.micro)",
+    ),
+    (
+        "japancart",
+        "redis-node-type=cache.m5.large",
+        Some(("allowed-instance-classes", "elasticache/redis")),
+        "`node-type` `cache.m5.large`",
+    ),
+    (
+        "shop",
+        "mode=big-db",
+        Some(("allowed-instance-classes", "shop/db")),
+        "`db.m5.large`",
+    ),
+    (
+        "shop",
+        "mode=nat-route",
+        Some(("no-nat-gateway", "shop/private-nat-route")),
+        "goes to `nat-0a1b2c3d4e5f60718` (`gateway-id`), which is not an internet gateway",
+    ),
+    // The hardening rules (docs/policies.md, "Hardening rules and the
+    // benchmark"): each broken by the shop stack's mode, and where JapanCart has
+    // a key for it, by JapanCart's config too.
+    (
+        "shop",
+        "mode=redis-without-auth",
+        Some(("redis-auth", "shop/redis")),
+        "(Checkov CKV_AWS_31)",
+    ),
+    (
+        "japancart",
+        "redis-auth=false",
+        Some(("redis-auth", "elasticache/redis")),
+        "(Checkov CKV_AWS_31)",
+    ),
+    (
+        "shop",
+        "mode=redis-aws-key",
+        Some(("customer-managed-key", "shop/redis")),
+        "(Checkov CKV_AWS_191)",
+    ),
+    (
+        "japancart",
+        "redis-kms-key=aws-managed",
+        Some(("customer-managed-key", "elasticache/redis")),
+        "(Checkov CKV_AWS_191)",
+    ),
+    (
+        "shop",
+        "mode=db-aws-key",
+        Some(("customer-managed-key", "shop/db")),
+        "`kms-key-id`",
+    ),
+    (
+        "japancart",
+        "rds-kms-key=aws-managed",
+        Some(("customer-managed-key", "rds/postgres")),
+        "`kms-key-id`",
+    ),
+    (
+        "shop",
+        "mode=db-without-iam-auth",
+        Some(("rds-iam-authentication", "shop/db")),
+        "(Checkov CKV_AWS_161)",
+    ),
+    (
+        "japancart",
+        "rds-iam-auth=false",
+        Some(("rds-iam-authentication", "rds/postgres")),
+        "(Checkov CKV_AWS_161)",
+    ),
+    (
+        "shop",
+        "mode=db-without-logs",
+        Some(("rds-log-exports", "shop/db")),
+        "`upgrade`",
+    ),
+    (
+        "japancart",
+        "rds-log-exports=postgresql",
+        Some(("rds-log-exports", "rds/postgres")),
+        "(Checkov CKV_AWS_129)",
+    ),
+    (
+        "shop",
+        "mode=db-without-tag-copy",
+        Some(("rds-copy-tags-to-snapshot", "shop/db")),
+        "(Checkov CKV2_AWS_60)",
+    ),
+    (
+        "japancart",
+        "rds-copy-tags-to-snapshot=false",
+        Some(("rds-copy-tags-to-snapshot", "rds/postgres")),
+        "(Checkov CKV2_AWS_60)",
+    ),
+    // Outside `dev` only: the shop stack in `prod`.
+    (
+        "shop",
+        "mode=db-unprotected environment=prod",
+        Some(("rds-deletion-protection", "shop/db")),
+        "(Checkov CKV_AWS_293)",
+    ),
+    ("shop", "mode=db-unprotected", None, ""),
+    (
+        "japancart",
+        "environment=prod rds-deletion-protection=false",
+        Some(("rds-deletion-protection", "rds/postgres")),
+        "(Checkov CKV_AWS_293)",
+    ),
+    ("japancart", "environment=prod", None, ""),
+    (
+        "shop",
+        "mode=db-stack-secret",
+        Some(("secret-rotation", "shop/db")),
+        "(Checkov CKV2_AWS_57)",
+    ),
+    (
+        "japancart",
+        "db-password=stack-secret",
+        Some(("secret-rotation", "rds/postgres")),
+        "(Checkov CKV2_AWS_57)",
+    ),
+    (
+        "shop",
+        "mode=no-flow-logs",
+        Some(("vpc-flow-logs", "shop/net")),
+        "(Checkov CKV2_AWS_11)",
+    ),
+    (
+        "japancart",
+        "vpc-flow-logs=false",
+        Some(("vpc-flow-logs", "vpc/main")),
+        "(Checkov CKV2_AWS_11)",
+    ),
+    (
+        "shop",
+        "mode=open-default-sg",
+        Some(("default-security-group-closed", "shop/default-sg")),
+        "(Checkov CKV2_AWS_12)",
+    ),
+    (
+        "japancart",
+        "default-security-group=unmanaged",
+        Some(("default-security-group-closed", "vpc/main")),
+        "(Checkov CKV2_AWS_12)",
+    ),
+    (
+        "shop",
+        "mode=short-log-retention",
+        Some(("log-retention", "shop/flow-logs")),
+        "(Checkov CKV_AWS_338)",
+    ),
+];
+
+/// The arguments of `engine check` for one of [`BROKEN_STACKS`] with `policy`.
+fn broken_stack_args(policy: &str, stack: &str, config: &str) -> Vec<String> {
+    let mut args = vec!["--policy".to_string(), policy.to_string()];
+    for setting in config.split(' ').filter(|s| !s.is_empty()) {
+        args.extend(["--config".to_string(), setting.to_string()]);
+    }
+    if stack == "shop" {
+        args.push(guest("datastore"));
+    } else {
+        args.extend(japancart());
+    }
+    args
+}
+
 /// One broken stack per rule, each producing exactly the expected violation. Where
 /// the JapanCart plugins have a config key for the breakage, the real stack is used;
 /// otherwise the `shop` test stack with a `mode`.
 #[test]
 fn each_broken_stack_breaks_exactly_its_rule() {
-    let shop = guest("datastore");
-    let jc = japancart();
-    /// (stack, config, expected policy and address or none, words the message has)
-    type Case<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>, &'a str);
-    let cases: &[Case] = &[
-        ("shop", "mode=ok", None, ""),
-        (
-            "shop",
-            "mode=plaintext-stream",
-            Some(("encryption-at-rest", "shop/stream")),
-            "`kms-key-id` is not set",
-        ),
-        (
-            "japancart",
-            "alarm-topic-kms-key=none",
-            Some(("encryption-at-rest", "monitoring/alarms")),
-            "`kms-key-id` is not set",
-        ),
-        (
-            "shop",
-            "mode=redis-without-tls",
-            Some(("redis-transit-encryption", "shop/redis")),
-            "`transit-encryption` is false",
-        ),
-        (
-            "shop",
-            "mode=public-db",
-            Some(("private-data-stores", "shop/db")),
-            "`publicly-accessible` is true",
-        ),
-        (
-            "shop",
-            "mode=public-subnet",
-            Some(("private-data-stores", "shop/cache-subnets")),
-            "`shop/public-a` (gives instances public IP addresses (`map-public-ip-on-launch`); \
-             its route table `shop/public-rt` sends 0.0.0.0/0 to the internet gateway `shop/igw`)",
-        ),
-        (
-            "shop",
-            "mode=open-ingress",
-            Some(("ingress-restricted", "shop/db-sg")),
-            "allows traffic from `0.0.0.0/0` (anywhere), outside the VPC's block 10.20.0.0/16: \
-             PostgreSQL, a data port",
-        ),
-        (
-            "japancart",
-            "rds-backup-retention-days=1",
-            Some(("backup-retention", "rds/postgres")),
-            "keeps automated backups for 1 day (`backup-retention-days`)",
-        ),
-        (
-            "shop",
-            "mode=short-backups",
-            Some(("backup-retention", "shop/db")),
-            "`backup-retention-days`",
-        ),
-        (
-            "shop",
-            "mode=single-az",
-            Some(("multi-az", "shop/redis")),
-            "is not Multi-AZ: `multi-az` is false.",
-        ),
-        (
-            "japancart",
-            "rds-instance-class=db.m5.large",
-            Some(("allowed-instance-classes", "rds/postgres")),
-            "uses `instance-class` `db.m5.large`, which is not on the baseline's allowed list \
-             (db.t3.micro)",
-        ),
-        (
-            "japancart",
-            "redis-node-type=cache.m5.large",
-            Some(("allowed-instance-classes", "elasticache/redis")),
-            "`node-type` `cache.m5.large`",
-        ),
-        (
-            "shop",
-            "mode=big-db",
-            Some(("allowed-instance-classes", "shop/db")),
-            "`db.m5.large`",
-        ),
-        (
-            "shop",
-            "mode=nat-route",
-            Some(("no-nat-gateway", "shop/private-nat-route")),
-            "goes to `nat-0a1b2c3d4e5f60718` (`gateway-id`), which is not an internet gateway",
-        ),
-        // The hardening rules (docs/policies.md, "Hardening rules and the
-        // benchmark"): each broken by the shop stack's mode, and where JapanCart has
-        // a key for it, by JapanCart's config too.
-        (
-            "shop",
-            "mode=redis-without-auth",
-            Some(("redis-auth", "shop/redis")),
-            "(Checkov CKV_AWS_31)",
-        ),
-        (
-            "japancart",
-            "redis-auth=false",
-            Some(("redis-auth", "elasticache/redis")),
-            "(Checkov CKV_AWS_31)",
-        ),
-        (
-            "shop",
-            "mode=redis-aws-key",
-            Some(("customer-managed-key", "shop/redis")),
-            "(Checkov CKV_AWS_191)",
-        ),
-        (
-            "japancart",
-            "redis-kms-key=aws-managed",
-            Some(("customer-managed-key", "elasticache/redis")),
-            "(Checkov CKV_AWS_191)",
-        ),
-        (
-            "shop",
-            "mode=db-aws-key",
-            Some(("customer-managed-key", "shop/db")),
-            "`kms-key-id`",
-        ),
-        (
-            "japancart",
-            "rds-kms-key=aws-managed",
-            Some(("customer-managed-key", "rds/postgres")),
-            "`kms-key-id`",
-        ),
-        (
-            "shop",
-            "mode=db-without-iam-auth",
-            Some(("rds-iam-authentication", "shop/db")),
-            "(Checkov CKV_AWS_161)",
-        ),
-        (
-            "japancart",
-            "rds-iam-auth=false",
-            Some(("rds-iam-authentication", "rds/postgres")),
-            "(Checkov CKV_AWS_161)",
-        ),
-        (
-            "shop",
-            "mode=db-without-logs",
-            Some(("rds-log-exports", "shop/db")),
-            "`upgrade`",
-        ),
-        (
-            "japancart",
-            "rds-log-exports=postgresql",
-            Some(("rds-log-exports", "rds/postgres")),
-            "(Checkov CKV_AWS_129)",
-        ),
-        (
-            "shop",
-            "mode=db-without-tag-copy",
-            Some(("rds-copy-tags-to-snapshot", "shop/db")),
-            "(Checkov CKV2_AWS_60)",
-        ),
-        (
-            "japancart",
-            "rds-copy-tags-to-snapshot=false",
-            Some(("rds-copy-tags-to-snapshot", "rds/postgres")),
-            "(Checkov CKV2_AWS_60)",
-        ),
-        // Outside `dev` only: the shop stack in `prod`.
-        (
-            "shop",
-            "mode=db-unprotected environment=prod",
-            Some(("rds-deletion-protection", "shop/db")),
-            "(Checkov CKV_AWS_293)",
-        ),
-        ("shop", "mode=db-unprotected", None, ""),
-        (
-            "japancart",
-            "environment=prod rds-deletion-protection=false",
-            Some(("rds-deletion-protection", "rds/postgres")),
-            "(Checkov CKV_AWS_293)",
-        ),
-        ("japancart", "environment=prod", None, ""),
-        (
-            "shop",
-            "mode=db-stack-secret",
-            Some(("secret-rotation", "shop/db")),
-            "(Checkov CKV2_AWS_57)",
-        ),
-        (
-            "japancart",
-            "db-password=stack-secret",
-            Some(("secret-rotation", "rds/postgres")),
-            "(Checkov CKV2_AWS_57)",
-        ),
-        (
-            "shop",
-            "mode=no-flow-logs",
-            Some(("vpc-flow-logs", "shop/net")),
-            "(Checkov CKV2_AWS_11)",
-        ),
-        (
-            "japancart",
-            "vpc-flow-logs=false",
-            Some(("vpc-flow-logs", "vpc/main")),
-            "(Checkov CKV2_AWS_11)",
-        ),
-        (
-            "shop",
-            "mode=open-default-sg",
-            Some(("default-security-group-closed", "shop/default-sg")),
-            "(Checkov CKV2_AWS_12)",
-        ),
-        (
-            "japancart",
-            "default-security-group=unmanaged",
-            Some(("default-security-group-closed", "vpc/main")),
-            "(Checkov CKV2_AWS_12)",
-        ),
-        (
-            "shop",
-            "mode=short-log-retention",
-            Some(("log-retention", "shop/flow-logs")),
-            "(Checkov CKV_AWS_338)",
-        ),
-    ];
     let dir = tempfile::tempdir().unwrap();
     let base = baseline();
     let mut failures = Vec::new();
-    for (stack, config, expected, words) in cases {
-        let mut args = vec!["--policy", base.as_str()];
-        for setting in config.split(' ') {
-            args.extend(["--config", setting]);
-        }
-        if *stack == "shop" {
-            args.push(&shop);
-        } else {
-            args.extend(jc.iter().map(String::as_str));
-        }
+    for (stack, config, expected, words) in BROKEN_STACKS {
+        let args = broken_stack_args(&base, stack, config);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (code, report, stderr) = check_json(dir.path(), &args);
         // A Redis group without TLS cannot keep its AUTH token either (AWS refuses
         // AUTH without encryption in transit), so it breaks `redis-auth` too.

@@ -65,7 +65,10 @@ fn plan_against_an_empty_state_and_a_changed_field() {
         assert!(text.contains(line), "`{line}` not in the plan:\n{text}");
     }
     golden("plan-empty.txt", &text);
-    golden("plan-empty.json", &render::json(&plan));
+    golden(
+        "plan-empty.json",
+        &render::json(&plan, &context("dev", "us-east-1", &[])),
+    );
     let prod = build(&declare_ok(&context("prod", "us-east-1", &[])));
     let text = render::human(&engine_core::plan(&prod, &State::empty(), &hashes()), false);
     assert!(
@@ -87,7 +90,10 @@ fn plan_against_an_empty_state_and_a_changed_field() {
     let s = plan.summary();
     assert_eq!((s.create, s.update, s.replace, s.delete), (0, 1, 0, 0));
     golden("plan-changed.txt", &render::human(&plan, false));
-    golden("plan-changed.json", &render::json(&plan));
+    golden(
+        "plan-changed.json",
+        &render::json(&plan, &context("dev", "us-east-1", &[])),
+    );
 }
 
 #[test]

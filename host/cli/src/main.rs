@@ -67,9 +67,18 @@ struct Cli {
 /// Options every command takes.
 #[derive(Debug, clap::Args)]
 pub struct Globals {
-    /// Policy plugins checked before apply (repeatable); adds to `policies` in engine.toml
+    /// Policies checked before apply (repeatable): policy plugins (.wasm) or Rego
+    /// files (.rego, evaluated together); adds to `policies` in engine.toml
     #[arg(long = "policy", global = true, value_name = "POLICY")]
     policies: Vec<PathBuf>,
+    /// The Rego package whose deny/violation/warn rules are evaluated
+    #[arg(
+        long = "rego-package",
+        global = true,
+        value_name = "PACKAGE",
+        default_value = engine_policy::rego::DEFAULT_PACKAGE
+    )]
+    rego_package: String,
     #[command(flatten)]
     overrides: config::Overrides,
     /// Compile plugins every time instead of using the code cache

@@ -13,6 +13,7 @@
 //! ```text
 //! {
 //!   "changes": [ResourceChange...],   // every resource, no-ops included, address order
+//!   "context": {"environment": "dev", "region": "us-east-1", "stack": "default"},
 //!   "format_version": 1,              // JSON_FORMAT_VERSION
 //!   "has_changes": true,              // what `--detailed-exitcode` reports
 //!   "outputs": [OutputChange...],
@@ -35,6 +36,7 @@ use serde_json::Value;
 
 use crate::address::Address;
 use crate::graph::Graph;
+use crate::model::Context;
 use crate::model::REF_KEY;
 use crate::plan::{
     Action, FieldView, LEFT_OUT, OutputChange, Plan, ReplaceOrder, ResourceChange, Summary,
@@ -620,12 +622,20 @@ fn inline_or_block(v: Option<&Value>, col: usize) -> String {
     }
 }
 
-/// The JSON of a plan (see the module documentation), normalised, with a final
-/// newline.
-pub fn json(plan: &Plan) -> String {
+/// The JSON of a plan of the stack `ctx` names (see the module documentation),
+/// normalised, with a final newline. Of the context it carries the stack, region
+/// and environment (what policies read), never the config.
+pub fn json(plan: &Plan, ctx: &Context) -> String {
+    #[derive(Serialize)]
+    struct JsonContext<'a> {
+        stack: &'a str,
+        region: &'a str,
+        environment: &'a str,
+    }
     #[derive(Serialize)]
     struct JsonPlan<'a> {
         format_version: u32,
+        context: JsonContext<'a>,
         summary: Summary,
         has_changes: bool,
         #[serde(flatten)]
@@ -633,6 +643,11 @@ pub fn json(plan: &Plan) -> String {
     }
     to_normalised_json(&JsonPlan {
         format_version: JSON_FORMAT_VERSION,
+        context: JsonContext {
+            stack: &ctx.stack,
+            region: &ctx.region,
+            environment: &ctx.environment,
+        },
         summary: plan.summary(),
         has_changes: plan.has_changes(),
         plan,
@@ -935,10 +950,24 @@ mod tests {
     }
 
     #[test]
-    fn json_has_a_version_summary_and_every_change() {
+    fn json_has_a_version_context_summary_and_every_change() {
         let p = crate::plan::plan(&samples::graph(), &State::empty(), &BTreeMap::new());
-        let v: Value = serde_json::from_str(&json(&p)).unwrap();
+        let mut ctx = Context {
+            stack: "default".into(),
+            region: "ap-northeast-1".into(),
+            environment: "prod".into(),
+            ..Context::default()
+        };
+        ctx.config
+            .insert("db-password".into(), "never shown".into());
+        let text = json(&p, &ctx);
+        assert!(!text.contains("never shown"), "the config stays out");
+        let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["format_version"], 1);
+        assert_eq!(
+            v["context"],
+            serde_json::json!({"stack": "default", "region": "ap-northeast-1", "environment": "prod"})
+        );
         assert_eq!(v["has_changes"], true);
         assert_eq!(v["summary"]["create"], p.changes.len());
         assert_eq!(v["changes"].as_array().unwrap().len(), p.changes.len());

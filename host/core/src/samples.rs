@@ -579,6 +579,17 @@ pub fn stack() -> Vec<Declaration> {
     ]
 }
 
+/// The context the samples' plans are for: stack `default`, region `us-east-1`,
+/// environment `dev`, no config.
+pub fn context() -> crate::model::Context {
+    crate::model::Context {
+        stack: "default".into(),
+        region: "us-east-1".into(),
+        environment: "dev".into(),
+        config: BTreeMap::new(),
+    }
+}
+
 /// [`stack`], merged and validated.
 pub fn graph() -> Graph {
     match Graph::build(&stack()) {

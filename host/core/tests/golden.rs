@@ -47,7 +47,10 @@ fn check(name: &str, actual: &str) {
 
 fn goldens(name: &str, plan: &Plan) {
     check(&format!("{name}.txt"), &render::human(plan, false));
-    check(&format!("{name}.json"), &render::json(plan));
+    check(
+        &format!("{name}.json"),
+        &render::json(plan, &engine_core::samples::context()),
+    );
 }
 
 fn edit(decls: &mut [Declaration], address: &str, f: impl FnOnce(&mut Spec)) {

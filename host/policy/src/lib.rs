@@ -15,6 +15,13 @@
 //! still reported (with the reason), but it does not count against
 //! [`Outcome::passed`]. A waiver that matches no violation is reported too
 //! ([`Outcome::unmatched_waivers`]), so a stale one is noticed.
+//!
+//! A policy can also be Rego (`.rego` files, [`rego`]): the files given are
+//! evaluated together, as one policy, over the plan as JSON, by the engine's
+//! Rego evaluator in the same sandbox. Their violations and failures are counted
+//! exactly as a plugin's.
+
+pub mod rego;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -204,13 +211,16 @@ pub fn policy_resources(plan: &Plan) -> Result<Vec<PolicyResource>, PolicyError>
 
 /// Loads each policy plugin in `runtime` (sandboxed like component plugins:
 /// deadline, memory cap, no WASI) and calls `check` with the plan of `stack` in
-/// `region`. A file named twice runs once. A plugin that fails is recorded in
-/// [`Outcome::runs`] and does not stop the others. No violation is waived yet
-/// ([`Outcome::waive`]).
+/// `region`. The `.rego` files among `policies` run together as one policy, in the
+/// place of the first, evaluating the package `rego_package`
+/// ([`rego::DEFAULT_PACKAGE`] unless chosen). A file named twice runs once. A
+/// policy that fails is recorded in [`Outcome::runs`] and does not stop the
+/// others. No violation is waived yet ([`Outcome::waive`]).
 pub fn run_policies(
     runtime: &Runtime,
     ctx: &engine_core::Context,
     policies: &[PathBuf],
+    rego_package: &str,
     plan: &Plan,
 ) -> Result<Outcome, PolicyError> {
     let resources = policy_resources(plan)?;
@@ -225,7 +235,21 @@ pub fn run_policies(
         resources: resources.len(),
         waivers: Vec::new(),
     };
-    for path in unique(policies) {
+    let policies = unique(policies);
+    let rego_files: Vec<PathBuf> = policies
+        .iter()
+        .filter(|p| rego::is_rego(p))
+        .cloned()
+        .collect();
+    for path in policies {
+        if rego::is_rego(&path) {
+            if rego_files.first() == Some(&path) {
+                let (run, found) = run_rego(runtime, ctx, &rego_files, rego_package, plan);
+                outcome.violations.extend(found);
+                outcome.runs.push(run);
+            }
+            continue;
+        }
         let mut run = PolicyRun {
             path: path.clone(),
             name: None,
@@ -273,6 +297,39 @@ pub fn run_policies(
         outcome.runs.push(run);
     }
     Ok(outcome)
+}
+
+/// The Rego `files`, together, over `plan` as `engine plan --json` prints it.
+fn run_rego(
+    runtime: &Runtime,
+    ctx: &engine_core::Context,
+    files: &[PathBuf],
+    package: &str,
+    plan: &Plan,
+) -> (PolicyRun, Vec<Violation>) {
+    let label = rego::label(files);
+    let mut run = PolicyRun {
+        path: files[0].clone(),
+        name: Some(label.clone()),
+        version: None,
+        failure: None,
+        violations: 0,
+    };
+    let found = rego::read(files).and_then(|modules| {
+        let input = engine_core::render::json(plan, ctx);
+        rego::evaluate(runtime, &label, &modules, package, &input)
+    });
+    match found {
+        Ok(found) => {
+            tracing::debug!(policy = label, violations = found.len(), "checked");
+            run.violations = found.len();
+            (run, found)
+        }
+        Err(d) => {
+            run.failure = Some(*d);
+            (run, Vec::new())
+        }
+    }
 }
 
 #[cfg(test)]

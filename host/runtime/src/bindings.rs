@@ -75,3 +75,12 @@ frozen!(
 
 pub use component::engine::plugin::host::LogLevel;
 pub use component::engine::plugin::types as wit;
+
+/// The host's own Rego evaluator (`wit/rego/rego.wit`), embedded in the binary:
+/// not a plugin contract, so it has no frozen versions.
+pub mod rego {
+    wasmtime::component::bindgen!({
+        path: "../../wit/rego",
+        world: "engine:rego/evaluator",
+    });
+}

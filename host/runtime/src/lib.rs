@@ -21,11 +21,13 @@
 //! - [`cache`]: precompiled code, keyed by plugin hash and engine configuration.
 //! - [`Runtime`]: the engine, the linker and the epoch ticker, shared by all plugins.
 //! - [`Plugin`]: one loaded plugin with its store.
+//! - [`rego`]: the embedded Rego evaluator, run in the same sandbox.
 //! - [`PluginError`]: what went wrong, always naming the plugin.
 
 pub mod bindings;
 pub mod cache;
 mod convert;
+pub mod rego;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -315,6 +317,10 @@ pub enum PluginErrorKind {
     /// The plugin returned an error from `declare`.
     #[error("{0}")]
     Declared(String),
+    /// The engine cannot run this policy at all (a Rego policy in a build without
+    /// the Rego evaluator).
+    #[error("{0}")]
+    Unavailable(String),
     /// The plugin returned something invalid.
     #[error("returned an invalid answer: {0}")]
     BadAnswer(String),

@@ -314,7 +314,7 @@ fn run(
         ));
     }
     if args.json {
-        ui::out(&render::json(plan));
+        ui::out(&render::json(plan, &cfg.context));
     } else {
         ui::out(&format!(
             "{}AWS account {} as {}\n\n",

@@ -316,7 +316,7 @@ pub fn plan(g: &Globals, a: &PlanArgs) -> anyhow::Result<u8> {
     }
     let started = std::time::Instant::now();
     if a.json {
-        ui::out(&render::json(&plan));
+        ui::out(&render::json(&plan, &d.cfg.context));
     } else {
         ui::out(&format!("{}\n", header(&d.cfg, g, &prior)));
         render::human_to(&plan, ui::color(true), &mut |chunk| ui::out(chunk));

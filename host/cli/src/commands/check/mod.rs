@@ -74,7 +74,7 @@ pub fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
         ]);
         return Ok(exit::ERROR);
     }
-    let outcome = run(&d.cfg, g.no_cache, &policies, &plan)?;
+    let outcome = run(&d.cfg, g, &policies, &plan)?;
     ui::diagnostics(&outcome.failures());
     if a.sarif {
         let sources = d.sources();
@@ -106,7 +106,7 @@ pub fn enforce(
     if policies.is_empty() {
         return Ok(true);
     }
-    let outcome = run(cfg, g.no_cache, policies, plan)?;
+    let outcome = run(cfg, g, policies, plan)?;
     ui::diagnostics(&outcome.failures());
     eprint!("{}", human(cfg, &outcome, ui::color(false)));
     eprintln!();
@@ -115,10 +115,10 @@ pub fn enforce(
 
 /// Runs `policies` over `plan` in a runtime with the stack's limits, then applies
 /// the stack's waivers; a waiver that matches no violation is a warning.
-fn run(cfg: &Config, no_cache: bool, policies: &[PathBuf], plan: &Plan) -> anyhow::Result<Outcome> {
-    let runtime = load::runtime(cfg, no_cache)?;
+fn run(cfg: &Config, g: &Globals, policies: &[PathBuf], plan: &Plan) -> anyhow::Result<Outcome> {
+    let runtime = load::runtime(cfg, g.no_cache)?;
     let ctx = &cfg.context;
-    let mut outcome = engine_policy::run_policies(&runtime, ctx, policies, plan)?;
+    let mut outcome = engine_policy::run_policies(&runtime, ctx, policies, &g.rego_package, plan)?;
     outcome.waive(&cfg.waivers);
     for w in outcome.unmatched_waivers() {
         ui::warning(&format!(

@@ -63,11 +63,16 @@ pub fn human(cfg: &Config, o: &Outcome, color: bool) -> String {
     }
     for (address, mut vs) in by_address {
         vs.sort_by_key(|v| (o.waiver(v).is_some(), !v.mandatory));
-        let kind = o
-            .kinds
-            .get(address)
-            .map_or_else(|| "not in the plan".to_string(), Clone::clone);
-        let _ = writeln!(s, "\n{} ({kind})", paint("1", &line(address)));
+        if address.is_empty() {
+            // A Rego message without an `address` is about the stack as a whole.
+            let _ = writeln!(s, "\n{}", paint("1", &format!("stack {}", line(&c.stack))));
+        } else {
+            let kind = o
+                .kinds
+                .get(address)
+                .map_or_else(|| "not in the plan".to_string(), Clone::clone);
+            let _ = writeln!(s, "\n{} ({kind})", paint("1", &line(address)));
+        }
         for v in vs {
             let waiver = o.waiver(v);
             let level = match (v.mandatory, waiver.is_some()) {
