@@ -1,7 +1,6 @@
 //! The apply gate without the binary: real policy plugins, built from source, and
-//! Rego files, over
-//! the sample plan. A mandatory violation or a failing policy plugin blocks; an
-//! advisory does not.
+//! Rego files, over the sample plan. A mandatory violation or a failing policy
+//! blocks; an advisory does not.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a failed unwrap is a failed test
 
