@@ -611,7 +611,7 @@ deny contains finding("rds-log-exports", address, msg, remediation) if {
 	exported := {trim_space(e) | some e in db["cloudwatch-logs-exports"]}
 	missing := [sprintf("`%s`", [log]) | some log in postgres_log_exports; not log in exported]
 	count(missing) > 0
-	msg := sprintf("The PostgreSQL database `%s` does not publish its %s to CloudWatch Logs: they %s missing from `cloudwatch-logs-exports`, so errors, connections and upgrades leave no record outside the instance (Checkov CKV_AWS_129).", [db.identifier, missing_logs(missing), missing_verb(missing)])
+	msg := sprintf("The PostgreSQL database `%s` does not publish its %s to CloudWatch Logs: %s missing from `cloudwatch-logs-exports`, so errors, connections and upgrades leave no record outside the instance (Checkov CKV_AWS_129).", [db.identifier, missing_logs(missing), missing_verb(missing)])
 	remediation := "Add `postgresql` and `upgrade` to `cloudwatch-logs-exports`. JapanCart: `rds-log-exports = postgresql,upgrade` (the default)."
 }
 
@@ -619,9 +619,9 @@ missing_logs(missing) := sprintf("log %s", missing) if count(missing) == 1
 
 missing_logs(missing) := sprintf("logs %s", [concat(" and ", missing)]) if count(missing) > 1
 
-missing_verb(missing) := "is" if count(missing) == 1
+missing_verb(missing) := "it is" if count(missing) == 1
 
-missing_verb(missing) := "are" if count(missing) > 1
+missing_verb(missing) := "they are" if count(missing) > 1
 
 # ---------------------------------------------------------------------------
 # Rule: rds-copy-tags-to-snapshot (mandatory). Snapshots carry the instance's tags,

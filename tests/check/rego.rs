@@ -70,7 +70,7 @@ fn a_rego_policy_fails_check_in_text_json_and_sarif() {
     assert!(
         stdout.contains(&format!(
             "\nstack {}\n  advisory: warn (kinesis)\n    the plan creates resources\n",
-            stdout.split(' ').nth(3).unwrap()
+            stdout.split(' ').nth(4).unwrap()
         )),
         "{stdout}"
     );

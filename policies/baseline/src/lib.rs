@@ -1058,17 +1058,17 @@ fn rds_log_exports(plan: &Plan, out: &mut Vec<Violation>) {
         if missing.is_empty() {
             continue;
         }
-        let (which, verb) = if missing.len() == 1 {
-            (format!("log {}", missing[0]), "is")
+        let (which, they_are) = if missing.len() == 1 {
+            (format!("log {}", missing[0]), "it is")
         } else {
-            (format!("logs {}", missing.join(" and ")), "are")
+            (format!("logs {}", missing.join(" and ")), "they are")
         };
         out.push(mandatory(
             "rds-log-exports",
             address,
             format!(
                 "The PostgreSQL database `{}` does not publish its {which} to CloudWatch \
-                 Logs: they {verb} missing from `cloudwatch-logs-exports`, so errors, \
+                 Logs: {they_are} missing from `cloudwatch-logs-exports`, so errors, \
                  connections and upgrades leave no record outside the instance (Checkov \
                  CKV_AWS_129).",
                 d.identifier
@@ -2195,7 +2195,12 @@ mod tests {
             d.cloudwatch_logs_exports = vec!["postgresql".into()]
         });
         let v = only(&plan, "rds-log-exports", "rds/postgres", true);
-        assert!(v.message.contains("its log `upgrade`"), "{}", v.message);
+        assert!(
+            v.message
+                .contains("its log `upgrade` to CloudWatch Logs: it is missing"),
+            "{}",
+            v.message
+        );
         assert!(!v.message.contains("`postgresql` and"), "{}", v.message);
         assert!(
             v.remediation
@@ -2206,7 +2211,8 @@ mod tests {
         });
         let v = only(&plan, "rds-log-exports", "rds/postgres", true);
         assert!(
-            v.message.contains("logs `postgresql` and `upgrade`"),
+            v.message
+                .contains("logs `postgresql` and `upgrade` to CloudWatch Logs: they are missing"),
             "{}",
             v.message
         );
