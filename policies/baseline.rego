@@ -5,9 +5,9 @@
 #
 # Conventions:
 # - `input` is the plan as `engine plan --json` prints it (docs/plan.schema.json,
-#   docs/policies.md "The plan as JSON"), plus `context` (`stack`, `region`,
-#   `environment`), which `engine check` adds. Without `context` the environment is
-#   unnamed, as for the plugin given an empty one.
+#   docs/policies.md "The plan as JSON"), whose `context` (`stack`, `region`,
+#   `environment`) gives the environment. A plan without `context` (written by an
+#   older engine) has an unnamed environment, as for the plugin given an empty one.
 # - `package main`, Rego v1. `deny` holds the mandatory violations, `warn` the
 #   advisory ones; each is an object {msg, address, remediation, rule}, `rule` being
 #   the plugin's rule id (a violation's `policy`).

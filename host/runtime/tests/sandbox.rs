@@ -723,3 +723,56 @@ fn a_released_plugin_keeps_its_name_and_refuses_calls() {
         "plugin `storage`: cannot call `declare`: its sandbox was released after it declared"
     );
 }
+
+/// The embedded Rego evaluator runs in a plugin's sandbox: it evaluates a module
+/// against its input, a rule that builds a huge array is stopped by the memory
+/// cap and an endless one by the deadline, each named like a plugin.
+#[test]
+fn the_rego_evaluator_runs_under_a_plugins_limits() {
+    use engine_runtime::rego::{RegoError, RegoModule};
+    let rt = runtime();
+    let module = |body: &str| {
+        vec![RegoModule {
+            file: "p.rego".into(),
+            source: format!("package main\n\n{body}\n"),
+        }]
+    };
+    let rules = rt
+        .evaluate_rego(
+            "p",
+            &module("deny contains input.x if input.x\nhelper := 1"),
+            r#"{"x": "m"}"#,
+            "main",
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(rules.len(), 1, "helpers are left out: {rules:?}");
+    assert_eq!(
+        (rules[0].name.as_str(), &rules[0].value),
+        ("deny", &serde_json::json!(["m"]))
+    );
+    let no_package = rt
+        .evaluate_rego("p", &module("deny := 1"), "{}", "other")
+        .unwrap();
+    assert_eq!(no_package, Err(RegoError::NoPackage(vec!["main".into()])));
+
+    let huge = module(
+        "deny contains \"x\" if {\n\tbig := [i | some i in numbers.range(1, 100000000)]\n\tcount(big) > 0\n}",
+    );
+    let e = rt.evaluate_rego("p", &huge, "{}", "main").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "plugin `p`: exceeded its memory limit of 32 MiB in `evaluate` and was stopped"
+    );
+
+    let endless = module(
+        "deny contains \"x\" if {\n\tsome a in numbers.range(1, 100000)\n\tsome b in numbers.range(1, 100000)\n\ta + b < 0\n}",
+    );
+    let started = Instant::now();
+    let e = rt.evaluate_rego("p", &endless, "{}", "main").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "plugin `p`: did not finish `evaluate` within its deadline of 1s and was stopped"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
