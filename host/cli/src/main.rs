@@ -227,9 +227,9 @@ enum Command {
         #[arg(required = true, value_name = "PLUGIN")]
         plugins: Vec<PathBuf>,
     },
-    /// Check the planned stack against policy plugins; exits 1 on a mandatory violation.
+    /// Check the planned stack against policies (plugins or Rego); exits 1 on a mandatory violation.
     #[command(
-        after_help = "Examples:\n  engine check --policy policies/baseline.wasm plugins/*.wasm\n  engine check --policy policies/baseline.wasm --sarif plugins/*.wasm > results.sarif"
+        after_help = "Examples:\n  engine check --policy policies/baseline.wasm plugins/*.wasm\n  engine check --policy policies/baseline.wasm --sarif plugins/*.wasm > results.sarif\n  engine check --policy policies/baseline.rego plugins/*.wasm\n  engine check --policy team.rego --rego-package team plugins/*.wasm\n\nRego files (.rego) are evaluated together over the plan as `engine plan --json`\nprints it, with conftest's conventions: rules deny*/violation* (mandatory) and\nwarn* (advisory) of the package `main` (or --rego-package) yield messages, strings\nor objects {msg, address, remediation, rule}. See docs/policies.md."
     )]
     Check(commands::check::CheckArgs),
     /// Scaffold a new plugin crate that builds as is.

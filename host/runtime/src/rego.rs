@@ -58,6 +58,11 @@ pub enum RegoError {
     NoPackage(Vec<String>),
 }
 
+/// The size of the embedded evaluator component, in bytes (0 without one).
+pub fn evaluator_size() -> usize {
+    EVALUATOR.len()
+}
+
 /// The evaluator's SHA-256, its key in the code cache.
 static SHA256: LazyLock<String> = LazyLock::new(|| hex(&Sha256::digest(EVALUATOR)));
 
