@@ -242,8 +242,9 @@ fn an_endless_rego_rule_is_stopped_by_the_deadline() {
     );
 }
 
-/// The package evaluated is `main` unless `--rego-package` says otherwise; a file
-/// of another package is not silently passed.
+/// The package evaluated is `main` unless `--rego-package` or engine.toml's
+/// `rego-package` says otherwise (the flag first); a file of another package is
+/// not silently passed.
 #[test]
 fn the_package_is_main_unless_chosen() {
     let dir = tempfile::tempdir().unwrap();
@@ -267,6 +268,24 @@ fn the_package_is_main_unless_chosen() {
     );
     assert_eq!(code, Some(1), "{stderr}");
     assert_eq!(violations(&report)[0].0, "kinesis-retention-48h");
+
+    write(
+        dir.path(),
+        "engine.toml",
+        "rego-package = \"team.kinesis\"\n",
+    );
+    let (code, report, stderr) = check_json(dir.path(), &with_japancart(&["--policy", &file], &jc));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(violations(&report)[0].0, "kinesis-retention-48h");
+    let (code, _, stderr) = check(
+        dir.path(),
+        &with_japancart(&["--policy", &file, "--rego-package", "main"], &jc),
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("no Rego file declares `package main`"),
+        "the flag wins: {stderr}"
+    );
 }
 
 /// Every violation of a JSON report in full (rule, address, severity, message,

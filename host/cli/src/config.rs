@@ -11,6 +11,7 @@
 //! availability-zones = "ap-northeast-1a,ap-northeast-1c"   # pins them (see `facts`)
 //!
 //! policies = ["policies/baseline.wasm"]   # (top level) checked before every apply
+//! rego-package = "main"     # (top level) the package of `.rego` policies (--rego-package)
 //!
 //! [limits]                  # sandbox limits for every plugin call
 //! deadline-ms = 5000
@@ -45,6 +46,8 @@ pub const FILE: &str = "engine.toml";
 struct File {
     #[serde(default)]
     policies: Vec<PathBuf>,
+    #[serde(default, rename = "rego-package")]
+    rego_package: Option<String>,
     #[serde(default)]
     stack: StackSection,
     #[serde(default)]
@@ -330,6 +333,9 @@ pub struct Config {
     pub plugin_limits: BTreeMap<String, engine_runtime::Limits>,
     /// Policy plugins from the stack file (relative to its directory).
     pub policies: Vec<PathBuf>,
+    /// `rego-package`: the package `.rego` policies are evaluated in, unless
+    /// `--rego-package` says otherwise.
+    pub rego_package: Option<String>,
     /// `[[waivers]]` of engine.toml and of the stack's file: policy rules that do
     /// not apply to one resource, with the reason.
     pub waivers: Vec<engine_policy::Waiver>,
@@ -388,6 +394,7 @@ impl Config {
             limits: engine_runtime::Limits::default(),
             plugin_limits: BTreeMap::new(),
             policies: Vec::new(),
+            rego_package: None,
             waivers: Vec::new(),
             allowed_account_ids: Vec::new(),
             origins: BTreeMap::new(),
@@ -495,6 +502,7 @@ pub fn load(dir: &Path, o: &Overrides) -> anyhow::Result<Config> {
         limits,
         plugin_limits,
         policies,
+        rego_package: file.rego_package,
         waivers: waivers(project_waivers, stack_waivers),
         allowed_account_ids: file.stack.allowed_account_ids,
         origins,

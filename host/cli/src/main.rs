@@ -71,14 +71,10 @@ pub struct Globals {
     /// files (.rego, evaluated together); adds to `policies` in engine.toml
     #[arg(long = "policy", global = true, value_name = "POLICY")]
     policies: Vec<PathBuf>,
-    /// The Rego package whose deny/violation/warn rules are evaluated
-    #[arg(
-        long = "rego-package",
-        global = true,
-        value_name = "PACKAGE",
-        default_value = engine_policy::rego::DEFAULT_PACKAGE
-    )]
-    rego_package: String,
+    /// The Rego package whose deny/violation/warn rules are evaluated [default:
+    /// `rego-package` in engine.toml, else main]
+    #[arg(long = "rego-package", global = true, value_name = "PACKAGE")]
+    rego_package: Option<String>,
     #[command(flatten)]
     overrides: config::Overrides,
     /// Compile plugins every time instead of using the code cache

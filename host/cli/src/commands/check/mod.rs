@@ -118,7 +118,13 @@ pub fn enforce(
 fn run(cfg: &Config, g: &Globals, policies: &[PathBuf], plan: &Plan) -> anyhow::Result<Outcome> {
     let runtime = load::runtime(cfg, g.no_cache)?;
     let ctx = &cfg.context;
-    let mut outcome = engine_policy::run_policies(&runtime, ctx, policies, &g.rego_package, plan)?;
+    // The flag, else the stack file's `rego-package`, else conftest's `main`.
+    let package = g
+        .rego_package
+        .as_deref()
+        .or(cfg.rego_package.as_deref())
+        .unwrap_or(engine_policy::rego::DEFAULT_PACKAGE);
+    let mut outcome = engine_policy::run_policies(&runtime, ctx, policies, package, plan)?;
     outcome.waive(&cfg.waivers);
     for w in outcome.unmatched_waivers() {
         ui::warning(&format!(
