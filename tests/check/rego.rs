@@ -216,7 +216,8 @@ fn errors_in_a_rego_file_name_the_file_line_and_rule() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
-/// Acceptance 3: an endless rule is stopped by the deadline, like any plugin.
+/// Acceptance 3: an endless rule is stopped by the deadline, like any plugin, and
+/// the policy's own limits apply.
 #[test]
 fn an_endless_rego_rule_is_stopped_by_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
@@ -227,7 +228,12 @@ fn an_endless_rego_rule_is_stopped_by_the_deadline() {
         "endless.rego",
         "package main\n\nimport rego.v1\n\ndeny contains \"never\" if {\n\tsome a in numbers.range(1, 100000)\n\tsome b in numbers.range(1, 100000)\n\ta + b < 0\n}\n",
     );
-    write(dir.path(), "engine.toml", "[limits]\ndeadline-ms = 500\n");
+    // The policy's own limits (`[limits.NAME]`), as a plugin's.
+    write(
+        dir.path(),
+        "engine.toml",
+        "[limits.endless]\ndeadline-ms = 500\n",
+    );
     let started = std::time::Instant::now();
     let (code, stdout, stderr) = check(dir.path(), &["--policy", &file, &shop]);
     assert_eq!(code, Some(1), "{stdout}\n{stderr}");

@@ -69,7 +69,8 @@ static SHA256: LazyLock<String> = LazyLock::new(|| hex(&Sha256::digest(EVALUATOR
 impl Runtime {
     /// Evaluates `data.PACKAGE` of `modules` with `input` (JSON) as the input
     /// document, in the sandbox, returning its `deny*`, `violation*` and `warn*`
-    /// rules. `label` names the policy in errors. The outer error is the sandbox's
+    /// rules. `label` names the policy in errors and picks its limits
+    /// ([`Runtime::limits_for`]). The outer error is the sandbox's
     /// (deadline, memory, no evaluator in this build); the inner one is Rego's.
     pub fn evaluate_rego(
         &self,
@@ -95,7 +96,8 @@ impl Runtime {
             })
         })?;
         tracing::debug!(policy = label, cached, "Rego evaluator compiled");
-        let limits = &self.limits;
+        // `[limits.NAME]` of the policy's name, else `[limits]`, as for a plugin.
+        let limits = self.limits_for(label);
         let mut store = Store::new(
             &self.engine,
             HostState::new(label.to_string(), limits.memory_bytes),
