@@ -177,12 +177,12 @@ fn errors_in_a_rego_file_name_the_file_line_and_rule() {
         (
             "syntax.rego",
             "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tsome c in input.changes\n\tc.kind ==\n}\n",
-            &["syntax.rego:8:"],
+            &["syntax.rego:8:", "(in rule `deny`)"],
         ),
         (
             "undefined.rego",
             "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tmsg := no_such_thing.name\n}\n",
-            &["undefined.rego:6:", "no_such_thing"],
+            &["undefined.rego:6:", "no_such_thing", "(in rule `deny`)"],
         ),
         (
             "nonmessage.rego",
@@ -195,7 +195,7 @@ fn errors_in_a_rego_file_name_the_file_line_and_rule() {
         (
             "function.rego",
             "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tmsg := no_such_function(input)\n}\n",
-            &["function.rego:6:", "no_such_function"],
+            &["function.rego:6:", "no_such_function", "(in rule `deny`)"],
         ),
     ];
     let mut failures = Vec::new();

@@ -98,15 +98,15 @@ pub fn evaluate(
                 "The Rego policy could not check the plan, so the plan has not passed it.",
             )));
         }
-        Ok(Err(e)) => return Err(Box::new(rego_error(label, package, e))),
+        Ok(Err(e)) => return Err(Box::new(rego_error(label, package, modules, e))),
         Ok(Ok(rules)) => rules,
     };
     violations(label, package, modules, rules)
 }
 
-/// The diagnostic for what regorus said: its first line (`file:line:col: error:
-/// ...`) as the summary, the source line and caret under it as the detail.
-fn rego_error(label: &str, package: &str, e: RegoError) -> Diagnostic {
+/// The diagnostic for what regorus said: `file:line:col: message (in rule
+/// \`deny\`)` as the summary, the source line and caret under it as the detail.
+fn rego_error(label: &str, package: &str, modules: &[RegoModule], e: RegoError) -> Diagnostic {
     match e {
         RegoError::NoPackage(declared) => {
             let hint = match declared.as_slice() {
@@ -131,7 +131,14 @@ fn rego_error(label: &str, package: &str, e: RegoError) -> Diagnostic {
                 .hint(hint)
         }
         RegoError::Parse(m) | RegoError::Eval(m) | RegoError::Input(m) => {
-            let (summary, detail) = regorus_message(&m);
+            let (mut summary, detail) = regorus_message(&m);
+            if let Some(rule) = summary
+                .split(": ")
+                .next()
+                .and_then(|at| enclosing_rule(modules, at))
+            {
+                summary = format!("{summary} (in rule `{rule}`)");
+            }
             Diagnostic::error(summary).plugin(label).detail(detail)
         }
     }
@@ -299,6 +306,48 @@ pub fn rule_location(modules: &[RegoModule], package: &str, rule: &str) -> Optio
         })
 }
 
+/// The rule written around `at` (`file:line` or `file:line:col`): the head of the
+/// nearest rule that starts (at the line's start) on or above that line. None
+/// outside any rule, or for a file not among `modules`.
+pub fn enclosing_rule(modules: &[RegoModule], at: &str) -> Option<String> {
+    let mut parts = at.rsplitn(3, ':');
+    let (last, middle) = (parts.next()?, parts.next()?);
+    // `file:line:col` or `file:line`.
+    let (file, line) = match parts.next() {
+        Some(file) if middle.parse::<usize>().is_ok() => (file, middle),
+        _ => (middle, last),
+    };
+    let line: usize = line.parse().ok()?;
+    let module = modules.iter().find(|m| m.file == file)?;
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    module
+        .source
+        .lines()
+        .take(line)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .find_map(|l| {
+            let first = l.chars().next()?;
+            if first.is_whitespace() || first == '#' || first == '}' {
+                return None;
+            }
+            let name = ident(l);
+            match name.as_str() {
+                "" => None,
+                "package" | "import" => Some(None),
+                "default" => Some(Some(ident(l["default".len()..].trim_start()))),
+                _ => Some(Some(name)),
+            }
+        })
+        .flatten()
+        .filter(|n| !n.is_empty())
+}
+
 /// The package a module declares (its `package` line).
 fn declared_package(source: &str) -> Option<String> {
     source.lines().find_map(|l| {
@@ -425,6 +474,29 @@ mod tests {
             regorus_message("conflict in rule `deny`\nmore"),
             ("conflict in rule `deny`".to_string(), "more".to_string())
         );
+    }
+
+    #[test]
+    fn errors_are_placed_in_the_rule_around_them() {
+        let modules = [module(
+            "r.rego",
+            "package main\n\nimport rego.v1\n\ndeny contains msg if {\n\tsome c in input.changes\n\n\t# why\n\tc.kind ==\n}\n\ndefault allow := false\n",
+        )];
+        assert_eq!(
+            enclosing_rule(&modules, "r.rego:10:1").as_deref(),
+            Some("deny")
+        );
+        assert_eq!(
+            enclosing_rule(&modules, "r.rego:5").as_deref(),
+            Some("deny")
+        );
+        assert_eq!(
+            enclosing_rule(&modules, "r.rego:12:9").as_deref(),
+            Some("allow")
+        );
+        assert_eq!(enclosing_rule(&modules, "r.rego:3:1"), None, "an import");
+        assert_eq!(enclosing_rule(&modules, "other.rego:10:1"), None);
+        assert_eq!(enclosing_rule(&modules, "r.rego:x:1"), None);
     }
 
     #[test]
