@@ -155,7 +155,7 @@ fn rego_error(label: &str, package: &str, modules: &[RegoModule], e: RegoError) 
 /// ```
 ///
 /// which becomes `rules.rego:6:12: use of undefined variable ...`, with the
-/// source line and caret (a tab as one space: regorus counts it as one column)
+/// source line and caret (a tab as four spaces: regorus counts it as four columns)
 /// as the detail. Any other shape: its first line, then the rest.
 pub fn regorus_message(m: &str) -> (String, String) {
     let lines: Vec<&str> = m.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -171,7 +171,7 @@ pub fn regorus_message(m: &str) -> (String, String) {
             let message = lines[e].trim_start().trim_start_matches("error: ").trim();
             let snippet: Vec<String> = lines[at + 1..e]
                 .iter()
-                .map(|l| l.replace('\t', " "))
+                .map(|l| l.replace('\t', "    "))
                 .collect();
             (format!("{location}: {message}"), snippet.join("\n"))
         }
@@ -469,7 +469,7 @@ mod tests {
             summary,
             "u.rego:6:12: use of undefined variable `x` is unsafe"
         );
-        assert_eq!(detail, "  |\n6 |  msg := x.name\n  |            ^");
+        assert_eq!(detail, "  |\n6 |     msg := x.name\n  |            ^");
         assert_eq!(
             regorus_message("conflict in rule `deny`\nmore"),
             ("conflict in rule `deny`".to_string(), "more".to_string())
