@@ -4,7 +4,8 @@
 //! `$ENGINE_GUEST_TARGET_DIR/runtime-guests` (else `guests/target`).
 //!
 //! Without a wasm32 toolchain the engine still builds, with no evaluator: a
-//! `.rego` policy is then refused with the reason (`rego::unavailable`).
+//! `.rego` policy is then refused with the reason (`src/rego.rs`), and the next
+//! build tries again.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,13 @@ fn main() {
             "cargo::warning=the Rego evaluator was not built, so `.rego` policies will be refused: {why}"
         );
         std::fs::write(&component, b"").expect("OUT_DIR is writable");
+        // A path that never exists makes cargo run this script again on every
+        // build, so the evaluator is built once the toolchain is installed
+        // (`just setup`), not only when its sources change.
+        println!(
+            "cargo::rerun-if-changed={}",
+            out.join("rego-evaluator.retry").display()
+        );
     }
     std::fs::write(&reason, why).expect("OUT_DIR is writable");
 }

@@ -177,6 +177,9 @@ impl PluginError {
             )),
             K::StackOverflow { .. } => Some("look for unbounded recursion in the plugin; its wasm backtrace is in the debug log (-vv)".into()),
             K::Trap { .. } => Some("the plugin's wasm backtrace is in the debug log (-vv)".into()),
+            K::Unavailable(_) => Some(
+                "install the wasm32 toolchain (`just setup`) and build the engine again; the build embeds the evaluator".into(),
+            ),
             _ => None,
         };
         if let Some(h) = hint {
