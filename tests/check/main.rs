@@ -123,7 +123,7 @@ fn japancart_passes_the_baseline() {
     let (code, stdout, stderr) = check(dir.path(), &args);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("53 resources, 1 policy plugin\n  baseline 0.1.0 ("),
+        stdout.contains("53 resources, 1 policy\n  baseline 0.1.0 ("),
         "{stdout}"
     );
     assert!(stdout.contains("): 0 violations\n"), "{stdout}");
@@ -440,7 +440,7 @@ fn the_report_groups_violations_by_resource() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stdout.starts_with("Policy check of stack "), "{stdout}");
     assert!(
-        stdout.contains("in us-east-1 (environment `dev`): 27 resources, 2 policy plugins\n"),
+        stdout.contains("in us-east-1 (environment `dev`): 27 resources, 2 policies\n"),
         "{stdout}"
     );
     assert!(
@@ -541,9 +541,7 @@ fn a_failing_policy_plugin_is_a_failure_not_a_pass() {
             "{stack}: the baseline still ran: {stdout}"
         );
         assert!(
-            stdout.ends_with(
-                "\nFailed: 0 mandatory violations, 0 advisories, 1 policy plugin failed.\n"
-            ),
+            stdout.ends_with("\nFailed: 0 mandatory violations, 0 advisories, 1 policy failed.\n"),
             "{stack}: {stdout}"
         );
 
@@ -573,7 +571,7 @@ fn wrong_or_missing_policies_are_errors() {
         )),
         "{stderr}"
     );
-    assert!(stdout.contains("1 policy plugin failed"), "{stdout}");
+    assert!(stdout.contains("1 policy failed"), "{stdout}");
 
     // A policy file that is not there.
     let (code, _, stderr) = check(dir.path(), &["--policy", "nowhere.wasm", &shop]);
@@ -585,7 +583,7 @@ fn wrong_or_missing_policies_are_errors() {
     assert_eq!(code, Some(1));
     assert!(stdout.is_empty(), "{stdout}");
     assert!(
-        stderr.contains("error: no policy plugins to check the plan with"),
+        stderr.contains("error: no policies to check the plan with"),
         "{stderr}"
     );
 
@@ -821,7 +819,7 @@ fn sarif_has_the_structure_code_scanning_expects() {
         note["message"]["text"]
             .as_str()
             .unwrap()
-            .starts_with("policy plugin `misbehaving-policy` failed: panicked in `check`"),
+            .starts_with("policy `misbehaving-policy` failed: panicked in `check`"),
         "{note}"
     );
     assert_eq!(log["runs"][0]["results"], serde_json::json!([]));
@@ -1210,7 +1208,7 @@ fn apply_refuses_a_mandatory_violation_before_any_aws_call() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("panicked in `check`"), "{stderr}");
-    assert!(stderr.contains("1 policy plugin failed"), "{stderr}");
+    assert!(stderr.contains("1 policy failed"), "{stderr}");
     assert_eq!(stub.calls(), (0, 0), "no AWS call");
 
     // Control: advisories only. The apply goes on and reaches the stand-in (which

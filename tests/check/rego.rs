@@ -51,7 +51,7 @@ fn a_rego_policy_fails_check_in_text_json_and_sarif() {
     assert_eq!(code, Some(1), "{stdout}\n{stderr}");
     assert!(
         stdout.contains(&format!(
-            "53 resources, 1 policy plugin\n  kinesis ({rules}): 2 violations\n"
+            "53 resources, 1 policy\n  kinesis ({rules}): 2 violations\n"
         )),
         "{stdout}"
     );
@@ -206,7 +206,7 @@ fn errors_in_a_rego_file_name_the_file_line_and_rule() {
         if code != Some(1)
             || !missing.is_empty()
             || !stdout.contains(": FAILED: ")
-            || !stdout.contains("1 policy plugin failed")
+            || !stdout.contains("1 policy failed")
         {
             failures.push(format!(
                 "{name}: exit {code:?}, missing {missing:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"

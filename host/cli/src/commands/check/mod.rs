@@ -64,14 +64,12 @@ pub fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
     };
     let policies = policy_paths(g, &d.cfg);
     if policies.is_empty() {
-        ui::diagnostics(&[
-            Diagnostic::error("no policy plugins to check the plan with")
-                .detail("Checking against no policy would pass anything.")
-                .hint(
-                    "pass one with `--policy FILE` (for example `--policy policies/baseline.wasm`) \
+        ui::diagnostics(&[Diagnostic::error("no policies to check the plan with")
+            .detail("Checking against no policy would pass anything.")
+            .hint(
+                "pass one with `--policy FILE` (for example `--policy policies/baseline.wasm`) \
                      or list them in engine.toml: `policies = [\"policies/baseline.wasm\"]`",
-                ),
-        ]);
+            )]);
         return Ok(exit::ERROR);
     }
     let outcome = run(&d.cfg, g, &policies, &plan)?;

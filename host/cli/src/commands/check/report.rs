@@ -37,7 +37,7 @@ pub fn human(cfg: &Config, o: &Outcome, color: bool) -> String {
         c.region,
         c.environment,
         plural(o.resources, "resource", "resources"),
-        plural(o.runs.len(), "policy plugin", "policy plugins"),
+        plural(o.runs.len(), "policy", "policies"),
     );
     for r in &o.runs {
         let version = r
@@ -107,11 +107,7 @@ pub fn human(cfg: &Config, o: &Outcome, color: bool) -> String {
         plural(advisory, "advisory", "advisories") + &waived(o.waived_advisory()),
     ];
     if failed > 0 {
-        counts.push(plural(
-            failed,
-            "policy plugin failed",
-            "policy plugins failed",
-        ));
+        counts.push(plural(failed, "policy failed", "policies failed"));
     }
     let verdict = if o.passed() {
         paint("1;32", "Passed")
@@ -199,7 +195,7 @@ pub fn sarif(o: &Outcome, sources: &BTreeMap<String, String>) -> Value {
             rules.push(json!({
                 "id": v.policy,
                 "name": v.policy,
-                "shortDescription": { "text": format!("Policy `{}` of the `{}` policy plugin", v.policy, v.plugin) },
+                "shortDescription": { "text": format!("Rule `{}` of the `{}` policy", v.policy, v.plugin) },
                 "properties": { "plugin": v.plugin },
             }));
         }
@@ -265,7 +261,7 @@ pub fn sarif(o: &Outcome, sources: &BTreeMap<String, String>) -> Value {
             r.failure.as_ref().map(|d| {
                 json!({
                     "level": "error",
-                    "message": { "text": format!("policy plugin `{}` failed: {}", r.label(), d.summary) },
+                    "message": { "text": format!("policy `{}` failed: {}", r.label(), d.summary) },
                     "properties": { "path": r.path },
                 })
             })
