@@ -26,8 +26,8 @@ pub mod rego;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use engine_core::{Action, Diagnostic, Plan};
-use engine_runtime::{PolicyAction, PolicyResource, Runtime, Violation};
+use engine_core::{Diagnostic, Plan};
+use engine_runtime::{PolicyResource, Runtime, Violation};
 
 /// Why the policies could not be run at all.
 #[derive(Debug, thiserror::Error)]
@@ -195,13 +195,7 @@ pub fn policy_resources(plan: &Plan) -> Result<Vec<PolicyResource>, PolicyError>
             })?;
             Ok(PolicyResource {
                 address: c.address.clone(),
-                action: match c.action {
-                    Action::NoOp => PolicyAction::NoOp,
-                    Action::Create => PolicyAction::Create,
-                    Action::Update => PolicyAction::Update,
-                    Action::Replace => PolicyAction::Replace,
-                    Action::Delete => PolicyAction::Delete,
-                },
+                action: c.action.into(),
                 spec,
                 unknown: c.unknown.clone(),
             })

@@ -12,9 +12,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use engine_core::{Action, Context, Graph, Plan, State};
+use engine_core::{Context, Graph, Plan, State};
 use engine_runtime::rego::RegoModule;
-use engine_runtime::{Limits, PolicyAction, PolicyResource, Runtime};
+use engine_runtime::{Limits, PolicyResource, Runtime};
 
 #[path = "../../../tests/bench/report.rs"]
 mod report;
@@ -56,13 +56,7 @@ fn policy_resources(plan: &Plan) -> Vec<PolicyResource> {
         .iter()
         .map(|c| PolicyResource {
             address: c.address.clone(),
-            action: match c.action {
-                Action::NoOp => PolicyAction::NoOp,
-                Action::Create => PolicyAction::Create,
-                Action::Update => PolicyAction::Update,
-                Action::Replace => PolicyAction::Replace,
-                Action::Delete => PolicyAction::Delete,
-            },
+            action: c.action.into(),
             spec: c.spec().expect("reads back"),
             unknown: c.unknown.clone(),
         })

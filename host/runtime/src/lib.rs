@@ -956,6 +956,19 @@ pub enum PolicyAction {
     Delete,
 }
 
+impl From<engine_core::Action> for PolicyAction {
+    fn from(a: engine_core::Action) -> PolicyAction {
+        use engine_core::Action as A;
+        match a {
+            A::NoOp => PolicyAction::NoOp,
+            A::Create => PolicyAction::Create,
+            A::Update => PolicyAction::Update,
+            A::Replace => PolicyAction::Replace,
+            A::Delete => PolicyAction::Delete,
+        }
+    }
+}
+
 /// A violation a policy plugin reported.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
