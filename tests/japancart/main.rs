@@ -1767,6 +1767,15 @@ fn assert_passes(decls: &[Declaration], x: &Expect) {
     );
 }
 
+/// Asserts that `decls` fail the checks of `x` with each of `expected` (parts of
+/// the failures' text), whatever else they fail.
+fn assert_fails_with(decls: &[Declaration], x: &Expect, expected: &[&str]) {
+    let failures = check_japancart(decls, x).join("\n");
+    for f in expected {
+        assert!(failures.contains(f), "`{f}` not in:\n{failures}");
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Tests.
 
@@ -2777,19 +2786,20 @@ fn key_choices_change_encryption() {
         assert_eq!(get::<LogGroup>(&decls, group).kms_key_id, None, "{group}");
     }
     // The checks flag what the defaults do not allow.
-    let failures = check_japancart(&decls, &Expect::new("dev", "us-east-1")).join("\n");
-    for f in [
-        "kinesis stream: not encrypted with a customer-managed KMS key",
-        "alarm topic: not encrypted",
-        "redis: not encrypted with a customer-managed KMS key",
-        "rds storage: not encrypted with a customer-managed KMS key",
-        "redis auth secret: not encrypted with a customer-managed KMS key",
-        "rds managed secret: not encrypted with a customer-managed KMS key",
-        "vpc/flow-logs: not encrypted with a customer-managed KMS key",
-        "rds/postgresql-logs: not encrypted with a customer-managed KMS key",
-    ] {
-        assert!(failures.contains(f), "`{f}` not in:\n{failures}");
-    }
+    assert_fails_with(
+        &decls,
+        &Expect::new("dev", "us-east-1"),
+        &[
+            "kinesis stream: not encrypted with a customer-managed KMS key",
+            "alarm topic: not encrypted",
+            "redis: not encrypted with a customer-managed KMS key",
+            "rds storage: not encrypted with a customer-managed KMS key",
+            "redis auth secret: not encrypted with a customer-managed KMS key",
+            "rds managed secret: not encrypted with a customer-managed KMS key",
+            "vpc/flow-logs: not encrypted with a customer-managed KMS key",
+            "rds/postgresql-logs: not encrypted with a customer-managed KMS key",
+        ],
+    );
 }
 
 /// `db-password = "stack-secret"` gives the wiring the stack had before RDS kept
@@ -2848,24 +2858,26 @@ fn a_stack_secret_gives_the_old_wiring() {
     assert_eq!(graph.resources.len(), default_graph.resources.len() + 1);
 
     // Each stack fails the other's expectations.
-    let failures = check_japancart(&decls, &Expect::new("dev", "us-east-1")).join("\n");
-    for f in [
-        "rds: master password is not managed by RDS",
-        "rds: master password is read from (secrets/db-credentials.arn)",
-        "2 secrets, expected 1",
-        "output `db_secret_arn` is",
-    ] {
-        assert!(failures.contains(f), "`{f}` not in:\n{failures}");
-    }
-    let failures = check_japancart(&default, &x).join("\n");
-    for f in [
-        "rds: RDS manages the master password",
-        "rds: no secret holds the master credentials",
-        "1 secrets, expected 2",
-        "rds/postgres does not depend on secrets/db-credentials",
-    ] {
-        assert!(failures.contains(f), "`{f}` not in:\n{failures}");
-    }
+    assert_fails_with(
+        &decls,
+        &Expect::new("dev", "us-east-1"),
+        &[
+            "rds: master password is not managed by RDS",
+            "rds: master password is read from (secrets/db-credentials.arn)",
+            "2 secrets, expected 1",
+            "output `db_secret_arn` is",
+        ],
+    );
+    assert_fails_with(
+        &default,
+        &x,
+        &[
+            "rds: RDS manages the master password",
+            "rds: no secret holds the master credentials",
+            "1 secrets, expected 2",
+            "rds/postgres does not depend on secrets/db-credentials",
+        ],
+    );
 }
 
 /// Each hardening is a config key; turned off, it is gone from the stack, and the
@@ -2909,21 +2921,22 @@ fn hardening_turned_off_is_seen_by_the_checks() {
             .depends_on
             .is_empty()
     );
-    let failures = check_japancart(&decls, &Expect::new("dev", "us-east-1")).join("\n");
-    for f in [
-        "redis: no AUTH token",
-        "output `redis_auth_secret_arn` is missing",
-        "rds: IAM database authentication is off",
-        "rds: exports logs [], expected",
-        "rds: tags are not copied to snapshots",
-        "rds: deletion protection is on, expected off in `dev`",
-        "expected exactly one flow-log, found 0",
-        "expected exactly one default-security-group, found 0",
-        "log groups are {}, expected",
-        "0 secrets, expected 1",
-    ] {
-        assert!(failures.contains(f), "`{f}` not in:\n{failures}");
-    }
+    assert_fails_with(
+        &decls,
+        &Expect::new("dev", "us-east-1"),
+        &[
+            "redis: no AUTH token",
+            "output `redis_auth_secret_arn` is missing",
+            "rds: IAM database authentication is off",
+            "rds: exports logs [], expected",
+            "rds: tags are not copied to snapshots",
+            "rds: deletion protection is on, expected off in `dev`",
+            "expected exactly one flow-log, found 0",
+            "expected exactly one default-security-group, found 0",
+            "log groups are {}, expected",
+            "0 secrets, expected 1",
+        ],
+    );
 }
 
 #[test]
@@ -2973,17 +2986,18 @@ fn config_changes_sizes_and_thresholds() {
         None
     );
     // The checks see every one of these departures from the reference.
-    let failures = check_japancart(&decls, &Expect::new("dev", "us-east-1")).join("\n");
-    for f in [
-        "redis: 3 nodes, expected 2",
-        "kinesis: 2 shards, expected 1",
-        "monitoring/rds-cpu: fires when CPUUtilization greater-than-threshold 90, expected above 80",
-        "rds: enhanced monitoring interval 0 s, expected 60",
-        "expected exactly one vpc-endpoint, found 0",
-        "output `redis_ttl_seconds` is not the number 86400",
-    ] {
-        assert!(failures.contains(f), "`{f}` not in:\n{failures}");
-    }
+    assert_fails_with(
+        &decls,
+        &Expect::new("dev", "us-east-1"),
+        &[
+            "redis: 3 nodes, expected 2",
+            "kinesis: 2 shards, expected 1",
+            "monitoring/rds-cpu: fires when CPUUtilization greater-than-threshold 90, expected above 80",
+            "rds: enhanced monitoring interval 0 s, expected 60",
+            "expected exactly one vpc-endpoint, found 0",
+            "output `redis_ttl_seconds` is not the number 86400",
+        ],
+    );
 }
 
 #[test]
